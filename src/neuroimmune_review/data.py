@@ -1,0 +1,125 @@
+"""Loading the evidence and its vocabularies: the one source of facts for every page.
+
+All readers go through the queries here, which are ``tracked``: the build knows which
+slice of the data each page used (see ``provenance``).
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+from .provenance import tracked
+
+EVIDENCE_COLUMNS = [
+    "id", "intervention", "mediator", "direction", "evidence_type", "species",
+    "sample", "dose", "citation", "review_ref", "chapter", "note",
+]
+# Display order and wording used by every chart and table.
+DIRECTIONS = ["increase", "decrease", "no_change", "mixed"]
+DIRECTION_LABELS = {"increase": "Increase", "decrease": "Decrease", "no_change": "No change", "mixed": "Mixed"}
+EVIDENCE_TYPES = ["clinical", "preclinical_in_vivo", "ex_vivo", "in_vitro", "unspecified"]
+EVIDENCE_TYPE_LABELS = {
+    "clinical": "Clinical",
+    "preclinical_in_vivo": "Preclinical (in vivo)",
+    "ex_vivo": "Ex vivo",
+    "in_vitro": "In vitro",
+    "unspecified": "Unspecified",
+}
+DRUG_CLASSES = ["SSRI", "SNRI", "SARI", "TCA", "MAOI", "NRI", "NDRI", "NMDA antagonist", "mood stabilizer"]
+SOURCE_ARTICLE_KEY = "nava2025modulation"
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    # Everything is text: ids, doses and reference numbers must not become floats.
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_csv(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    return _read_csv(Path(path))
+
+
+def read_table(name: str, root: Path | None = None) -> pd.DataFrame:
+    """A CSV of ``data/`` as text columns, re-read only when the file changes."""
+    path = paths.data_dir(root) / f"{name}.csv"
+    stat = path.stat()
+    return _cached_csv(str(path), stat.st_mtime_ns, stat.st_size).copy()
+
+
+def split_list(value: str) -> list[str]:
+    """Split a ``;``-separated cell (citations, reference numbers, synonyms)."""
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def _joined_evidence(root: Path | None = None) -> pd.DataFrame:
+    evidence = read_table("evidence", root)
+    interventions = read_table("interventions", root)[["name", "kind", "drug_class"]]
+    mediators = read_table("mediators", root)[["name", "family", "th_axis", "inflammatory_role"]]
+    joined = evidence.merge(
+        interventions.rename(columns={"name": "intervention", "kind": "intervention_kind"}),
+        on="intervention", how="left",
+    ).merge(mediators.rename(columns={"name": "mediator"}), on="mediator", how="left")
+    return joined.fillna("")
+
+
+@tracked
+def evidence(
+    *,
+    drug_class: str | None = None,
+    chapter: str | None = None,
+    intervention_kind: str | None = None,
+    mediator: str | None = None,
+) -> pd.DataFrame:
+    """Evidence rows joined with their vocabularies, optionally filtered.
+
+    Columns: the evidence columns plus ``intervention_kind``, ``drug_class``,
+    ``family``, ``th_axis`` and ``inflammatory_role``.
+    """
+    rows = _joined_evidence()
+    for column, wanted in (
+        ("drug_class", drug_class), ("chapter", chapter),
+        ("intervention_kind", intervention_kind), ("mediator", mediator),
+    ):
+        if wanted is not None:
+            rows = rows[rows[column] == wanted]
+    return rows.reset_index(drop=True)
+
+
+@tracked
+def vocabulary(*, name: str) -> pd.DataFrame:
+    """A vocabulary table: ``interventions`` or ``mediators``."""
+    if name not in ("interventions", "mediators"):
+        raise ValueError(f"unknown vocabulary {name!r}")
+    return read_table(name)
+
+
+@tracked
+def table(*, name: str) -> pd.DataFrame:
+    """Any other table of ``data/`` (e.g. ``meta_analyses``)."""
+    return read_table(name)
+
+
+@tracked
+def references(*, keys: tuple[str, ...] | list[str] | None = None) -> dict[str, dict[str, str]]:
+    """Bibliography entries (all, or only *keys*), as lower-cased field dictionaries."""
+    from .bib import load_bibliography
+
+    entries = load_bibliography(paths.bib_path()).entries
+    if keys is None:
+        return entries
+    return {key: entries[key] for key in keys if key in entries}
+
+
+@tracked
+def citation_labels(*, keys: tuple[str, ...] | list[str]) -> dict[str, dict[str, str]]:
+    """Short author-year label and DOI for each cited key, as shown in tables and tooltips."""
+    from .bib import load_bibliography
+
+    bibliography = load_bibliography(paths.bib_path())
+    return {
+        key: {"label": bibliography.short_label(key), "doi": bibliography.entries[key].get("doi", "")}
+        for key in sorted(set(keys)) if key in bibliography.entries
+    }
