@@ -1,0 +1,40 @@
+"""Turning citation keys of the evidence into readable labels and links to the References page."""
+from __future__ import annotations
+
+import posixpath
+
+import pandas as pd
+
+from . import data, provenance
+
+REFERENCES_PAGE = "book/about/references"
+# Matches ``bibtex_cite_id`` in _config.yml, so each entry has a stable anchor.
+ANCHOR = "ref-{key}"
+
+
+def _keys_of(cells: pd.Series) -> list[str]:
+    return sorted({key for cell in cells for key in data.split_list(cell)})
+
+
+def label_map(cells: pd.Series) -> dict[str, str]:
+    """key -> "Author et al. YEAR" for every key named in *cells*."""
+    found = data.citation_labels(keys=_keys_of(cells))
+    return {key: info["label"] for key, info in found.items()}
+
+
+def labels(cells: pd.Series) -> pd.Series:
+    """Each ``;``-separated citation cell as readable labels ("A et al. 2007; B 2010")."""
+    mapping = label_map(cells)
+    return cells.map(lambda cell: "; ".join(mapping.get(k, k) for k in data.split_list(cell)))
+
+
+def reference_href(key: str) -> str:
+    """Link from the page being built to *key*'s entry on the References page."""
+    here = provenance.current_docname() or "book/index"
+    target = posixpath.relpath(REFERENCES_PAGE, posixpath.dirname(here)) + ".html"
+    return f"{target}#{ANCHOR.format(key=key)}"
+
+
+def first_key_hrefs(cells: pd.Series) -> pd.Series:
+    """A link per row to its first cited work (tables link the whole label cell)."""
+    return cells.map(lambda cell: reference_href(data.split_list(cell)[0]) if data.split_list(cell) else "")

@@ -1,0 +1,101 @@
+"""HTML outputs for chapters: charts and tables that render offline and escape all text.
+
+A chart is emitted as its Vega-Lite spec inside a ``<script type="application/json">``
+block; ``static/review-charts.js`` (bundled with vega at build time) draws it.  Nothing
+is loaded from another host, and curator-supplied text reaches the page only as
+escaped JSON or escaped HTML.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import altair as alt
+import pandas as pd
+
+
+def _script_safe_json(value: Any) -> str:
+    # Inside <script>, "</script>" or "<!--" in data would end the block early.
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+@dataclass
+class Figure:
+    """An Altair chart with the text alternative every chart on the site must carry."""
+
+    chart: alt.TopLevelMixin
+    title: str
+    description: str
+    data: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+    def spec(self) -> dict[str, Any]:
+        spec = self.chart.properties(description=f"{self.title}. {self.description}").to_dict()
+        spec.setdefault("usermeta", {})["review"] = {"rows": int(self.data.get("n", pd.Series(dtype=int)).sum())}
+        return spec
+
+    def _repr_html_(self) -> str:
+        spec = self.spec()
+        ident = "chart-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+        return (
+            f'<figure class="review-chart" aria-labelledby="{ident}-caption">'
+            f'<div class="review-chart__canvas" id="{ident}"></div>'
+            f'<script type="application/json" class="review-chart__spec" data-target="{ident}">'
+            f"{_script_safe_json(spec)}</script>"
+            f'<figcaption id="{ident}-caption"><strong>{html.escape(self.title)}.</strong> '
+            f"{html.escape(self.description)}</figcaption></figure>"
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": f"{self.title}. {self.description}"}
+
+
+@dataclass
+class Table:
+    """A scrollable, labelled HTML table; every cell is escaped, links are built here only."""
+
+    frame: pd.DataFrame
+    caption: str
+    links: dict[str, pd.Series] = field(default_factory=dict)  # column -> href per row (may be "")
+
+    def _cell(self, column: str, position: int, value: Any) -> str:
+        text = html.escape(str(value))
+        href = self.links.get(column)
+        if href is not None and href.iloc[position]:
+            return f'<a href="{html.escape(href.iloc[position], quote=True)}">{text}</a>'
+        return text
+
+    def _repr_html_(self) -> str:
+        head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in self.frame.columns)
+        body = "".join(
+            "<tr>" + "".join(
+                f"<td>{self._cell(column, i, value)}</td>" for column, value in row.items()
+            ) + "</tr>"
+            for i, (_, row) in enumerate(self.frame.iterrows())
+        )
+        caption = html.escape(self.caption)
+        return (
+            f'<div class="review-table" role="region" tabindex="0" aria-label="{caption}">'
+            f'<table class="table"><caption>{caption}</caption><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>"
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": self.caption}
+
+
+def markdown(text: str) -> Any:
+    """Generated prose (counts, lists) rendered as Markdown in the page."""
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def escape_markdown(text: Iterable[str] | str) -> str:
+    """Escape text from the data before it enters generated Markdown."""
+    if not isinstance(text, str):
+        return ", ".join(escape_markdown(t) for t in text)
+    return html.escape(text).translate({ord(c): f"\\{c}" for c in "\\`*_{}[]()#+!|<>~"})
