@@ -1,0 +1,47 @@
+"""Chart builders draw exactly the findings of the data they are given."""
+import pandas as pd
+import pytest
+
+from neuroimmune_review import charts, data
+
+CLASSES = data.DRUG_CLASSES
+
+
+def _class_rows(drug_class: str) -> pd.DataFrame:
+    evidence = pd.read_csv(data.paths.data_dir() / "evidence.csv", dtype=str, keep_default_na=False)
+    vocab = pd.read_csv(data.paths.data_dir() / "interventions.csv", dtype=str, keep_default_na=False)
+    joined = evidence.merge(vocab[["name", "drug_class"]], left_on="intervention", right_on="name")
+    return joined[joined["drug_class"] == drug_class]
+
+
+@pytest.mark.parametrize("drug_class", CLASSES)
+def test_class_chart_counts_every_finding_of_its_class(drug_class):
+    figure = charts.class_effects(drug_class)
+    expected = _class_rows(drug_class)
+    assert figure.spec()["usermeta"]["review"]["rows"] == len(expected) > 0
+    assert set(figure.data["mediator"]) == set(expected["mediator"])
+
+
+def test_aggregation_keeps_conflicting_directions_apart():
+    rows = data.evidence(drug_class="TCA")
+    table = charts.aggregate_findings(rows)
+    il6 = table[(table["mediator"] == "IL-6")]
+    assert {"increase", "decrease"} <= set(il6["direction"])  # the article's IL-6 conflict under TCAs
+    assert table["n"].sum() == len(rows)
+
+
+def test_direction_encoded_by_colour_and_shape():
+    spec = charts.class_effects("SSRI").spec()
+    encoding = spec["spec"]["encoding"] if "spec" in spec else spec["encoding"]
+    assert encoding["color"]["field"] == encoding["shape"]["field"] == "Direction"
+
+
+def test_overview_counts_only_antidepressant_classes():
+    figure = charts.class_overview()
+    evidence = data.evidence()
+    assert figure.data["n"].sum() == evidence["drug_class"].isin(CLASSES).sum()
+
+
+def test_empty_selection_gives_an_empty_chart_not_an_error():
+    figure = charts.effects_matrix(data.evidence().iloc[0:0], "Nothing", "nothing")
+    assert figure.spec()["usermeta"]["review"]["rows"] == 0

@@ -1,0 +1,45 @@
+"""Rendering escapes curator text and keeps charts self-contained."""
+import json
+import re
+
+import altair as alt
+import pandas as pd
+
+from neuroimmune_review.render import Figure, Table, escape_markdown
+
+PAYLOAD = '</script><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+def _figure(text: str) -> Figure:
+    frame = pd.DataFrame({"label": [text], "n": [3]})
+    return Figure(chart=alt.Chart(frame).mark_point().encode(x="label:N"), title=f"T {text}", description=f"D {text}", data=frame)
+
+
+def test_chart_spec_cannot_close_its_script_block():
+    html = _figure(PAYLOAD)._repr_html_()
+    spec_block = re.search(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S).group(1)
+    assert "<" not in spec_block and ">" not in spec_block
+    spec = json.loads(spec_block)
+    assert PAYLOAD in json.dumps(spec, ensure_ascii=False)  # the text survives, escaped only for HTML
+    assert "<script>alert" not in html.replace(spec_block, "")
+
+
+def test_chart_carries_title_description_and_row_count():
+    figure = _figure("IL-6")
+    spec = figure.spec()
+    assert spec["description"] == "T IL-6. D IL-6"
+    assert spec["usermeta"]["review"]["rows"] == 3
+    assert "<figcaption" in figure._repr_html_()
+
+
+def test_table_escapes_cells_and_links():
+    frame = pd.DataFrame({"Source": [PAYLOAD], "Note": ['"quoted" & <b>bold</b>']})
+    html = Table(frame, "cap <i>", links={"Source": pd.Series(['javascript:"x"'])})._repr_html_()
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html and "<i>" not in html
+    assert "&lt;/script&gt;" in html and "&quot;quoted&quot;" in html
+    assert 'href="javascript:&quot;x&quot;"' in html  # quoted: cannot break out of the attribute
+
+
+def test_markdown_escaping_neutralises_markup():
+    escaped = escape_markdown("[x](javascript:alert(1)) *b* <i>")
+    assert "<i>" not in escaped and "\\[" in escaped and "\\*" in escaped

@@ -1,0 +1,24 @@
+"""Generated prose states counts computed from the data."""
+import re
+
+from neuroimmune_review import data, summaries
+
+
+def test_class_summary_counts_match_data():
+    rows = data.evidence(drug_class="NDRI")
+    text = summaries.findings_summary(rows, "the NDRI class")
+    assert f"**{len(rows)} findings**" in text
+    assert f"{(rows['direction'] == 'decrease').sum()} decreases" in text
+    assert "IL-1β" in text  # bupropion's IL-1β is reported both up and down
+
+
+def test_at_a_glance_counts_match_data():
+    rows = data.evidence()
+    table = summaries.at_a_glance().data
+    numbers = [int(n) for n in re.findall(r"\| (\d+) ", table.splitlines()[2] + " ")]
+    assert numbers[0] == len(rows)
+    assert numbers[3] == rows["mediator"].nunique()
+
+
+def test_summary_of_nothing_says_so():
+    assert "no findings" in summaries.findings_summary(data.evidence().iloc[0:0], "x")
