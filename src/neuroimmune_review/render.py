@@ -60,6 +60,7 @@ class Table:
     frame: pd.DataFrame
     caption: str
     links: dict[str, pd.Series] = field(default_factory=dict)  # column -> href per row (may be "")
+    more: tuple[str, str] | None = None  # (text, href) of a note after the table, e.g. rows not shown
 
     def _cell(self, column: str, position: int, value: Any) -> str:
         text = html.escape(str(value))
@@ -81,6 +82,8 @@ class Table:
             f'<div class="review-table" role="region" tabindex="0" aria-label="{caption}">'
             f'<table class="table"><caption>{caption}</caption><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>"
+            + (f'<p class="review-table__more"><a href="{html.escape(self.more[1], quote=True)}">'
+               f"{html.escape(self.more[0])}</a></p>" if self.more else "")
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -98,4 +101,4 @@ def escape_markdown(text: Iterable[str] | str) -> str:
     """Escape text from the data before it enters generated Markdown."""
     if not isinstance(text, str):
         return ", ".join(escape_markdown(t) for t in text)
-    return html.escape(text).translate({ord(c): f"\\{c}" for c in "\\`*_{}[]()#+!|<>~"})
+    return html.escape(text, quote=False).translate({ord(c): f"\\{c}" for c in "\\`*_{}[]()#+!|<>~"})
