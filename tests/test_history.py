@@ -1,0 +1,222 @@
+"""The "What's new" page: changes per commit from the git history of the evidence and bibliography."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from neuroimmune_review import history, provenance
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+HEADER = "id,intervention,mediator,direction,evidence_type,species,sample,dose,citation,review_ref,chapter,note\n"
+ROW1 = "EV0001,fluoxetine,IL-6,decrease,clinical,human,serum,,sutcigil2007pro,,book/antidepressants/ssri,\n"
+ROW2 = "EV0002,sertraline,TNF-α,decrease,clinical,human,plasma,,nava2025modulation,99;101,book/antidepressants/ssri,\n"
+ROW3 = "EV0003,ketamine,IL-10,increase,preclinical_in_vivo,rat,serum,,kohler2018peripheral,,book/antidepressants/nmda,\n"
+NAVA = """@article{nava2025modulation,
+  author = {Nava, R. G. and Adri, A. S. and Filgueiras, I. S. and others},
+  title = {Modulation of neuroimmune cytokine networks by antidepressants},
+  journal = {Translational Psychiatry},
+  year = {2025}
+}
+"""
+SUTCIGIL = """
+@article{sutcigil2007pro,
+  author = {Sutcigil, Lale and Oktenli, Cagatay and Musabak, Ugur},
+  title = {Pro- and anti-inflammatory cytokine balance in major depression},
+  journal = {Clinical and Developmental Immunology},
+  year = {2007}
+}
+"""
+KOHLER = """
+@article{kohler2018peripheral,
+  author = {Köhler, Cristiano A. and Freitas, Thiago H.},
+  title = {Peripheral alterations in cytokine and chemokine levels},
+  journal = {Molecular Neurobiology},
+  year = {2018}
+}
+"""
+
+
+def git(root: Path, *args: str, date: str = "2026-01-01T12:00:00+00:00") -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Curator", "GIT_AUTHOR_EMAIL": "curator@example.org",
+           "GIT_COMMITTER_NAME": "Curator", "GIT_COMMITTER_EMAIL": "curator@example.org",
+           "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def write(root: Path, evidence: str, bib: str) -> None:
+    (root / "data" / "evidence.csv").write_text(evidence, encoding="utf-8")
+    (root / "references.bib").write_text(bib, encoding="utf-8")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """Four commits: initial data; a finding and a reference added; a finding changed and one removed
+    with its reference; a prose-only commit. Tags on the second and the last."""
+    root = tmp_path / "review"
+    (root / "data").mkdir(parents=True)
+    (root / "_toc.yml").write_text("root: book/index\n", encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    write(root, HEADER + ROW1 + ROW2, NAVA + SUTCIGIL)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "Initial evidence", date="2026-01-01T12:00:00+00:00")
+    write(root, HEADER + ROW1 + ROW2 + ROW3, NAVA + SUTCIGIL + KOHLER)
+    git(root, "commit", "-qam", "Add Köhler 2018 <meta-analysis> *ketamine*", date="2026-02-01T12:00:00+00:00")
+    git(root, "tag", "-a", "v2026.2.0", "-m", "release", date="2026-02-01T12:00:00+00:00")
+    write(root, HEADER + ROW1.replace("decrease", "no_change") + ROW3, NAVA + SUTCIGIL)
+    git(root, "commit", "-qam", "Recode EV0001, withdraw EV0002", date="2026-03-01T12:00:00+00:00")
+    (root / "notes.md").write_text("prose\n", encoding="utf-8")
+    git(root, "add", "notes.md")
+    git(root, "commit", "-qm", "Prose only", date="2026-04-01T12:00:00+00:00")
+    git(root, "tag", "v2026.2.1")
+    return root
+
+
+def blocks(markdown: str) -> list[str]:
+    return [block for block in markdown.split("\n**") if block.startswith("20")]
+
+
+def test_commits_newest_first_with_rows_and_references(repo):
+    found, info = history.commits(repo)
+    assert info.available and not info.shallow
+    assert [c.subject for c in found] == ["Recode EV0001, withdraw EV0002",
+                                          "Add Köhler 2018 <meta-analysis> *ketamine*", "Initial evidence"]
+    recode, add, initial = found
+    assert [r["id"] for r in initial.added] == ["EV0001", "EV0002"] and initial.bib_added == [
+        "nava2025modulation", "sutcigil2007pro"]
+    assert [r["id"] for r in add.added] == ["EV0003"] and add.bib_added == ["kohler2018peripheral"]
+    assert add.tags == ["v2026.2.0"]
+    assert [(new["id"], fields) for _old, new, fields in recode.changed] == [("EV0001", ["direction"])]
+    assert [r["id"] for r in recode.removed] == ["EV0002"] and recode.bib_removed == ["kohler2018peripheral"]
+
+
+def test_markdown_summaries(repo):
+    text = history.whats_new_markdown(root=repo)
+    parts = blocks(text)
+    assert [p.split("**")[0] for p in parts] == [
+        f"2026-04-01 · commit {git(repo, 'rev-parse', '--short=7', 'HEAD').strip()} · tag v2026.2.1",
+        f"2026-03-01 · commit {git(repo, 'rev-parse', '--short=7', 'HEAD~1').strip()}",
+        f"2026-02-01 · commit {git(repo, 'rev-parse', '--short=7', 'HEAD~2').strip()} · tag v2026.2.0",
+        f"2026-01-01 · commit {git(repo, 'rev-parse', '--short=7', 'HEAD~3').strip()}",
+    ]
+    prose, recode, add, initial = parts
+    assert "this commit itself did not change the data" in prose
+    assert "- Changed 1 finding:\n  - EV0001: fluoxetine → IL-6, no change \\(Sutcigil et al. 2007\\); " \
+           "changed: direction" in recode
+    assert "- Removed 1 finding:\n  - EV0002: sertraline → TNF-α, decrease \\(Nava et al. 2025, ref. 99, 101\\)" \
+        in recode
+    assert ("- Removed 1 reference:\n  - Köhler &amp; Freitas 2018, *Peripheral alterations in cytokine and "
+            "chemokine levels* (kohler2018peripheral)") in recode
+    assert "- Added 1 finding:\n  - EV0003: ketamine → IL-10, increase \\(" in add
+    assert "- Added 1 reference:\n  - Köhler &amp; Freitas 2018" in add
+    assert "Add Köhler 2018 &lt;meta-analysis&gt; \\*ketamine\\*" in add
+    assert "- Added 2 findings:" in initial and "- Added 2 references:" in initial
+
+
+def test_text_from_data_and_commits_is_escaped(repo):
+    evil = HEADER + ROW1 + "EV0009,<script>alert(1)</script>,IL-6 [x](javascript:y),increase,clinical,,s,,*k*,,c,\n"
+    write(repo, evil, NAVA + SUTCIGIL)
+    git(repo, "commit", "-qam", "<img src=x onerror=alert(1)> `code` [link](http://x)", date="2026-05-01T12:00:00+00:00")
+    text = history.whats_new_markdown(root=repo)
+    assert "<script>" not in text and "<img" not in text
+    assert "&lt;script&gt;" in text
+    assert "\\[x\\]\\(javascript:y\\)" in text and "\\*k\\*" in text
+    assert "\\`code\\` \\[link\\]\\(http://x\\)" in text
+
+
+def test_limit_and_item_cap(repo):
+    text = history.whats_new_markdown(limit=1, root=repo, max_items=1)
+    assert "the last 1 commits" in text
+    assert "Initial evidence" not in text
+    many = history.whats_new_markdown(root=repo, max_items=1)
+    assert "  - … and 1 more" in many
+
+
+def test_shallow_clone(repo, tmp_path):
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)], check=True,
+                   capture_output=True)
+    text = history.whats_new_markdown(root=clone)
+    assert "shallow clone" in text
+    assert "Earlier history is not in this clone" in text
+    assert "the data set had 2 findings and 2 references" in text
+    assert history.state(clone)["shallow"] is True
+
+
+def test_deeper_shallow_clone_compares_what_it_has(repo, tmp_path):
+    clone = tmp_path / "shallow2"
+    subprocess.run(["git", "clone", "-q", "--depth", "3", f"file://{repo}", str(clone)], check=True,
+                   capture_output=True)
+    found, info = history.commits(clone)
+    assert info.shallow
+    assert [c.boundary for c in found] == [False, True]
+    assert found[0].changed and found[0].removed
+
+
+def test_not_a_checkout(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    root = tmp_path / "copy"
+    (root / "data").mkdir(parents=True)
+    text = history.whats_new_markdown(root=root)
+    assert "cannot be shown here" in text and "not a git checkout" in text
+    assert history.state(root) == {"available": False, "reason": "this copy of the review is not a git checkout"}
+
+
+def test_no_git_installed(repo, monkeypatch):
+    monkeypatch.setattr(history.shutil, "which", lambda name, *a, **k: None)
+    text = history.whats_new_markdown(root=repo)
+    assert "git is not installed" in text
+
+
+def test_no_commits_yet(tmp_path):
+    root = tmp_path / "fresh"
+    (root / "data").mkdir(parents=True)
+    git(root, "init", "-q")
+    assert "no commits yet" in history.whats_new_markdown(root=root)
+
+
+def test_only_prose_commits(tmp_path):
+    root = tmp_path / "prose"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "README.md").write_text("x\n", encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "readme")
+    assert "No committed change to the evidence" in history.whats_new_markdown(root=root)
+
+
+def test_page_is_tracked_and_goes_stale_only_when_the_data_history_changes(repo, monkeypatch):
+    monkeypatch.setenv("REVIEW_ROOT", str(repo))
+    monkeypatch.setattr(provenance, "_page", None)
+    provenance.begin_page("book/about/whats-new")
+    try:
+        output = history.whats_new(limit=10)
+    finally:
+        monkeypatch.setattr(provenance, "_page", None)
+    assert "EV0003" in output.data
+    record = json.loads(provenance.record_path("book/about/whats-new", repo).read_text(encoding="utf-8"))
+    assert any("neuroimmune_review.history.history_state" in key for key in record["inputs"])
+    docs = ["book/about/whats-new"]
+    assert provenance.stale_pages(repo, docs) == []
+
+    (repo / "notes.md").write_text("more prose\n", encoding="utf-8")
+    git(repo, "commit", "-qam", "More prose", date="2026-06-01T12:00:00+00:00")
+    assert provenance.stale_pages(repo, docs) == []  # prose-only commit: page unchanged
+
+    with (repo / "data" / "evidence.csv").open("a", encoding="utf-8") as handle:
+        handle.write(ROW2.replace("EV0002", "EV0004"))
+    assert provenance.stale_pages(repo, docs) == ["book/about/whats-new"]  # uncommitted data change
+    git(repo, "commit", "-qam", "Add EV0004", date="2026-06-02T12:00:00+00:00")
+    assert provenance.stale_pages(repo, docs) == ["book/about/whats-new"]
+
+
+def test_new_tag_makes_the_page_stale(repo, monkeypatch):
+    monkeypatch.setenv("REVIEW_ROOT", str(repo))
+    before = history.state(repo)
+    git(repo, "tag", "v2026.3.0", "HEAD~1")
+    assert history.state(repo) != before
