@@ -1,0 +1,285 @@
+"""The synthesis pages checked against direct pandas computations on the CSV files."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from neuroimmune_review import synthesis, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSES = ["SSRI", "SNRI", "SARI", "TCA", "MAOI", "NRI", "NDRI", "NMDA antagonist", "mood stabilizer"]
+
+
+@pytest.fixture
+def root(monkeypatch) -> Path:
+    monkeypatch.setenv("REVIEW_ROOT", str(ROOT))
+    return ROOT
+
+
+@pytest.fixture
+def copy_root(tmp_path, monkeypatch) -> Path:
+    """A private copy of the review's data, so tests may change it."""
+    shutil.copy(ROOT / "_toc.yml", tmp_path / "_toc.yml")
+    shutil.copy(ROOT / "references.bib", tmp_path / "references.bib")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def read(root: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(root / "data" / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+def joined(root: Path) -> pd.DataFrame:
+    evidence = read(root, "evidence")
+    interventions = read(root, "interventions")[["name", "drug_class"]].rename(columns={"name": "intervention"})
+    return evidence.merge(interventions, on="intervention", how="left")
+
+
+def sources_of(row) -> set[str]:
+    """Independent restatement of the page's source rule."""
+    keys = {k.strip() for k in row["citation"].split(";") if k.strip()}
+    primary = keys - {"nava2025modulation"}
+    if primary:
+        return primary
+    refs = ",".join(r.strip() for r in row["review_ref"].split(";") if r.strip())
+    return {f"nava2025modulation#{refs}"} if refs else {"nava2025modulation"}
+
+
+def append_finding(root: Path, **values: str) -> str:
+    path = root / "data" / "evidence.csv"
+    rows = read(root, "evidence")
+    number = max(int(i[2:]) for i in rows["id"]) + 1
+    row = {column: "" for column in rows.columns}
+    row.update(id=f"EV{number:04d}", **values)
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=list(rows.columns), lineterminator="\n").writerow(row)
+    return row["id"]
+
+
+# ---------------------------------------------------------------------------
+# Gap map
+
+
+def test_gap_map_counts_match_the_csv(root):
+    table = synthesis.gap_map_table().set_index(["drug_class", "mediator"])
+    rows = joined(root)
+    rows = rows[rows["drug_class"].isin(CLASSES)]
+    expected_findings = rows.groupby(["drug_class", "mediator"]).size()
+    expected_sources = rows.groupby(["drug_class", "mediator"]).apply(
+        lambda part: len(set().union(*(sources_of(r) for _, r in part.iterrows())))
+    )
+    filled = table[table["n_findings"] > 0]
+    assert set(filled.index) == set(expected_findings.index)
+    for key, n in expected_findings.items():
+        assert filled.loc[key, "n_findings"] == n, key
+        assert filled.loc[key, "n_sources"] == expected_sources[key], key
+        by_type = rows[(rows["drug_class"] == key[0]) & (rows["mediator"] == key[1])]["evidence_type"].value_counts()
+        for evidence_type, count in by_type.items():
+            assert filled.loc[key, f"n_{evidence_type}"] == count
+    assert int(table["n_findings"].sum()) == len(rows)
+
+
+def test_gap_map_shows_every_cytokine_even_when_empty(root):
+    table = synthesis.gap_map_table()
+    mediators = read(root, "mediators")
+    panel = set(mediators.loc[mediators["family"].isin(["cytokine", "chemokine", "acute-phase protein"]), "name"])
+    assert panel <= set(table["mediator"])
+    assert len(table) == len(CLASSES) * table["mediator"].nunique()  # a full grid: gaps are cells too
+    assert (table.loc[table["n_findings"] == 0, "mix"] == "").all()
+
+
+def test_gap_summary_names_classes_without_clinical_cytokine_data(root):
+    rows = joined(root).merge(read(root, "mediators")[["name", "family"]].rename(columns={"name": "mediator"}),
+                              on="mediator")
+    clinical = rows[(rows["evidence_type"] == "clinical") & rows["family"].isin(["cytokine", "chemokine", "acute-phase protein"])]
+    expected = [c for c in CLASSES if c not in set(clinical["drug_class"])]
+    assert synthesis.gap_findings()["no_clinical_cytokine"] == expected
+    text = synthesis.gap_summary().data
+    for drug_class in expected:
+        assert drug_class in text
+
+
+def test_gap_map_figure_embeds_one_row_per_mediator(root):
+    figure = synthesis.gap_map()
+    spec = figure.spec()
+    assert len(figure.data) == synthesis.gap_map_table()["mediator"].nunique()
+    assert spec["usermeta"]["review"]["rows"] == int(synthesis.gap_map_table()["n_findings"].sum())
+    assert "gap" in spec["description"]
+
+
+# ---------------------------------------------------------------------------
+# Contested findings
+
+
+def direct_contested(rows: pd.DataFrame) -> set[tuple[str, str, str]]:
+    found = set()
+    for (subject, mediator), part in rows.groupby(["intervention", "mediator"]):
+        if part["direction"].nunique() > 1:
+            found.add(("intervention", subject, mediator))
+    classed = rows[rows["drug_class"].isin(CLASSES)]
+    for (subject, mediator), part in classed.groupby(["drug_class", "mediator"]):
+        if part["direction"].nunique() > 1:
+            found.add(("class", subject, mediator))
+    return found
+
+
+def test_contested_pairs_match_a_direct_computation(root):
+    pairs = synthesis.contested_pairs()
+    found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"]))
+    assert found == direct_contested(joined(root))
+    assert len(found) == len(pairs)
+
+
+def test_contested_pairs_include_the_articles_known_conflicts(root):
+    pairs = synthesis.contested_pairs()
+    found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"]))
+    assert ("intervention", "TCAs", "IL-6") in found
+    assert ("intervention", "bupropion", "IL-1β") in found
+    assert ("intervention", "major depressive disorder", "IL-4") in found  # the data code both directions
+    tca = pairs[(pairs["subject"] == "TCAs") & (pairs["mediator"] == "IL-6")].iloc[0]
+    assert tca["kind"] == "opposite"
+    assert "Clinical" in tca["evidence_types"] and tca["sources"]
+
+
+def test_a_new_conflicting_row_creates_a_contested_finding(copy_root):
+    before = synthesis.contested_pairs()
+    assert not ((before["subject"] == "fluoxetine") & (before["mediator"] == "IFN-γ")).any()
+    rows = joined(copy_root)
+    assert set(rows[(rows["intervention"] == "fluoxetine") & (rows["mediator"] == "IFN-γ")]["direction"]) == {"decrease"}
+    new_id = append_finding(
+        copy_root, intervention="fluoxetine", mediator="IFN-γ", direction="increase", evidence_type="clinical",
+        species="human", sample="serum, MDD patients (test fixture)", citation="nava2025modulation",
+        review_ref="99", chapter="book/antidepressants/ssri", note="Conflicting row added by a test.",
+    )
+    assert not validate.validate(copy_root).errors
+    after = synthesis.contested_pairs()
+    new = after[(after["subject"] == "fluoxetine") & (after["mediator"] == "IFN-γ")]
+    assert len(new) == 1 and new.iloc[0]["kind"] == "opposite" and new_id in new.iloc[0]["ids"]
+    assert ((after["level"] == "class") & (after["subject"] == "SSRI") & (after["mediator"] == "IFN-γ")).any()
+    assert set(zip(after["level"], after["subject"], after["mediator"])) == direct_contested(joined(copy_root))
+    assert "fluoxetine" in synthesis.contested_summary().data
+
+
+# ---------------------------------------------------------------------------
+# Th1/Th2 vote counting
+
+
+def test_th_vote_counts_sum_correctly(root):
+    rows = joined(root).merge(read(root, "mediators")[["name", "th_axis"]].rename(columns={"name": "mediator"}),
+                              on="mediator")
+    eligible = rows[rows["drug_class"].isin(CLASSES) & rows["th_axis"].isin(["Th1", "Th2"])]
+    table = synthesis.th_balance_table()
+    assert int(table["n"].sum()) == len(eligible)
+    counts = synthesis.th_balance_counts().set_index("drug_class")
+    votes = counts[["th1_less", "th1_more", "th2_less", "th2_more", "no_shift"]].sum(axis=1)
+    assert (votes == counts["total"]).all()
+    assert counts["total"].to_dict() == {c: int((eligible["drug_class"] == c).sum()) for c in CLASSES}
+    changed = eligible[eligible["direction"].isin(["increase", "decrease"])]
+    assert int(counts[["th1_less", "th1_more", "th2_less", "th2_more"]].sum().sum()) == len(changed)
+    # a Th1 mediator falling is a vote for a less inflammatory state, a Th2 mediator falling the reverse
+    th1_down = changed[(changed["th_axis"] == "Th1") & (changed["direction"] == "decrease")]
+    th2_down = changed[(changed["th_axis"] == "Th2") & (changed["direction"] == "decrease")]
+    assert int(counts["th1_less"].sum()) == len(th1_down)
+    assert int(counts["th2_more"].sum()) == len(th2_down)
+
+
+def test_th_balance_page_says_it_is_vote_counting(root):
+    assert "vote count" in synthesis.th_balance_chart().description.lower()
+    page = (ROOT / "book" / "synthesis" / "th-balance.md").read_text(encoding="utf-8")
+    assert "vote counting" in page.lower() and "not an estimate of effect size" in page
+
+
+# ---------------------------------------------------------------------------
+# Meta-analyses
+
+
+def test_meta_analyses_directions_are_explicit_and_match_the_sign(root):
+    table = read(root, "meta_analyses")
+    assert table["id"].is_unique and len(table)
+    assert set(table["direction"]) <= {"decrease", "increase", "no_change", "not_reported"}
+    assert (table["direction"] != "").all()
+    for _, row in table.iterrows():
+        if row["effect"] == "":
+            assert row["effect_measure"] == "none" or row["reported_effect"], row["id"]
+            assert row["ci_low"] == row["ci_high"] == "", row["id"]
+            continue
+        effect = float(row["effect"])
+        if row["direction"] == "decrease":
+            assert effect < 0, row["id"]
+        elif row["direction"] == "increase":
+            assert effect > 0, row["id"]
+        elif row["direction"] == "no_change":
+            assert row["significant"] != "yes", row["id"]
+        if row["ci_low"]:
+            assert float(row["ci_low"]) <= effect <= float(row["ci_high"]), row["id"]
+
+
+def test_meta_analyses_keep_rows_without_numbers(root):
+    table = read(root, "meta_analyses")
+    for key in ("hannestad2011the", "wiedlocha2018effect"):
+        rows = table[table["citation"] == key]
+        assert len(rows) and (rows["effect"] == "").all() and (rows["direction"] != "").all()
+    liu = table[(table["citation"] == "liu2020peripheral") & (table["mediator"] == "TNF-α")].iloc[0]
+    assert liu["reported_effect"].startswith("g = 0.60") and float(liu["effect"]) < 0  # published sign flipped
+
+
+def test_meta_analyses_are_in_the_data_package(root):
+    package = json.loads((ROOT / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    resource = next(r for r in package["resources"] if r["name"] == "meta_analyses")
+    assert resource["schema"]["primaryKey"] == ["id"]
+    assert {"fields": ["mediator"], "reference": {"resource": "mediators", "fields": ["name"]}} in resource["schema"]["foreignKeys"]
+    result = validate.validate(ROOT)
+    assert not [p for p in result.errors if p.path.endswith("meta_analyses.csv")]
+
+
+def test_agreement_uses_only_allowed_verdicts(root):
+    table = synthesis.agreement()
+    assert set(table["verdict"]) <= {"agrees", "partly", "disagrees", "not assessed"}
+    meta = read(root, "meta_analyses")
+    assert set(zip(table["comparison"], table["mediator"])) == set(zip(meta["comparison"], meta["mediator"]))
+
+
+def test_forest_plot_draws_only_reported_effects(root):
+    meta = read(root, "meta_analyses")
+    figure = synthesis.forest_plot()
+    expected = meta[(meta["comparison"] == "treatment_pre_post") & (meta["effect"] != "")]
+    assert len(figure.data) == len(expected)
+
+
+# ---------------------------------------------------------------------------
+# Explorer
+
+
+def test_explorer_strata_add_up_to_the_findings(root):
+    strata = synthesis.explorer_strata()
+    rows = joined(root)
+    assert int(strata["n"].sum()) == len(rows)
+    assert (strata[["n_inc", "n_dec", "n_nc", "n_mix"]].sum(axis=1) == strata["n"]).all()
+
+
+def test_explorer_has_four_labelled_filters_and_a_linked_selection(root):
+    spec = synthesis.explorer().spec()
+    bound = [p for p in spec["params"] if "bind" in p]
+    labels = {p["bind"]["name"].strip() for p in bound}
+    assert labels == {"Evidence type", "Species", "Class or group", "Mediator family"}
+    assert all(p["bind"]["input"] == "select" for p in bound)
+    text = json.dumps(spec)
+    assert '"param": "cell"' in text  # the table is filtered by the matrix selection
+
+
+def test_explorer_page_does_not_grow_with_repeated_findings(copy_root):
+    size_before = len(synthesis.explorer_strata())
+    rows = read(copy_root, "evidence")
+    template = rows[rows["intervention"] == "fluvoxamine"].iloc[0].to_dict()
+    for i in range(20):  # the same finding from the same source, twenty more times
+        template = {**template, "note": f"repeat {i}"}
+        append_finding(copy_root, **{k: v for k, v in template.items() if k != "id"})
+    strata = synthesis.explorer_strata()
+    assert len(strata) == size_before
+    assert int(strata["n"].sum()) == len(read(copy_root, "evidence"))
