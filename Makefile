@@ -24,11 +24,18 @@ validate: $(STAMP)
 site: $(STAMP) system-deps validate
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-test: site
+# Test-only npm tools (the Nu Html Checker, vnu-jar), exactly as package-lock.json pins them.
+# --ignore-scripts: vnu-jar's postinstall only offers to download a JRE; the Debian one is used.
+node_modules: package.json package-lock.json | system-deps
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch node_modules
+
+test: site node_modules
 	$(PY) -m pytest
 
+# Benchmark from 1× to 1000× the evidence (about 30 min); e.g. make bench BENCH_ARGS="--scales 1,10" or "--smoke".
 bench: $(STAMP) system-deps
-	$(PY) scripts/benchmark.py
+	$(PY) scripts/benchmark.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build
