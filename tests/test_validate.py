@@ -378,6 +378,17 @@ def test_bib_malformed_doi(root, doi):
     find(errors(root), BIB, line_containing(root, BIB, "@article{smith2010"), "doi", repr(doi), "malformed")
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>", "www.example.org/x"])
+def test_bib_url_must_be_a_web_address(root, url):
+    edit(root, BIB, "doi = {10.1000/fixture.1}", f"doi = {{10.1000/fixture.1}},\n  url = {{{url}}}")
+    find(errors(root), BIB, line_containing(root, BIB, "@article{smith2010"), "url", repr(url), "https://")
+
+
+def test_bib_web_url_is_accepted(root):
+    edit(root, BIB, "doi = {10.1000/fixture.1}", "doi = {10.1000/fixture.1},\n  url = {https://example.org/paper}")
+    assert not [p for p in errors(root) if p.field == "url"]
+
+
 @pytest.mark.parametrize("field", ["author", "title", "year"])
 def test_bib_missing_required_fields(root, field):
     text = (root / BIB).read_text(encoding="utf-8")

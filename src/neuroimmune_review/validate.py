@@ -47,6 +47,7 @@ MAX_PROBLEMS_PER_RULE = 50
 MAX_SHOWN_CHARS = 80
 
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
+WEB_URL_PATTERN = re.compile(r"(?i)^https?://[^\s]+$")
 BIB_REQUIRED_FIELDS = ("author", "title", "year")
 TOC_FILE = "_toc.yml"
 BOOK_DIR = "book"
@@ -682,6 +683,12 @@ def check_bibliography(bibliography: Bibliography, path: str, reference_count: i
                 by_rule.setdefault("duplicate doi", []).append(Problem(
                     path, line, "doi", f"DOI {show(doi)} of entry {show(key)} is also the DOI of {show(owner)} "
                     f"(line {first_line[owner]}); expected one entry per work"))
+        url = fields.get("url", "").strip()
+        if "url" in fields and not WEB_URL_PATTERN.match(url):
+            # The References page turns url into a link: only web addresses may become one.
+            by_rule.setdefault("url", []).append(Problem(
+                path, line, "url", f"url {show(url)} of entry {show(key)} is not a web address; expected one "
+                "starting with https:// or http://"))
         pmid = fields.get("pmid", "").strip()
         if "pmid" in fields and not (pmid.isascii() and pmid.isdigit()):
             by_rule.setdefault("pmid", []).append(Problem(
