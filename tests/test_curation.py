@@ -390,14 +390,14 @@ def test_medline_import_to_house_style():
     assert [curation.base_key(r.fields) for r in records] == ["sutcigil2007pro", "wiedlocha2018effect"]
     sutcigil, wiedlocha = (r.fields for r in records)
     assert sutcigil == {
-        "author": "Sutcigil, Lale and Oktenli, Cagatay and Musabak, Ugur",
+        "author": "Sutcigil, Levent and Oktenli, Cagatay and Musabak, Ugur",
         "title": "Pro- and anti-inflammatory cytokine balance in major depression: effect of sertraline therapy",
         "journal": "Clinical & developmental immunology",
         "year": "2007",
         "volume": "2007",
         "pages": "76396",
         "doi": "10.1155/2007/76396",
-        "pmid": "18317531",
+        "pmid": "99000001",
     }
     assert wiedlocha["author"].startswith("Więdłocha, Magdalena and ")
     assert wiedlocha["pages"] == "217--226"
@@ -437,7 +437,7 @@ def test_bibtex_import_to_house_style():
 
 @pytest.mark.parametrize("author,title,year,key", [
     ("Więdłocha, M.", "Effect of antidepressant treatment", "2018", "wiedlocha2018effect"),
-    ("Sutcigil, Lale", "Pro- and anti-inflammatory cytokine balance", "2007", "sutcigil2007pro"),
+    ("Sutcigil, Levent", "Pro- and anti-inflammatory cytokine balance", "2007", "sutcigil2007pro"),
     ("Øster, Ñandú and Other, A.", "The blood–brain barrier", "2021", "oster2021the"),
     ("O'Sullivan, J. B.", "Noradrenaline reuptake inhibitors limit", "2009", "osullivan2009noradrenaline"),
     ("Watkins, L. R.", "Cytokine-to-brain communication", "1995", "watkins1995cytokinetobrain"),
@@ -477,9 +477,9 @@ def test_import_appends_new_entries_after_existing_bytes(tmp_path):
     assert "added sutcigil2007pro" in done.stdout and "added wiedlocha2018effect" in done.stdout
     after = bib.read_bytes()
     assert after.startswith(before)
-    assert after[len(before):].startswith(b"\n@article{sutcigil2007pro,\n  author = {Sutcigil, Lale and")
+    assert after[len(before):].startswith(b"\n@article{sutcigil2007pro,\n  author = {Sutcigil, Levent and")
     entries = load_bibliography(bib).entries
-    assert entries["wiedlocha2018effect"]["pmid"] == "28445690"
+    assert entries["wiedlocha2018effect"]["pmid"] == "99000002"
     assert list(entries)[:2] == ["nava2025modulation", "example2001fluoxetine"]
 
 

@@ -26,7 +26,7 @@ NAVA = """@article{nava2025modulation,
 """
 SUTCIGIL = """
 @article{sutcigil2007pro,
-  author = {Sutcigil, Lale and Oktenli, Cagatay and Musabak, Ugur},
+  author = {Sutcigil, Levent and Oktenli, Cagatay and Musabak, Ugur},
   title = {Pro- and anti-inflammatory cytokine balance in major depression},
   journal = {Clinical and Developmental Immunology},
   year = {2007}
