@@ -7,6 +7,8 @@ distinguishable for colour-blind readers.
 """
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -27,6 +29,45 @@ def _direction_scale(kind: str) -> alt.Scale:
     return alt.Scale(domain=[data.DIRECTION_LABELS[d] for d in data.DIRECTIONS], range=list(source.values()))
 
 
+# Tooltips list at most this many sources and samples per mark ("… and 12 more"): a mark
+# stands for ever more findings as the evidence grows, its tooltip must not.
+MAX_TOOLTIP_SOURCES = 8
+MAX_TOOLTIP_SAMPLES = 6
+
+
+def _capped_list(items: set[str], limit: int) -> str:
+    ordered = sorted(items)
+    if len(ordered) <= limit:
+        return "; ".join(ordered)
+    return "; ".join(ordered[:limit]) + f"; … and {len(ordered) - limit} more"
+
+
+def _compact_chart(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
+    """A chart whose inline data are columnar and dictionary-coded, expanded by Vega-Lite itself.
+
+    One record per mark repeats every field name and label; at 1000× the evidence that was
+    most of a page's weight.  Here each column is a list of small integers (or counts) and
+    each text column's distinct values appear once, in a ``calculate`` expression; the
+    ``flatten`` transform rebuilds the records in the browser, so the chart is unchanged.
+    """
+    values: dict[str, list] = {}
+    calculate: list[tuple[str, str]] = []
+    for i, column in enumerate(columns):
+        key = f"_c{i}"
+        series = table[column]
+        if pd.api.types.is_numeric_dtype(series):
+            values[key] = [int(v) for v in series]
+            calculate.append((column, f"datum.{key}"))
+        else:
+            codes, uniques = pd.factorize(series.astype(str), sort=True)
+            values[key] = codes.tolist()
+            calculate.append((column, f"{json.dumps(list(uniques), ensure_ascii=False)}[datum.{key}]"))
+    chart = alt.Chart(alt.Data(values=[values])).transform_flatten(list(values))
+    for column, expression in calculate:
+        chart = chart.transform_calculate(as_=column, calculate=expression)
+    return chart
+
+
 def aggregate_findings(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per intervention × mediator × direction × evidence type, with count, sources and samples."""
     columns = ["intervention", "mediator", "direction", "evidence_type"]
@@ -35,8 +76,8 @@ def aggregate_findings(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(source=citations.labels(rows["citation"]))
     grouped = rows.groupby(columns, sort=True).agg(
         n=("id", "size"),
-        sources=("source", lambda s: "; ".join(sorted(set("; ".join(s).split("; "))))),
-        samples=("sample", lambda s: "; ".join(sorted(set(s)))),
+        sources=("source", lambda s: _capped_list(set("; ".join(s).split("; ")), MAX_TOOLTIP_SOURCES)),
+        samples=("sample", lambda s: _capped_list(set(s), MAX_TOOLTIP_SAMPLES)),
     ).reset_index()
     grouped["Direction"] = grouped["direction"].map(data.DIRECTION_LABELS)
     grouped["Evidence type"] = grouped["evidence_type"].map(data.EVIDENCE_TYPE_LABELS)
@@ -53,7 +94,8 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         f"triangles decreases, grey circles no change and purple diamonds mixed results; larger marks "
         f"stand for more findings. Panels separate evidence types. The evidence table below lists every finding."
     )
-    chart = alt.Chart(table).mark_point(filled=True, opacity=0.9).encode(
+    fields = ["intervention", "mediator", "Direction", "Evidence type", "n", "sources", "samples"]
+    chart = _compact_chart(table, fields).mark_point(filled=True, opacity=0.9).encode(
         x=alt.X("mediator:N", title="Mediator", sort="ascending", axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("intervention:N", title=None, sort="ascending"),
         xOffset=alt.XOffset("Direction:N", scale=alt.Scale(domain=[data.DIRECTION_LABELS[d] for d in data.DIRECTIONS])),

@@ -54,15 +54,29 @@ def split_list(value: str) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
-def _joined_evidence(root: Path | None = None) -> pd.DataFrame:
-    evidence = read_table("evidence", root)
-    interventions = read_table("interventions", root)[["name", "kind", "drug_class"]]
-    mediators = read_table("mediators", root)[["name", "family", "th_axis", "inflammatory_role"]]
+def _file_key(name: str, root: Path | None = None) -> tuple[str, int, int]:
+    path = paths.data_dir(root) / f"{name}.csv"
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_join(evidence_key: tuple, interventions_key: tuple, mediators_key: tuple) -> pd.DataFrame:
+    # Performance: pages call ``evidence()`` several times each, and pages executed in one
+    # kernel share this; the join is redone only when one of the three files changes.
+    evidence = _cached_csv(*evidence_key)
+    interventions = _cached_csv(*interventions_key)[["name", "kind", "drug_class"]]
+    mediators = _cached_csv(*mediators_key)[["name", "family", "th_axis", "inflammatory_role"]]
     joined = evidence.merge(
         interventions.rename(columns={"name": "intervention", "kind": "intervention_kind"}),
         on="intervention", how="left",
     ).merge(mediators.rename(columns={"name": "mediator"}), on="mediator", how="left")
     return joined.fillna("")
+
+
+def _joined_evidence(root: Path | None = None) -> pd.DataFrame:
+    keys = (_file_key(name, root) for name in ("evidence", "interventions", "mediators"))
+    return _cached_join(*keys)
 
 
 @tracked
@@ -79,13 +93,16 @@ def evidence(
     ``family``, ``th_axis`` and ``inflammatory_role``.
     """
     rows = _joined_evidence()
+    mask = None
     for column, wanted in (
         ("drug_class", drug_class), ("chapter", chapter),
         ("intervention_kind", intervention_kind), ("mediator", mediator),
     ):
         if wanted is not None:
-            rows = rows[rows[column] == wanted]
-    return rows.reset_index(drop=True)
+            match = rows[column] == wanted
+            mask = match if mask is None else mask & match
+    # reset_index gives a new frame (copy-on-write): callers cannot modify the cached join.
+    return (rows if mask is None else rows[mask]).reset_index(drop=True)
 
 
 @tracked

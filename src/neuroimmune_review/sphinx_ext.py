@@ -3,7 +3,8 @@
 - validates ``data/`` and ``references.bib`` first and stops the build on errors;
 - serves vega, vega-lite and vega-embed from the site (no CDN), bundled with the chart loader;
 - tells each executed page its own name, so its data reads are recorded (``provenance``);
-- re-reads and re-executes exactly the pages whose recorded data changed.
+- re-reads and re-executes exactly the pages whose recorded data changed;
+- executes those pages in a few shared kernels instead of one kernel per page.
 """
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from . import paths, provenance
+from .shared_kernels import execute_in_shared_kernels
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+TEMPLATES = (Path(__file__).parent / "templates").resolve()
 BUNDLE_NAME = "review-charts.bundle.js"
 TRACKING_CELL = (
     "```{{code-cell}} ipython3\n:tags: [remove-cell]\n\n"
@@ -38,7 +41,23 @@ def on_config(app: Sphinx, config) -> None:
     os.environ[paths.ROOT_ENV] = str(_root(app))
     _validate_first(_root(app))
     bundle_dir = _write_chart_bundle(_root(app))
+    _stamp_every_page(_root(app), config)
+    # Our templates: the References list markup, and a complete page for the site root
+    # instead of sphinx-external-toc's one-line redirect stub (invalid HTML).
+    config.templates_path = [str(TEMPLATES), *[p for p in config.templates_path if Path(p).resolve() != TEMPLATES]]
+    config.html_additional_pages = {"index": "review-redirect.html", **(config.html_additional_pages or {})}
     config.html_static_path = [*config.html_static_path, str(STATIC), str(bundle_dir)]
+
+
+def _stamp_every_page(root: Path, config) -> None:
+    """"Evidence as of <date> · version · commit" in the footer of every page."""
+    import html
+
+    from .version import stamp_text
+
+    options = dict(config.html_theme_options or {})
+    options["extra_footer"] = f'<p class="review-stamp">{html.escape(stamp_text(root))}</p>'
+    config.html_theme_options = options
 
 
 def _validate_first(root: Path) -> None:
@@ -121,6 +140,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", on_config)
     app.connect("source-read", inject_tracking_cell)
     app.connect("env-get-outdated", outdated_pages)
+    app.connect("env-before-read-docs", execute_in_shared_kernels)
     app.connect("build-finished", publish_downloads)
     app.add_js_file(BUNDLE_NAME, type="module")
     app.add_css_file("review.css")

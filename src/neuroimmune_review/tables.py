@@ -1,9 +1,11 @@
 """Evidence tables generated from the CSV for the chapters."""
 from __future__ import annotations
 
+import posixpath
+
 import pandas as pd
 
-from . import citations, data
+from . import citations, data, provenance
 from .render import Table
 
 COLUMNS = {
@@ -13,15 +15,35 @@ COLUMNS = {
 }
 
 
+# A page lists at most this many findings inline (every page of the review holds fewer
+# today); beyond it the table shows the first ones and links to the full data download,
+# so a page stays light however large the evidence grows.
+MAX_INLINE_ROWS = 200
+
+
+def _download_href() -> str:
+    from .about import DOWNLOADS_DIR
+
+    here = provenance.current_docname() or "book/index"
+    return f"{posixpath.relpath(DOWNLOADS_DIR, posixpath.dirname(here))}/evidence.csv"
+
+
 def findings_table(rows: pd.DataFrame, caption: str) -> Table:
     """The findings in *rows*, sorted by intervention and mediator, with linked sources."""
+    total = len(rows)
     rows = rows.sort_values(["intervention", "mediator", "direction", "id"]).reset_index(drop=True)
+    more = None
+    if total > MAX_INLINE_ROWS:
+        rows = rows.iloc[:MAX_INLINE_ROWS]
+        more = (f"The first {MAX_INLINE_ROWS} of {total} findings are listed here; "
+                f"download every finding as evidence.csv.", _download_href())
     shown = rows.assign(
         source=citations.labels(rows["citation"]),
         direction=rows["direction"].map(data.DIRECTION_LABELS),
         evidence_type=rows["evidence_type"].map(data.EVIDENCE_TYPE_LABELS),
     )[list(COLUMNS)].rename(columns=COLUMNS)
-    return Table(shown, f"{caption} ({len(rows)} findings)", links={"Source": citations.first_key_hrefs(rows["citation"])})
+    return Table(shown, f"{caption} ({total} findings)", links={"Source": citations.first_key_hrefs(rows["citation"])},
+                 more=more)
 
 
 def class_evidence(drug_class: str) -> Table:
