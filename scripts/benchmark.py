@@ -1,0 +1,21 @@
+#!/usr/bin/env python
+"""Benchmark the build and the pages from 1× to 1000× the evidence (``make bench``).
+
+    python scripts/benchmark.py [--scales 1,10,100,1000] [--smoke] [--out DIR]
+
+Works in temporary copies of the review; writes DIR/results.json and DIR/results.md
+(default DIR: benchmarks/). See src/neuroimmune_review/benchmark.py.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    from neuroimmune_review import benchmark
+except ImportError:  # running from a checkout before `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from neuroimmune_review import benchmark
+
+if __name__ == "__main__":
+    sys.exit(benchmark.main(["--repo", str(Path(__file__).resolve().parents[1]), *sys.argv[1:]]))
