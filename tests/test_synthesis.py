@@ -283,3 +283,32 @@ def test_explorer_page_does_not_grow_with_repeated_findings(copy_root):
     strata = synthesis.explorer_strata()
     assert len(strata) == size_before
     assert int(strata["n"].sum()) == len(read(copy_root, "evidence"))
+
+
+def test_explorer_scales_past_altairs_row_limit(tmp_path, monkeypatch):
+    """Strata are bounded by the vocabularies, not the findings; more than 5000 must still chart."""
+    import shutil
+    from pathlib import Path
+
+    import pandas as pd
+
+    from neuroimmune_review import synthesis
+
+    repo = Path(__file__).resolve().parents[1]
+    for name in ("_toc.yml", "references.bib"):
+        shutil.copy(repo / name, tmp_path / name)
+    shutil.copytree(repo / "data", tmp_path / "data")
+    interventions = pd.read_csv(repo / "data/interventions.csv", dtype=str, keep_default_na=False)["name"]
+    mediators = pd.read_csv(repo / "data/mediators.csv", dtype=str, keep_default_na=False)["name"]
+    grid = pd.MultiIndex.from_product([interventions, mediators], names=["intervention", "mediator"]).to_frame(index=False)
+    rows = grid.assign(
+        id=[f"EV{i:06d}" for i in range(len(grid))], direction="decrease", evidence_type="in_vitro", species="rat",
+        sample="synthetic", dose="", citation="nava2025modulation", review_ref="99",
+        chapter="book/antidepressants/ssri", note="",
+    )[["id", "intervention", "mediator", "direction", "evidence_type", "species", "sample", "dose", "citation",
+       "review_ref", "chapter", "note"]]
+    rows.to_csv(tmp_path / "data/evidence.csv", index=False)
+    monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
+    assert len(synthesis.explorer_strata()) > 5000
+    spec = synthesis.explorer(default_family="cytokine").spec()
+    assert spec["usermeta"]["review"]["rows"] >= 0

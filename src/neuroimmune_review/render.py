@@ -33,7 +33,10 @@ class Figure:
     data: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     def spec(self) -> dict[str, Any]:
-        spec = self.chart.properties(description=f"{self.title}. {self.description}").to_dict()
+        # Builders aggregate before charting, so row counts are bounded by the vocabularies, not
+        # by the findings; Altair's 5000-row guard against embedding raw data does not apply.
+        with alt.data_transformers.disable_max_rows():
+            spec = self.chart.properties(description=f"{self.title}. {self.description}").to_dict()
         spec.setdefault("usermeta", {})["review"] = {"rows": int(self.data.get("n", pd.Series(dtype=int)).sum())}
         return spec
 

@@ -55,6 +55,8 @@ MIX_SHAPES = {"Clinical only": "circle", "Clinical and experimental": "square",
 EXPLORER_TABLE_ROWS = 40  # rows of the linked table shown at most
 EXPLORER_ROWS_PER_CELL = 8  # strata of one matrix cell shown at most
 MAX_LABELS = 6  # sources named in one tooltip or table cell before "and N more"
+# Finding ids and interventions listed for one contested pair: the page must not grow with the data.
+MAX_LISTED = 12
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -541,23 +543,23 @@ def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
                 chunk = part[part["direction"] == d]
                 if len(chunk):
                     names = sorted({labels[s] for cell in chunk["source_ids"] for s in cell})
-                    by_direction.append(f"{data.DIRECTION_LABELS[d]}: {'; '.join(names)}")
+                    by_direction.append(f"{data.DIRECTION_LABELS[d]}: {_capped(names)}")
             out.append({
                 "level": level, "subject": subject, "mediator": mediator,
                 "kind": "opposite" if {"increase", "decrease"} <= directions else "partial",
                 "directions": ", ".join(data.DIRECTION_LABELS[d].lower() for d in DIRECTION_ORDER if d in directions),
                 "n_findings": len(part),
                 "n_sources": len({s for cell in part["source_ids"] for s in cell}),
-                "interventions": "; ".join(sorted(set(part["intervention"]))),
+                "interventions": _capped(sorted(set(part["intervention"])), MAX_LISTED),
                 **{f"n_{d}": int(counts.get(d, 0)) for d in DIRECTION_ORDER},
                 "evidence_types": " | ".join(
                     f"{data.DIRECTION_LABELS[d]}: " + ", ".join(sorted(set(part.loc[part['direction'] == d, 'evidence_type'].map(data.EVIDENCE_TYPE_LABELS))))
                     for d in DIRECTION_ORDER if d in directions),
                 "samples": " | ".join(
-                    f"{data.DIRECTION_LABELS[d]}: " + "; ".join(sorted(set(part.loc[part['direction'] == d, 'sample'])))
+                    f"{data.DIRECTION_LABELS[d]}: " + _capped(sorted(set(part.loc[part['direction'] == d, 'sample'])))
                     for d in DIRECTION_ORDER if d in directions),
                 "sources": " | ".join(by_direction),
-                "ids": "; ".join(sorted(part["id"])),
+                "ids": _capped(sorted(part["id"]), MAX_LISTED),
             })
     return pd.DataFrame(out, columns=columns)
 
