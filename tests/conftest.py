@@ -170,6 +170,14 @@ def is_local(url: str, base: str) -> bool:
     return parts.scheme == ours.scheme and parts.netloc == ours.netloc
 
 
+# In the page: true once every chart is drawn (at once on a page without charts), false after 15 s.
+WAIT_FOR_CHARTS = """async () => {
+  if (!document.querySelector("script.review-chart__spec")) return true;
+  const late = new Promise((resolve) => setTimeout(() => resolve(false), 15000));
+  return Promise.race([window.reviewChartsRendered.then(() => true), late]);
+}"""
+
+
 class PageWatcher:
     """Records what goes wrong on one Playwright page, and blocks every request to another host.
 

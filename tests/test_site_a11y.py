@@ -16,20 +16,13 @@ import re
 
 import pytest
 
-from conftest import REPO, PageWatcher, toc_documents
+from conftest import REPO, WAIT_FOR_CHARTS, PageWatcher, toc_documents
 
 PAGES = [*toc_documents(REPO), "genindex", "search"]
 BLOCKING = {"serious", "critical"}
 # CIEDE2000 >= 10 between every two colours of a palette, for every simulated vision type.
 # (About 2.3 is "just noticeable"; 10 keeps categories apart at a glance on a small mark.)
 MIN_DELTA_E = 10.0
-
-WAIT_FOR_CHARTS = """async () => {
-  if (!document.querySelector("script.review-chart__spec")) return true;
-  const late = new Promise((resolve) => setTimeout(() => resolve(false), 15000));
-  return Promise.race([window.reviewChartsRendered.then(() => true), late]);
-}"""
-
 
 @pytest.fixture(scope="module")
 def axe():

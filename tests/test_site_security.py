@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, PageWatcher, toc_documents
+from conftest import REPO, WAIT_FOR_CHARTS, PageWatcher, toc_documents
 
 FIXTURE = Path(__file__).parent / "fixtures" / "xss"
 PAYLOADS: dict = json.loads((FIXTURE / "payloads.json").read_text(encoding="utf-8"))
@@ -144,13 +144,6 @@ INJECTED = """() => {
   if (window.__xss) found.push("window.__xss was set: " + window.__xss);
   return found;
 }"""
-
-WAIT_FOR_CHARTS = """async () => {
-  if (!document.querySelector("script.review-chart__spec")) return true;
-  const late = new Promise((resolve) => setTimeout(() => resolve(false), 15000));
-  return Promise.race([window.reviewChartsRendered.then(() => true), late]);
-}"""
-
 
 def visit(browser, base: str, path: str, action=None) -> dict:
     context = browser.new_context()

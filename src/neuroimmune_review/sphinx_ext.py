@@ -136,12 +136,18 @@ def publish_downloads(app: Sphinx, exception) -> None:
             shutil.copyfile(source, target / name)
 
 
+def load_charts_where_drawn(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Add the 0.9 MB chart bundle only to pages that hold a chart."""
+    if "review-chart__spec" in (context.get("body") or ""):
+        app.add_js_file(BUNDLE_NAME, type="module")
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", on_config)
     app.connect("source-read", inject_tracking_cell)
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", execute_in_shared_kernels)
     app.connect("build-finished", publish_downloads)
-    app.add_js_file(BUNDLE_NAME, type="module")
+    app.connect("html-page-context", load_charts_where_drawn)
     app.add_css_file("review.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
