@@ -20,11 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-try:
-    from neuroimmune_review import curation
-except ImportError:  # running from a checkout before `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from neuroimmune_review import curation
+from neuroimmune_review import curation
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 

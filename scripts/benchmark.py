@@ -11,11 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-try:
-    from neuroimmune_review import benchmark
-except ImportError:  # running from a checkout before `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from neuroimmune_review import benchmark
+from neuroimmune_review import benchmark
 
 if __name__ == "__main__":
     sys.exit(benchmark.main(["--repo", str(Path(__file__).resolve().parents[1]), *sys.argv[1:]]))

@@ -19,11 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-try:
-    from neuroimmune_review import curation, version
-except ImportError:  # running from a checkout before `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from neuroimmune_review import curation, version
+from neuroimmune_review import curation, version
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 CFF_VERSION = re.compile(r"^(version:[ \t]*)(\S+)", re.MULTILINE)

@@ -17,13 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-try:
-    from neuroimmune_review import validate as validation
-    from neuroimmune_review.bib import format_reference_report
-except ImportError:  # running from a checkout before `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from neuroimmune_review import validate as validation
-    from neuroimmune_review.bib import format_reference_report
+from neuroimmune_review import validate as validation
+from neuroimmune_review.bib import format_reference_report
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 
