@@ -46,6 +46,8 @@ def on_config(app: Sphinx, config) -> None:
     # instead of sphinx-external-toc's one-line redirect stub (invalid HTML).
     config.templates_path = [str(TEMPLATES), *[p for p in config.templates_path if Path(p).resolve() != TEMPLATES]]
     config.html_additional_pages = {"index": "review-redirect.html", **(config.html_additional_pages or {})}
+    # Browsers ask for a favicon on every visit; without one each page logs a 404.
+    config.html_favicon = config.html_favicon or str(STATIC / "favicon.svg")
     config.html_static_path = [*config.html_static_path, str(STATIC), str(bundle_dir)]
 
 
