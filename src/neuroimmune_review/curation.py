@@ -17,6 +17,8 @@ someone else's half-finished change.
 """
 from __future__ import annotations
 
+import functools
+
 import contextlib
 import csv
 import fcntl
@@ -468,20 +470,28 @@ _RIS_TYPES = {"JOUR": "article", "JFULL": "article", "EJOUR": "article", "ABST":
               "CPAPER": "inproceedings", "THES": "phdthesis", "RPRT": "techreport"}
 
 
+def _tag_values(tags) -> dict[str, list[str]]:
+    """RIS/MEDLINE (tag, value) pairs as tag -> non-empty values, in file order."""
+    values: dict[str, list[str]] = {}
+    for tag, value in tags:
+        if value:
+            values.setdefault(tag, []).append(value)
+    return values
+
+
+def _first_value(values: dict[str, list[str]], *names: str) -> str:
+    """The first value of the first tag present among *names*."""
+    for name in names:
+        if values.get(name):
+            return values[name][0]
+    return ""
+
+
 def _parse_ris(text: str, origin: str) -> list[Record]:
     records = []
     for number, (line, tags) in enumerate(_ris_records(text), start=1):
-        values: dict[str, list[str]] = {}
-        for tag, value in tags:
-            if value:
-                values.setdefault(tag, []).append(value)
-
-        def first(*names: str) -> str:
-            for name in names:
-                if values.get(name):
-                    return values[name][0]
-            return ""
-
+        values = _tag_values(tags)
+        first = functools.partial(_first_value, values)
         authors = values.get("AU") or values.get("A1") or []
         start_page, end_page = first("SP"), first("EP")
         pages = f"{start_page}--{end_page}" if start_page and end_page else start_page
@@ -528,16 +538,8 @@ def _medline_records(text: str) -> Iterator[tuple[int, list[tuple[str, str]]]]:
 def _parse_medline(text: str, origin: str) -> list[Record]:
     records = []
     for number, (line, tags) in enumerate(_medline_records(text), start=1):
-        values: dict[str, list[str]] = {}
-        for tag, value in tags:
-            values.setdefault(tag, []).append(value)
-
-        def first(*names: str) -> str:
-            for name in names:
-                if values.get(name):
-                    return values[name][0]
-            return ""
-
+        values = _tag_values(tags)
+        first = functools.partial(_first_value, values)
         if "FAU" in values:
             authors = [_person(a) for a in values["FAU"]]
         else:
