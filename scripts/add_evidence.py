@@ -69,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             rows = [flags]
         result = curation.add_evidence(rows, args.root, dry_run=args.dry_run)
-    except curation.CurationError as error:
-        print(f"add_evidence: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
+    except (curation.CurationError, OSError) as error:
         print(f"add_evidence: error: {error}", file=sys.stderr)
         return 1
 

@@ -51,10 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"{name}: file not found")
             records += curation.read_reference_file(path, args.format)
         result = curation.add_references(records, args.root, dry_run=args.dry_run)
-    except curation.CurationError as error:
-        print(f"add_reference: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
+    except (curation.CurationError, OSError) as error:
         print(f"add_reference: error: {error}", file=sys.stderr)
         return 1
 

@@ -37,7 +37,7 @@ import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 from urllib.parse import unquote, urlsplit
 
 COPIED = ("_config.yml", "_toc.yml", "book", "data", "references.bib")

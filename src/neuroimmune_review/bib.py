@@ -22,7 +22,7 @@ SOURCE_ARTICLE_KEY = "nava2025modulation"
 SOURCE_REFERENCE_COUNT = 224
 
 _LIST_SEPARATOR = re.compile(r"\s*[;,]\s*")
-_AUTHOR_SEPARATOR = re.compile(r"\s+and\s+", re.IGNORECASE)
+AUTHOR_SEPARATOR = re.compile(r"\s+and\s+", re.IGNORECASE)
 _NAME_FIELDS = {"author", "editor"}
 # The key of an entry whose body failed to parse, so that citing it is not reported twice.
 _ENTRY_KEY = re.compile(r"\s*@\s*\w+\s*[{(]\s*([^,\s{}()]+)\s*,")
@@ -73,7 +73,7 @@ def _strip_braces(text: str) -> str:
     return text.replace("{", "").replace("}", "").strip()
 
 
-def _split_at_depth_zero(text: str, separator: re.Pattern[str]) -> list[str]:
+def split_at_depth_zero(text: str, separator: re.Pattern[str]) -> list[str]:
     """Split *text* on *separator*, ignoring matches inside braces ({Smith and Sons})."""
     parts, depth, start = [], 0, 0
     position = 0
@@ -96,7 +96,7 @@ def _split_at_depth_zero(text: str, separator: re.Pattern[str]) -> list[str]:
 
 def author_surnames(author_field: str) -> tuple[list[str], bool]:
     """Surnames from a BibTeX author list, and whether it ends in 'and others'."""
-    names = _split_at_depth_zero(author_field, _AUTHOR_SEPARATOR)
+    names = split_at_depth_zero(author_field, AUTHOR_SEPARATOR)
     has_others = bool(names) and names[-1].lower() == "others"
     if has_others:
         names = names[:-1]

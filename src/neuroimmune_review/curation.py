@@ -618,9 +618,9 @@ def _person(name: str) -> str:
 
 
 def _bibtex_authors(value: str) -> str:
-    from .bib import _AUTHOR_SEPARATOR, _split_at_depth_zero
+    from .bib import AUTHOR_SEPARATOR, split_at_depth_zero
 
-    names = _split_at_depth_zero(" ".join(value.split()), _AUTHOR_SEPARATOR)
+    names = split_at_depth_zero(" ".join(value.split()), AUTHOR_SEPARATOR)
     return " and ".join(_person(name) for name in names)
 
 

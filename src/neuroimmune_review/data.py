@@ -29,7 +29,6 @@ EVIDENCE_TYPE_LABELS = {
     "unspecified": "Unspecified",
 }
 DRUG_CLASSES = ["SSRI", "SNRI", "SARI", "TCA", "MAOI", "NRI", "NDRI", "NMDA antagonist", "mood stabilizer"]
-SOURCE_ARTICLE_KEY = "nava2025modulation"
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .bib import SOURCE_ARTICLE_KEY
 from .provenance import tracked
 
 EVIDENCE = "data/evidence.csv"
 BIBLIOGRAPHY = "references.bib"
 TRACKED_FILES = (EVIDENCE, BIBLIOGRAPHY)
-SOURCE_ARTICLE_KEY = "nava2025modulation"
 _SEP, _END = "\x1f", "\x1e"
 
 

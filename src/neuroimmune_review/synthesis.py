@@ -17,6 +17,7 @@ import altair as alt
 import pandas as pd
 
 from . import charts, citations, data
+from .bib import SOURCE_ARTICLE_KEY
 from .render import Figure, Table, escape_markdown, markdown
 
 # ---------------------------------------------------------------------------
@@ -93,11 +94,11 @@ def row_sources(rows: pd.DataFrame) -> pd.Series:
 
     def sources(citation: str, review_ref: str) -> list[str]:
         keys = data.split_list(citation)
-        primary = [key for key in keys if key != data.SOURCE_ARTICLE_KEY]
+        primary = [key for key in keys if key != SOURCE_ARTICLE_KEY]
         if primary:
             return sorted(set(primary))
         refs = data.split_list(review_ref)
-        return [f"{data.SOURCE_ARTICLE_KEY}#{','.join(refs)}"] if refs else [data.SOURCE_ARTICLE_KEY]
+        return [f"{SOURCE_ARTICLE_KEY}#{','.join(refs)}"] if refs else [SOURCE_ARTICLE_KEY]
 
     if rows.empty:
         return pd.Series([], index=rows.index, dtype=object)
