@@ -194,7 +194,8 @@ def book_bibtex(root: Path | None = None, current: dict[str, Any] | None = None)
 
 def source_bibtex() -> str:
     """BibTeX of the source article, from ``references.bib`` (house fields only)."""
-    from .data import SOURCE_ARTICLE_KEY, references
+    from .bib import SOURCE_ARTICLE_KEY
+    from .data import references
 
     entry = references(keys=[SOURCE_ARTICLE_KEY]).get(SOURCE_ARTICLE_KEY, {})
     names = ("author", "title", "journal", "year", "volume", "number", "pages", "doi", "pmid")
