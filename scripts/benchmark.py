@@ -4,14 +4,16 @@
     python scripts/benchmark.py [--scales 1,10,100,1000] [--smoke] [--out DIR]
 
 Works in temporary copies of the review; writes DIR/results.json and DIR/results.md
-(default DIR: benchmarks/). See src/neuroimmune_review/benchmark.py.
+(default DIR: benchmarks/). See benchmarks/harness.py.
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from neuroimmune_review import benchmark
+# The harness lives beside its results in benchmarks/, outside the package the build imports.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import harness as benchmark  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(benchmark.main(["--repo", str(Path(__file__).resolve().parents[1]), *sys.argv[1:]]))

@@ -19,7 +19,8 @@ import re
 import sys
 from pathlib import Path
 
-from neuroimmune_review import curation, version
+from neuroimmune_review import version
+from neuroimmune_review.curation.safe_write import atomic_write
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 CFF_VERSION = re.compile(r"^(version:[ \t]*)(\S+)", re.MULTILINE)
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bump_version: error: {error}; nothing was changed", file=sys.stderr)
         return 1
     for path, text in updates.items():
-        curation.atomic_write(path, text.encode("utf-8"))
+        atomic_write(path, text.encode("utf-8"))
     print(f"{old} -> {new}", file=sys.stderr)
     print(new)
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from neuroimmune_review import benchmark
+from benchmarks import harness as benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 

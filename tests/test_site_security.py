@@ -82,7 +82,7 @@ def make_fixture_root(root: Path) -> tuple[str, bool]:
         shutil.copy2(REPO / name, root / name)
     shutil.copytree(REPO / "data", root / "data", ignore=shutil.ignore_patterns(".*"))
     # The site's template overrides, so the fixture site is built like the real one.
-    templates = REPO / "src" / "neuroimmune_review" / "templates"
+    templates = REPO / "src" / "neuroimmune_review" / "build" / "templates"
     if templates.is_dir():
         shutil.copytree(templates, root / "src" / "neuroimmune_review" / "templates")
     for page in toc_documents(root):

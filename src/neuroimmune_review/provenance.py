@@ -43,8 +43,9 @@ def digest(value: Any) -> str:
 def code_digest() -> str:
     """Digest of the package's own source: changing a chart builder re-executes every page."""
     h = hashlib.sha256()
-    for file in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(file.name.encode() + file.read_bytes())
+    package = Path(__file__).parent
+    for file in sorted(package.rglob("*.py")):
+        h.update(file.relative_to(package).as_posix().encode() + file.read_bytes())
     return h.hexdigest()[:20]
 
 
@@ -122,10 +123,11 @@ def _answer_changed(key: str, recorded: str, answers: dict[str, str | None] | No
 
 def _register_all_queries() -> None:
     # Queries register on import; a page may have used any module's queries.
+    # The build's own modules hold no queries and need Sphinx: skip them.
     package = Path(__file__).parent
-    for module in pkgutil.iter_modules([str(package)]):
-        if module.name != "sphinx_ext":
-            importlib.import_module(f"{__package__}.{module.name}")
+    for module in pkgutil.walk_packages([str(package)], prefix=f"{__package__}."):
+        if not module.name.startswith(f"{__package__}.build"):
+            importlib.import_module(module.name)
 
 
 def stale_pages(root: Path, docnames: list[str]) -> list[str]:

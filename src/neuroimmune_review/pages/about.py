@@ -7,8 +7,8 @@ import posixpath
 
 import pandas as pd
 
-from . import data, paths, provenance
-from .render import Table, escape_markdown, markdown
+from .. import data, paths, provenance
+from ..render import Table, escape_markdown, markdown
 
 # Published with the site (copied by sphinx_ext at the end of the build), relative to the site root.
 DOWNLOADS_DIR = "downloads"
@@ -72,7 +72,7 @@ def downloads():
 
 def reference_quality():
     """How many of the source article's reference numbers are resolved to a confirmed work."""
-    from .bib import format_number_ranges, load_bibliography, reference_report
+    from ..bib import format_number_ranges, load_bibliography, reference_report
 
     data.references()  # records the bibliography as an input of this page
     report = reference_report(load_bibliography(paths.bib_path()), data.evidence())

@@ -22,8 +22,8 @@ from neuroimmune_review import curation
 from neuroimmune_review.bib import load_bibliography, parse_bibliography
 from neuroimmune_review.validate import validate_root
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures" / "curation"
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "curation"
 ADD_EVIDENCE = REPO / "scripts" / "add_evidence.py"
 ADD_REFERENCE = REPO / "scripts" / "add_reference.py"
 HEADER = "id,intervention,mediator,direction,evidence_type,species,sample,dose,citation,review_ref,chapter,note"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import data
-from .render import escape_markdown, markdown
+from .. import data
+from ..render import escape_markdown, markdown
 
 
 def _plural(n: int, word: str) -> str:

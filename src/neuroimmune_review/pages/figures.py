@@ -29,9 +29,9 @@ from typing import NamedTuple
 import altair as alt
 import pandas as pd
 
-from . import data
-from .provenance import tracked
-from .render import Figure
+from .. import data
+from ..provenance import tracked
+from ..render import Figure
 
 FIGURE_DIR = "figures"
 EDGE_COLUMNS = ["source", "target", "relation", "label", "note"]

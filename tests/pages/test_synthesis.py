@@ -11,7 +11,7 @@ import pytest
 
 from neuroimmune_review import synthesis, validate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["SSRI", "SNRI", "SARI", "TCA", "MAOI", "NRI", "NDRI", "NMDA antagonist", "mood stabilizer"]
 
 
@@ -294,7 +294,7 @@ def test_explorer_scales_past_altairs_row_limit(tmp_path, monkeypatch):
 
     from neuroimmune_review import synthesis
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     for name in ("_toc.yml", "references.bib"):
         shutil.copy(repo / name, tmp_path / name)
     shutil.copytree(repo / "data", tmp_path / "data")

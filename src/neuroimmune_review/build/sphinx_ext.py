@@ -18,7 +18,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
-from . import paths, provenance
+from .. import paths, provenance
 from .shared_kernels import execute_in_shared_kernels
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _stamp_every_page(root: Path, config) -> None:
     """"Evidence as of <date> · version · commit" in the footer of every page."""
     import html
 
-    from .version import stamp_text
+    from ..version import stamp_text
 
     options = dict(config.html_theme_options or {})
     options["extra_footer"] = f'<p class="review-stamp">{html.escape(stamp_text(root))}</p>'
@@ -63,7 +63,7 @@ def _stamp_every_page(root: Path, config) -> None:
 
 
 def _validate_first(root: Path) -> None:
-    from .validate import format_problem, validate_root
+    from ..validate import format_problem, validate_root
 
     errors = [p for p in validate_root(root) if p.severity == "error"]
     if errors:
@@ -127,7 +127,7 @@ def publish_downloads(app: Sphinx, exception) -> None:
     """Copy the data files into the site, so readers download exactly what the pages were built from."""
     if exception is not None or app.builder.format != "html":
         return
-    from .about import DOWNLOADS, DOWNLOADS_DIR
+    from ..pages.about import DOWNLOADS, DOWNLOADS_DIR
 
     target = Path(app.outdir) / DOWNLOADS_DIR
     target.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,10 @@ import posixpath
 
 import pandas as pd
 
-from . import citations, data, provenance
-from .render import Table
+from .. import data, provenance
+
+from . import citations
+from ..render import Table
 
 COLUMNS = {
     "id": "ID", "intervention": "Intervention", "mediator": "Mediator", "direction": "Direction",

@@ -12,7 +12,7 @@ import pytest
 from neuroimmune_review import figures, provenance
 from neuroimmune_review.render import Figure
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DIAGRAMS = [
     (figures.neuroimmune_mechanisms, "neuroimmune_mechanisms", 1),
     (figures.antidepressant_mechanisms, "antidepressant_mechanisms", 2),

@@ -12,8 +12,10 @@ import json
 import altair as alt
 import pandas as pd
 
-from . import citations, data
-from .render import Figure
+from .. import data
+
+from . import citations
+from ..render import Figure
 
 # Okabe-Ito colours: distinguishable under the common colour-vision deficiencies.
 DIRECTION_COLOURS = {"increase": "#D55E00", "decrease": "#0072B2", "no_change": "#6E6E6E", "mixed": "#CC79A7"}

@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import unquote, urlsplit
 
+import neuroimmune_review
+
 COPIED = ("_config.yml", "_toc.yml", "book", "data", "references.bib")
 SCALES = (1, 10, 100, 1000)
 SMOKE_PAGES = ("book/antidepressants/ssri",)
@@ -117,7 +119,7 @@ def synthesize(root: Path, scale: int, seed: int = 7) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from . import data
+    from neuroimmune_review import data
 
     path = root / "data" / "evidence.csv"
     real = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -221,7 +223,7 @@ _SNAPSHOT: Path | None = None  # a frozen copy of the package the builds import 
 def snapshot_package(repo: Path, work: Path) -> Path:
     """Freeze the package for the whole run: edits made meanwhile must not re-execute pages."""
     global _SNAPSHOT
-    source = Path(__file__).resolve().parent  # the package this run imports
+    source = Path(neuroimmune_review.__file__).resolve().parent  # the package this run imports
     target = work / "src"
     shutil.copytree(source, target / "neuroimmune_review", ignore=shutil.ignore_patterns("__pycache__"))
     _SNAPSHOT = target

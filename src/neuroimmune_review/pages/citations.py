@@ -5,7 +5,7 @@ import posixpath
 
 import pandas as pd
 
-from . import data, provenance
+from .. import data, provenance
 
 REFERENCES_PAGE = "book/about/references"
 # Matches ``bibtex_cite_id`` in _config.yml, so each entry has a stable anchor.

@@ -1,0 +1,1 @@
+"""The benchmark harness (``harness``) and its results; run it with ``make bench``."""

@@ -1,0 +1,337 @@
+"""House style for ``references.bib`` (DOIs, authors, pages, keys) and appending new works to it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .. import paths
+from .safe_write import CurationError, _appendable, _format, _new_errors, _new_warnings, _shadow_root, _validate, atomic_write, detect_newline, exclusive_lock
+
+HOUSE_FIELDS = ("author", "title", "journal", "year", "volume", "number", "pages", "doi", "pmid")
+REQUIRED_REFERENCE_FIELDS = ("author", "title", "year")
+
+
+# ---------------------------------------------------------------------------
+# References: one imported work (the importers build these)
+
+
+@dataclass
+class Record:
+    """One imported work, already in house style (fields of HOUSE_FIELDS, plain text)."""
+
+    entry_type: str
+    fields: dict[str, str]
+    origin: str  # "file.ris, record 2" for messages
+
+    def describe(self) -> str:
+        from ..bib import author_surnames
+
+        surnames, others = author_surnames(self.fields.get("author", ""))
+        who = surnames[0] + (" et al." if len(surnames) > 1 or others else "") if surnames else "?"
+        title = self.fields.get("title", "").replace("{", "").replace("}", "")
+        title = title if len(title) <= 60 else title[:57] + "…"
+        return f"{who} {self.fields.get('year', 'n.d.')}, {title!r}"
+
+
+# ---------------------------------------------------------------------------
+# References: house style
+
+
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_DOI_IN_URL = re.compile(r"(?:https?://(?:dx\.)?doi\.org/)(10\.\S+)", re.IGNORECASE)
+_PMID_IN_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d{1,9})")
+
+
+def normalise_doi(value: str) -> str:
+    """Bare, lower-case DOI: 'https://doi.org/10.1038/ABC' -> '10.1038/abc'."""
+    value = value.strip().rstrip(".")
+    value = re.sub(r"\s*\[doi\]$", "", value)
+    value = _DOI_PREFIX.sub("", value).strip()
+    return value.lower()
+
+
+def _doi_from_url(url: str) -> str:
+    match = _DOI_IN_URL.search(url or "")
+    return match.group(1) if match else ""
+
+
+def _pmid_from_url(url: str) -> str:
+    match = _PMID_IN_URL.search(url or "")
+    return match.group(1) if match else ""
+
+
+def _person(name: str) -> str:
+    """One author as 'Last, First' (from 'Last, First', 'Last FM' or 'First Last')."""
+    name = " ".join(name.split())
+    if not name or name.lower() == "others":
+        return name
+    if name.startswith("{") and name.endswith("}"):
+        return name
+    if "," in name:
+        last, first = (part.strip() for part in name.split(",", 1))
+        return f"{last}, {first}" if first else last
+    tokens = name.split()
+    if len(tokens) >= 2 and re.fullmatch(r"[A-Z]{1,3}", tokens[-1]):  # MEDLINE 'Sutcigil L'
+        initials = " ".join(f"{c}." for c in tokens[-1])
+        return f"{' '.join(tokens[:-1])}, {initials}"
+    if len(tokens) == 1:
+        return name
+    # 'Ludwig van Beethoven': the surname starts at the first lower-case particle, else the last word.
+    start = next((i for i, t in enumerate(tokens[1:-1], start=1) if t[0].islower()), len(tokens) - 1)
+    return f"{' '.join(tokens[start:])}, {' '.join(tokens[:start])}"
+
+
+def _bibtex_authors(value: str) -> str:
+    from ..bib import AUTHOR_SEPARATOR, split_at_depth_zero
+
+    names = split_at_depth_zero(" ".join(value.split()), AUTHOR_SEPARATOR)
+    return " and ".join(_person(name) for name in names)
+
+
+def _pages(value: str) -> str:
+    """'1108-15' -> '1108--1115'; '258–267' -> '258--267'."""
+    value = value.strip()
+    match = re.fullmatch(r"([A-Za-z]*)(\d+)\s*(?:-{1,2}|–|—)\s*([A-Za-z]*)(\d+)", value)
+    if not match:
+        return value
+    prefix, start, prefix_end, end = match.groups()
+    if len(end) < len(start) and not prefix_end:  # MEDLINE abbreviates the end page
+        end = start[: len(start) - len(end)] + end
+    return f"{prefix}{start}--{prefix_end or prefix}{end}"
+
+
+def _balanced(value: str) -> str:
+    depth = 0
+    for char in value:
+        depth += char == "{"
+        depth -= char == "}"
+        if depth < 0:
+            break
+    return value if depth == 0 else value.replace("{", "").replace("}", "")
+
+
+def normalise(record: Record) -> Record:
+    """Keep the house fields, clean each of them."""
+    fields = {}
+    for name in HOUSE_FIELDS:
+        value = " ".join(str(record.fields.get(name, "") or "").split())
+        if name == "title":
+            value = value.strip()
+            if value.startswith("[") and value.rstrip(".").endswith("]"):  # MEDLINE translated titles
+                value = value.rstrip(".")[1:-1]
+            if value.endswith(".") and not value.endswith(".."):
+                value = value[:-1]
+        elif name == "journal":
+            value = value.rstrip(".")
+        elif name == "year":
+            match = re.search(r"\b(1[5-9]\d\d|2\d\d\d)\b", value)
+            value = match.group(1) if match else value
+        elif name == "pages":
+            value = _pages(value)
+        elif name == "doi":
+            value = normalise_doi(value)
+        elif name == "pmid":
+            value = re.sub(r"\D", "", value) if re.fullmatch(r"\s*(?:PMID:?\s*)?\d+\s*", value, re.I) else value
+        value = _balanced(value)
+        if value:
+            fields[name] = value
+    return Record(record.entry_type.lower() or "article", fields, record.origin)
+
+
+_ASCII_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss",
+                             "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "ð": "d", "ı": "i"})
+
+
+def ascii_letters(text: str) -> str:
+    """Lower-case ASCII letters of *text*, accents stripped: 'Więdłocha' -> 'wiedlocha'."""
+    text = unicodedata.normalize("NFKD", text.translate(_ASCII_FOLD))
+    return re.sub(r"[^a-z]", "", "".join(c for c in text if not unicodedata.combining(c)).lower())
+
+
+def base_key(fields: dict[str, str]) -> str:
+    """``firstauthorYEARfirstword``: 'Sutcigil 2007 Pro- and anti-…' -> 'sutcigil2007pro'."""
+    from ..bib import author_surnames
+
+    surnames, _ = author_surnames(fields.get("author", ""))
+    author = ascii_letters(surnames[0]) if surnames else ""
+    words = [ascii_letters(word) for word in fields.get("title", "").split()]
+    word = next((w for w in words if w), "")
+    year = fields.get("year", "") if re.fullmatch(r"\d{4}", fields.get("year", "")) else ""
+    return f"{author or 'anon'}{year or 'nd'}{word or 'untitled'}"
+
+
+def unique_key(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    for suffix in _suffixes():
+        if base + suffix not in taken:
+            return base + suffix
+    raise AssertionError("unreachable")
+
+
+def _suffixes() -> Iterator[str]:
+    letters = "bcdefghijklmnopqrstuvwxyz"
+    yield from letters
+    for first in "abcdefghijklmnopqrstuvwxyz":
+        for second in "abcdefghijklmnopqrstuvwxyz":
+            yield first + second
+
+
+def _title_fold(title: str) -> str:
+    return ascii_letters(title)
+
+
+def format_entry(key: str, record: Record, newline: str = "\n") -> str:
+    lines = [f"@{record.entry_type}{{{key},"]
+    present = [name for name in HOUSE_FIELDS if record.fields.get(name)]
+    for index, name in enumerate(present):
+        comma = "," if index < len(present) - 1 else ""
+        lines.append(f"  {name} = {{{record.fields[name]}}}{comma}")
+    lines.append("}")
+    return newline.join(lines) + newline
+
+
+# ---------------------------------------------------------------------------
+# References: adding
+
+
+@dataclass
+class Duplicate:
+    record: Record
+    existing_key: str
+    reason: str  # "DOI 10.x/y", "PMID 123" or "key k (same title)"
+    within_import: bool = False
+
+
+@dataclass
+class ReferenceResult:
+    added: list[tuple[str, Record]] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    existing_errors: int = 0
+    written: bool = False
+
+
+class _Index:
+    """What identifies a work already in the bibliography."""
+
+    def __init__(self, entries: dict[str, dict[str, str]]):
+        self.keys: set[str] = set(entries)
+        self.by_doi: dict[str, str] = {}
+        self.by_pmid: dict[str, str] = {}
+        self.titles: dict[str, str] = {}
+        for key, fields in entries.items():
+            self.add(key, fields, from_import=False)
+        self.imported: set[str] = set()
+
+    def add(self, key: str, fields: dict[str, str], from_import: bool = True) -> None:
+        self.keys.add(key)
+        if fields.get("doi"):
+            self.by_doi.setdefault(normalise_doi(fields["doi"]), key)
+        if fields.get("pmid", "").strip():
+            self.by_pmid.setdefault(fields["pmid"].strip(), key)
+        self.titles[key] = _title_fold(fields.get("title", ""))
+        if from_import:
+            self.imported.add(key)
+
+    def duplicate_of(self, record: Record) -> tuple[str, str] | None:
+        fields = record.fields
+        if fields.get("doi") and fields["doi"] in self.by_doi:
+            return self.by_doi[fields["doi"]], f"DOI {fields['doi']}"
+        if fields.get("pmid") and fields["pmid"] in self.by_pmid:
+            return self.by_pmid[fields["pmid"]], f"PMID {fields['pmid']}"
+        base = base_key(fields)
+        title = _title_fold(fields.get("title", ""))
+        for key in [base, *(base + s for s in "bcdefghij")]:
+            if key in self.keys and title and self.titles.get(key) == title:
+                return key, f"key {key} and title"
+        return None
+
+
+def add_references(
+    records: list[Record],
+    root: str | Path | None = None,
+    *,
+    dry_run: bool = False,
+) -> ReferenceResult:
+    """Append the *records* that are not already in ``references.bib``.
+
+    Duplicates (same DOI, same PMID, or same key with the same title) are reported
+    and skipped. The new entries are appended after the existing bytes, the data
+    set is validated, and the file is restored byte for byte if a new error appears.
+    """
+    from ..bib import load_bibliography
+
+    root = Path(root) if root is not None else paths.find_root()
+    root = root.resolve()
+    bib_file = paths.bib_path(root)
+    missing = [
+        f"{record.origin} ({record.describe()}): no {name}"
+        for record in records for name in REQUIRED_REFERENCE_FIELDS if not record.fields.get(name)
+    ]
+    if missing:
+        raise CurationError("some records lack fields every entry needs; nothing was added", missing)
+    if record_errors := [
+        f"{r.origin}: DOI {r.fields['doi']!r} is malformed; expected a bare DOI like 10.1038/s41398-025-03532-y"
+        for r in records if r.fields.get("doi") and not re.fullmatch(r"10\.\d{4,9}/\S+", r.fields["doi"])
+    ]:
+        raise CurationError("some records have a malformed DOI; nothing was added", record_errors)
+
+    with exclusive_lock(root):
+        original = bib_file.read_bytes() if bib_file.exists() else b""
+        bibliography = load_bibliography(bib_file) if bib_file.exists() else None
+        if bibliography is not None and bibliography.read_error:
+            raise CurationError(f"cannot read {bib_file.name}: {bibliography.read_error}")
+        index = _Index(bibliography.entries if bibliography else {})
+        result = ReferenceResult()
+        for record in records:
+            found = index.duplicate_of(record)
+            if found:
+                key, reason = found
+                result.duplicates.append(Duplicate(record, key, reason, within_import=key in index.imported))
+                continue
+            key = unique_key(base_key(record.fields), index.keys)
+            index.add(key, record.fields)
+            result.added.append((key, record))
+        if not result.added:
+            return result
+
+        newline = detect_newline(original)
+        base = _appendable(original, newline)
+        # One blank line before each new entry (none at the top of an empty file).
+        separator = newline if base.strip() and not base.endswith(newline * 2) else b""
+        entries = [format_entry(key, record, newline.decode()).encode("utf-8") for key, record in result.added]
+        candidate = base + separator + newline.join(entries)
+
+        before = _validate(root)
+        if dry_run:
+            with _shadow_root(root, {bib_file.name: candidate}) as shadow:
+                after = _validate(shadow)
+        else:
+            atomic_write(bib_file, candidate)
+            try:
+                after = _validate(root)
+            except BaseException:
+                atomic_write(bib_file, original)
+                raise
+        first_line = (base + separator).count(b"\n") + 1
+        blocking = _new_errors(before, after, {bib_file.name: range(first_line, candidate.count(b"\n") + 2)})
+        if blocking:
+            if not dry_run:
+                atomic_write(bib_file, original)
+            raise CurationError(
+                f"the new entries would make the data set invalid; {bib_file.name} was left as it was",
+                [_format(p) for p in blocking],
+            )
+        result.warnings = [
+            _format(p) for p in _new_warnings(before, after) if "is not cited by the data or the book" not in p.message
+        ]
+        result.existing_errors = sum(p.severity == "error" for p in before)
+        result.written = not dry_run
+        return result
+
+

@@ -1,0 +1,194 @@
+"""Page 2 of the synthesis: the gap map (which mediators were measured in which settings)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from ... import data
+from ...render import Figure, escape_markdown, markdown
+from .common import ANTIDEPRESSANT_CLASSES, CYTOKINE_FAMILIES, EXPERIMENTAL_TYPES, MIX_COLOURS, MIX_SHAPES, PANEL_FAMILIES, TH_AXES, TH_AXIS_LABELS, _and_list, _antidepressant_rows, _capped, _count_legend, _plural, row_sources, source_labels
+
+# ---------------------------------------------------------------------------
+# 2. Evidence-gap map
+
+
+def _mix(types: set[str]) -> str:
+    clinical = "clinical" in types
+    experimental = bool(types & set(EXPERIMENTAL_TYPES))
+    if clinical and experimental:
+        return "Clinical and experimental"
+    if clinical:
+        return "Clinical only"
+    if experimental:
+        return "Experimental only"
+    return "Type not stated"
+
+
+def _panel_mediators(mediators: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    studied = set(rows["mediator"])
+    panel = mediators[mediators["family"].isin(PANEL_FAMILIES) | mediators["name"].isin(studied)]
+    return panel.assign(
+        axis_order=panel["th_axis"].map({a: i for i, a in enumerate(TH_AXES)}).fillna(len(TH_AXES)),
+        in_panel=panel["family"].isin(PANEL_FAMILIES),
+    ).sort_values(["axis_order", "name"])
+
+
+def gap_map_table() -> pd.DataFrame:
+    """Every antidepressant class × mediator cell of the gap map, empty cells included.
+
+    Columns: drug_class, mediator, th_axis, family, n_findings, n_sources, one count per
+    evidence type, and mix (the evidence-type mix; '' for an empty cell)."""
+    rows = _antidepressant_rows(data.evidence())
+    mediators = data.vocabulary(name="mediators")
+    panel = _panel_mediators(mediators, rows)
+    rows = rows.assign(source_ids=row_sources(rows))
+    cells = []
+    for drug_class in ANTIDEPRESSANT_CLASSES:
+        for _, mediator in panel.iterrows():
+            part = rows[(rows["drug_class"] == drug_class) & (rows["mediator"] == mediator["name"])]
+            types = part["evidence_type"].value_counts()
+            cells.append({
+                "drug_class": drug_class, "mediator": mediator["name"], "th_axis": mediator["th_axis"],
+                "family": mediator["family"], "axis_order": int(mediator["axis_order"]),
+                "n_findings": len(part),
+                "n_sources": len({s for cell in part["source_ids"] for s in cell}),
+                **{f"n_{t}": int(types.get(t, 0)) for t in data.EVIDENCE_TYPES},
+                "mix": _mix(set(part["evidence_type"])) if len(part) else "",
+                "sources": "; ".join(sorted({s for cell in part["source_ids"] for s in cell})),
+            })
+    return pd.DataFrame(cells)
+
+
+ARM_TITLES = {"Th1", "Th2", "Th17", "Treg", "Innate"}
+
+
+def gap_map() -> Figure:
+    """Class × mediator bubble map: size = distinct sources, colour and shape = evidence mix."""
+    table = gap_map_table()
+    ids = {s for cell in table["sources"] for s in data.split_list(cell)}
+    labels = source_labels(ids)
+    table = table.assign(
+        axis_label=table["th_axis"].map(TH_AXIS_LABELS),
+        source_names=[_capped([labels[s] for s in data.split_list(c)]) for c in table["sources"]],
+        types=[", ".join(f"{data.EVIDENCE_TYPE_LABELS[t].lower()} {r[f'n_{t}']}" for t in data.EVIDENCE_TYPES
+                         if r[f"n_{t}"]) for _, r in table.iterrows()],
+    )
+    # Embedded compactly: one row per mediator, with its filled cells as a list; the empty grid
+    # is drawn by flattening the list of classes, so empty cells cost nothing per cell.
+    cell_fields = ["drug_class", "n_sources", "n_findings", "mix", "types", "source_names"]
+    embedded = pd.DataFrame([
+        {"mediator": mediator, "axis_label": part["axis_label"].iat[0], "classes": ANTIDEPRESSANT_CLASSES,
+         "cells": part.loc[part["n_findings"] > 0, cell_fields].to_dict("records"), "n": int(part["n_findings"].sum())}
+        for mediator, part in table.groupby("mediator", sort=False)
+    ])
+    axis_sort = [TH_AXIS_LABELS[a] for a in TH_AXES]
+    y = alt.Y("mediator:N", title=None, sort="ascending")
+    x_axis = alt.Axis(orient="top", labelAngle=-40)
+    grid = alt.Chart().transform_flatten(["classes"], as_=["drug_class"]).mark_rect(
+        fill="#F2F2F2", stroke="#FFFFFF", strokeWidth=2,
+    ).encode(x=alt.X("drug_class:N", title=None, sort=ANTIDEPRESSANT_CLASSES, axis=x_axis), y=y,
+             tooltip=[alt.Tooltip("drug_class:N", title="Class"), alt.Tooltip("mediator:N", title="Mediator")])
+    mix_domain = list(MIX_COLOURS)
+    bubbles = alt.Chart().transform_flatten(["cells"], as_=["cell"]).transform_calculate(
+        **{name: f"datum.cell.{name}" for name in cell_fields},
+    ).mark_point(filled=True, opacity=0.9).encode(
+        x=alt.X("drug_class:N", title=None, sort=ANTIDEPRESSANT_CLASSES, axis=x_axis), y=y,
+        size=alt.Size("n_sources:Q", scale=alt.Scale(range=[40, 380], zero=False),
+                      legend=_count_legend("Distinct sources", table["n_sources"].max())),
+        color=alt.Color("mix:N", title="Evidence mix", scale=alt.Scale(domain=mix_domain, range=list(MIX_COLOURS.values()))),
+        shape=alt.Shape("mix:N", title="Evidence mix", scale=alt.Scale(domain=mix_domain, range=list(MIX_SHAPES.values()))),
+        tooltip=[
+            alt.Tooltip("drug_class:N", title="Class"), alt.Tooltip("mediator:N", title="Mediator"),
+            alt.Tooltip("n_sources:Q", title="Distinct sources"), alt.Tooltip("n_findings:Q", title="Findings"),
+            alt.Tooltip("types:N", title="Evidence types"), alt.Tooltip("mix:N", title="Mix"),
+            alt.Tooltip("source_names:N", title="Sources"),
+        ],
+    )
+    panels = [
+        alt.layer(grid.transform_filter(alt.datum.axis_label == axis), bubbles.transform_filter(alt.datum.axis_label == axis),
+                  data=embedded).properties(
+            width=alt.Step(40), height=alt.Step(17),
+            title=alt.TitleParams(f"{axis} mediators" if axis in ARM_TITLES else axis, anchor="start",
+                                  fontSize=13, fontWeight="bold"),
+        )
+        for axis in axis_sort if axis in set(embedded["axis_label"])
+    ]
+    chart = alt.vconcat(*panels, spacing=8).resolve_scale(x="shared").configure_view(stroke=None)
+    filled = int((table["n_findings"] > 0).sum())
+    title = "Evidence-gap map: antidepressant classes against mediators"
+    description = (
+        f"{len(ANTIDEPRESSANT_CLASSES)} classes (columns) against {table['mediator'].nunique()} mediators (rows, grouped "
+        f"by T-helper axis): {filled} of {len(table)} cells hold at least one finding; every other cell is an empty grey "
+        "square, a gap. Bubble size is the number of distinct sources; colour and shape give the evidence mix: blue "
+        "circles clinical only, green squares clinical and experimental, orange diamonds experimental only (in vivo, "
+        "ex vivo or in vitro), grey crosses evidence type not stated. All cytokines, chemokines and CRP are listed "
+        "even when no class has data on them."
+    )
+    return Figure(chart=chart, title=title, description=description, data=embedded)
+
+
+def gap_findings() -> dict[str, object]:
+    """The largest gaps, as data: used by :func:`gap_summary` and the tests."""
+    table = gap_map_table()
+    rows = _antidepressant_rows(data.evidence())
+    cyto = rows[rows["family"].isin(CYTOKINE_FAMILIES)]
+    clinical_cyto = set(cyto.loc[cyto["evidence_type"] == "clinical", "drug_class"])
+    panel = table[table["family"].isin(PANEL_FAMILIES)]
+    by_mediator = panel.groupby("mediator")["n_findings"].sum()
+    # The most-studied mediators across classes, and the classes that lack each of them.
+    studied = (table.groupby("mediator")["n_sources"].sum().sort_values(ascending=False))
+    core = [m for m in studied.index if studied[m] > 0][:5]
+    missing_core = {m: [c for c in ANTIDEPRESSANT_CLASSES
+                        if not table[(table["drug_class"] == c) & (table["mediator"] == m)]["n_findings"].iat[0]]
+                    for m in core}
+    per_class = table.groupby("drug_class", sort=False).agg(
+        cells=("n_findings", lambda s: int((s > 0).sum())), sources=("n_sources", "sum"),
+    )
+    unstated_only = table[table["mix"] == "Type not stated"]
+    return {
+        "no_clinical_cytokine": [c for c in ANTIDEPRESSANT_CLASSES if c not in clinical_cyto],
+        "unstudied_panel": sorted(by_mediator[by_mediator == 0].index),
+        "core": core,
+        "missing_core": missing_core,
+        "filled": int((table["n_findings"] > 0).sum()),
+        "cells": len(table),
+        "sparsest": per_class.sort_values(["cells", "sources"]).head(3).index.tolist(),
+        "per_class": per_class,
+        "unstated_only": len(unstated_only),
+    }
+
+
+def gap_summary():
+    """Generated paragraph naming the largest gaps."""
+    gaps = gap_findings()
+    per_class = gaps["per_class"]
+    parts = [
+        f"Of the {gaps['cells']} class–mediator cells on the map, {gaps['filled']} hold any finding.",
+    ]
+    if gaps["no_clinical_cytokine"]:
+        parts.append(
+            f"**{_plural(len(gaps['no_clinical_cytokine']), 'class', 'classes')} have no clinical cytokine, chemokine "
+            f"or CRP data at all**: {escape_markdown(gaps['no_clinical_cytokine'])}; what is known about them comes "
+            "from animals, cells or statements whose evidence type the source does not give."
+        )
+    sparse = [f"{c} ({_plural(int(per_class.loc[c, 'cells']), 'cell')})" for c in gaps["sparsest"]]
+    parts.append(f"The thinnest classes are {escape_markdown(_and_list(sparse))}.")
+    missing = [f"{m} (missing for {escape_markdown(_and_list(cs))})" for m, cs in gaps["missing_core"].items() if cs]
+    if missing:
+        parts.append(
+            "Even the most-studied mediators leave holes: " + "; ".join(missing) + "."
+        )
+    if gaps["unstudied_panel"]:
+        parts.append(
+            f"No antidepressant class has any finding on {len(gaps['unstudied_panel'])} of the listed cytokines, "
+            f"chemokines and acute-phase proteins: {escape_markdown(gaps['unstudied_panel'])}."
+        )
+    if gaps["unstated_only"]:
+        parts.append(
+            f"A further {_plural(gaps['unstated_only'], 'filled cell')} rest only on findings whose evidence type "
+            "the source article does not state."
+        )
+    return markdown(" ".join(parts))
+
+
