@@ -17,6 +17,7 @@ real vocabularies and citations, then we measure:
 Results go to ``benchmarks/results.json`` and ``benchmarks/results.md``, with a
 ``targets`` list (name, value, limit, met) checked against the issue's limits.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,8 +52,12 @@ PROSE_PAGE = "book/neuroimmunology/introduction"
 BUILD_FLAGS = ("-n", "--keep-going")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 MB = 1_000_000
 
@@ -87,7 +92,9 @@ def make_copy(repo: Path, dest: Path, pages: tuple[str, ...] | None = None) -> P
     for name in COPIED:
         source = repo / name
         if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
+            shutil.copytree(
+                source, dest / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build")
+            )
         elif source.is_file():
             shutil.copy2(source, dest / name)
     if pages is not None:
@@ -97,13 +104,19 @@ def make_copy(repo: Path, dest: Path, pages: tuple[str, ...] | None = None) -> P
             if page in keep and target.is_file():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(f"# {page.rsplit('/', 1)[-1]}\n\nNot part of this benchmark.\n", encoding="utf-8")
-        (dest / "book/index.md").write_text("# Benchmark book\n\nA reduced copy of the review.\n", encoding="utf-8")
+            target.write_text(
+                f"# {page.rsplit('/', 1)[-1]}\n\nNot part of this benchmark.\n", encoding="utf-8"
+            )
+        (dest / "book/index.md").write_text(
+            "# Benchmark book\n\nA reduced copy of the review.\n", encoding="utf-8"
+        )
     return dest
 
 
 def toc_pages(root: Path) -> list[str]:
-    return re.findall(r"(?:root|file):\s*(book/[\w/.-]+)", (root / "_toc.yml").read_text(encoding="utf-8"))
+    return re.findall(
+        r"(?:root|file):\s*(book/[\w/.-]+)", (root / "_toc.yml").read_text(encoding="utf-8")
+    )
 
 
 def synthesize(root: Path, scale: int, seed: int = 7) -> dict[str, Any]:
@@ -155,9 +168,13 @@ def synthesize(root: Path, scale: int, seed: int = 7) -> dict[str, Any]:
             where = np.flatnonzero(dup)
             if attempt < 8:
                 rows.loc[where, "sample"] = samples[rng.integers(0, len(samples), len(where))]
-                rows.loc[where, "direction"] = directions[rng.integers(0, len(directions), len(where))]
+                rows.loc[where, "direction"] = directions[
+                    rng.integers(0, len(directions), len(where))
+                ]
             else:
-                rows.loc[where, "sample"] = [f"{s} (synthetic cohort {i})" for s, i in zip(rows.loc[where, "sample"], where)]
+                rows.loc[where, "sample"] = [
+                    f"{s} (synthetic cohort {i})" for s, i in zip(rows.loc[where, "sample"], where)
+                ]
         frames.append(rows)
     out = pd.concat(frames, ignore_index=True)
     out["id"] = [f"EV{i:06d}" for i in range(1, len(out) + 1)]
@@ -171,8 +188,12 @@ def add_one_row(root: Path) -> str:
 
     data_dir = root / "data"
     interventions = pd.read_csv(data_dir / "interventions.csv", dtype=str, keep_default_na=False)
-    drug = sorted(interventions.loc[(interventions["drug_class"] == ADDED_ROW_CLASS)
-                                    & (interventions["kind"] == "drug"), "name"])[0]
+    drug = sorted(
+        interventions.loc[
+            (interventions["drug_class"] == ADDED_ROW_CLASS) & (interventions["kind"] == "drug"),
+            "name",
+        ]
+    )[0]
     path = data_dir / "evidence.csv"
     raw = path.read_bytes()
     ids = re.findall(rb"^EV(\d+),", raw, flags=re.MULTILINE)
@@ -182,10 +203,22 @@ def add_one_row(root: Path) -> str:
     import io
 
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator=ending).writerow([
-        new_id, drug, "IL-6", "decrease", "in_vitro", "rat", "benchmark probe sample", "",
-        "nava2025modulation", "", ADDED_ROW_CHAPTER, "added by the benchmark",
-    ])
+    csv.writer(buffer, lineterminator=ending).writerow(
+        [
+            new_id,
+            drug,
+            "IL-6",
+            "decrease",
+            "in_vitro",
+            "rat",
+            "benchmark probe sample",
+            "",
+            "nava2025modulation",
+            "",
+            ADDED_ROW_CHAPTER,
+            "added by the benchmark",
+        ]
+    )
     with path.open("ab") as handle:
         if raw and not raw.endswith(b"\n"):
             handle.write(ending.encode())
@@ -195,8 +228,10 @@ def add_one_row(root: Path) -> str:
 
 def edit_prose(root: Path, page: str = PROSE_PAGE) -> None:
     path = root / f"{page}.md"
-    path.write_text(path.read_text(encoding="utf-8") + "\nAn editor's added sentence for the benchmark.\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nAn editor's added sentence for the benchmark.\n",
+        encoding="utf-8",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +252,9 @@ print(json.dumps({"seconds": t2 - t1, "import_seconds": t1 - t0,
 """
 
 
-_SNAPSHOT: Path | None = None  # a frozen copy of the package the builds import (see snapshot_package)
+_SNAPSHOT: Path | None = (
+    None  # a frozen copy of the package the builds import (see snapshot_package)
+)
 
 
 def snapshot_package(repo: Path, work: Path) -> Path:
@@ -225,7 +262,9 @@ def snapshot_package(repo: Path, work: Path) -> Path:
     global _SNAPSHOT
     source = Path(neuroimmune_review.__file__).resolve().parent  # the package this run imports
     target = work / "src"
-    shutil.copytree(source, target / "neuroimmune_review", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        source, target / "neuroimmune_review", ignore=shutil.ignore_patterns("__pycache__")
+    )
     _SNAPSHOT = target
     return target
 
@@ -234,13 +273,20 @@ def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "REVIEW_ROOT"}
     env.setdefault("PYTHONHASHSEED", "0")
     if _SNAPSHOT is not None:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_SNAPSHOT), env.get("PYTHONPATH", "")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_SNAPSHOT), env.get("PYTHONPATH", "")) if p
+        )
     return env
 
 
 def time_validation(root: Path, python: str = sys.executable) -> dict[str, Any]:
-    result = subprocess.run([python, "-c", VALIDATION_SNIPPET, str(root)], capture_output=True, text=True,
-                            env=_env(), timeout=1800)
+    result = subprocess.run(
+        [python, "-c", VALIDATION_SNIPPET, str(root)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=1800,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"validation crashed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -250,8 +296,15 @@ EXECUTED = re.compile(r"(book/[\w/-]+)\.md: Executing notebook")
 UPDATED = re.compile(r"(\d+) added, (\d+) changed, (\d+) removed")
 
 
-def build(root: Path, label: str, logs: Path, *, config: Path | None = None, output: Path | None = None,
-          jupyter_book: str | None = None) -> dict[str, Any]:
+def build(
+    root: Path,
+    label: str,
+    logs: Path,
+    *,
+    config: Path | None = None,
+    output: Path | None = None,
+    jupyter_book: str | None = None,
+) -> dict[str, Any]:
     """Run ``jupyter-book build`` as ``make site`` does (minus -W: reduced copies warn), timed."""
     exe = jupyter_book or str(Path(sys.executable).with_name("jupyter-book"))
     cmd = [exe, "build", str(root), *BUILD_FLAGS]
@@ -268,13 +321,19 @@ def build(root: Path, label: str, logs: Path, *, config: Path | None = None, out
     site = (output or root) / "_build" / "html"
     if not (site / "index.html").is_file() and not any(site.glob("**/*.html")):
         plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
-        failing = sorted(set(re.findall(r"(book/[\w/-]+)\.md: WARNING: Executing notebook failed", plain)))
+        failing = sorted(
+            set(re.findall(r"(book/[\w/-]+)\.md: WARNING: Executing notebook failed", plain))
+        )
         errors = sorted(set(re.findall(r"^(\w+Error: .{0,160})", plain, flags=re.MULTILINE)))
-        raise BuildFailed(f"build {label} produced no site (exit {result.returncode}):\n{text[-4000:]}",
-                          [f"{page} ({'; '.join(errors[:2])})" for page in failing] or errors[:3])
+        raise BuildFailed(
+            f"build {label} produced no site (exit {result.returncode}):\n{text[-4000:]}",
+            [f"{page} ({'; '.join(errors[:2])})" for page in failing] or errors[:3],
+        )
     updated = UPDATED.findall(re.sub(r"\x1b\[[0-9;]*m", "", text))
     reread = sum(int(a) + int(c) for a, c, _ in updated)
-    warnings = [line for line in text.splitlines() if "WARNING" in line and "IPKernelApp" not in line]
+    warnings = [
+        line for line in text.splitlines() if "WARNING" in line and "IPKernelApp" not in line
+    ]
     return {
         "seconds": round(seconds, 3),
         "exit_code": result.returncode,
@@ -326,20 +385,34 @@ def page_weight(site: Path, page: Path) -> dict[str, Any]:
         if target.is_file() and site.resolve() in target.parents:
             assets[target.relative_to(site.resolve()).as_posix()] = target.stat().st_size
     html_bytes = page.stat().st_size
-    return {"page": page.relative_to(site).as_posix(), "html_bytes": html_bytes,
-            "asset_bytes": sum(assets.values()), "total_bytes": html_bytes + sum(assets.values()),
-            "assets": len(assets)}
+    return {
+        "page": page.relative_to(site).as_posix(),
+        "html_bytes": html_bytes,
+        "asset_bytes": sum(assets.values()),
+        "total_bytes": html_bytes + sum(assets.values()),
+        "assets": len(assets),
+    }
 
 
 def site_sizes(site: Path) -> dict[str, Any]:
-    pages = [p for p in site.rglob("*.html") if not {"_static", "_sources"} & set(p.relative_to(site).parts)]
+    pages = [
+        p
+        for p in site.rglob("*.html")
+        if not {"_static", "_sources"} & set(p.relative_to(site).parts)
+    ]
     weights = [page_weight(site, p) for p in pages]
     heaviest = max(weights, key=lambda w: w["total_bytes"])
-    chart_pages = [w for w in weights if "review-chart__spec" in (site / w["page"]).read_text(encoding="utf-8")]
+    chart_pages = [
+        w for w in weights if "review-chart__spec" in (site / w["page"]).read_text(encoding="utf-8")
+    ]
     heaviest_chart = max(chart_pages, key=lambda w: w["total_bytes"]) if chart_pages else None
     total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
-    return {"total_site_bytes": total, "pages": len(pages), "heaviest_page": heaviest,
-            "heaviest_chart_page": heaviest_chart}
+    return {
+        "total_site_bytes": total,
+        "pages": len(pages),
+        "heaviest_page": heaviest,
+        "heaviest_chart_page": heaviest_chart,
+    }
 
 
 @contextlib.contextmanager
@@ -348,7 +421,9 @@ def serve(directory: Path) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -406,10 +481,15 @@ def chart_render_time(site: Path, page: str, runs: int = 3) -> dict[str, Any]:
             browser.close()
     done = [r["done"] for r in results]
     after_load = [max(0.0, r["done"] - r["load"]) for r in results]
-    return {"page": page, "runs": runs, "charts": results[-1]["charts"], "drawn": results[-1]["drawn"],
-            "from_navigation_ms": round(statistics.median(done), 1),
-            "after_load_event_ms": round(statistics.median(after_load), 1),
-            "load_event_ms": round(statistics.median(r["load"] for r in results), 1)}
+    return {
+        "page": page,
+        "runs": runs,
+        "charts": results[-1]["charts"],
+        "drawn": results[-1]["drawn"],
+        "from_navigation_ms": round(statistics.median(done), 1),
+        "after_load_event_ms": round(statistics.median(after_load), 1),
+        "load_event_ms": round(statistics.median(r["load"] for r in results), 1),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,8 +505,9 @@ def execution_off_config(root: Path, dest: Path) -> Path:
     return dest
 
 
-def run_scale(repo: Path, work: Path, scale: int, *, smoke: bool = False, logs: Path,
-              browser: bool = True) -> dict[str, Any]:
+def run_scale(
+    repo: Path, work: Path, scale: int, *, smoke: bool = False, logs: Path, browser: bool = True
+) -> dict[str, Any]:
     root = make_copy(repo, work / f"scale-{scale}", SMOKE_PAGES if smoke else None)
     result: dict[str, Any] = {"scale": scale}
     log(f"{scale}×: generating data")
@@ -434,14 +515,20 @@ def run_scale(repo: Path, work: Path, scale: int, *, smoke: bool = False, logs: 
     log(f"{scale}×: {result['data']['rows']} rows; validating")
     result["validation"] = time_validation(root)
     if result["validation"]["errors"]:
-        raise RuntimeError(f"synthetic data at {scale}× has {result['validation']['errors']} validation errors")
+        raise RuntimeError(
+            f"synthetic data at {scale}× has {result['validation']['errors']} validation errors"
+        )
     label = f"{scale}x"
     if not smoke:
         log(f"{scale}×: build with execution off")
         off_out = work / f"scale-{scale}-off"
-        result["build_execution_off"] = build(root, f"{label}-execution-off", logs,
-                                              config=execution_off_config(root, work / f"noexec-{scale}.yml"),
-                                              output=off_out)
+        result["build_execution_off"] = build(
+            root,
+            f"{label}-execution-off",
+            logs,
+            config=execution_off_config(root, work / f"noexec-{scale}.yml"),
+            output=off_out,
+        )
         shutil.rmtree(off_out, ignore_errors=True)
         # The chart bundle and the provenance live in ROOT/_build: the cold build starts from nothing.
         shutil.rmtree(root / "_build", ignore_errors=True)
@@ -452,7 +539,9 @@ def run_scale(repo: Path, work: Path, scale: int, *, smoke: bool = False, logs: 
         # A page that cannot execute at this scale is itself a finding: record it, then measure
         # the rest of the book with execution errors shown in the page instead of stopping.
         result["build_failures"] = failure.pages
-        log(f"{scale}×: build failed on {', '.join(failure.pages) or 'unknown pages'}; retrying with errors allowed")
+        log(
+            f"{scale}×: build failed on {', '.join(failure.pages) or 'unknown pages'}; retrying with errors allowed"
+        )
         tolerate_errors(root)
         shutil.rmtree(root / "_build", ignore_errors=True)
         result["build_cold"] = build(root, f"{label}-cold-errors-allowed", logs)
@@ -485,14 +574,20 @@ def machine() -> dict[str, Any]:
             if line.startswith("MemTotal:"):
                 memory = round(int(line.split()[1]) / 1024 / 1024, 1)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cores": cpus, "memory_gb": memory, "platform": platform.platform(),
-            "python": platform.python_version()}
+    return {
+        "cores": cpus,
+        "memory_gb": memory,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def git_commit(repo: Path) -> dict[str, Any]:
     def git(*args: str) -> str:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=30)
+            out = subprocess.run(
+                ["git", *args], cwd=repo, capture_output=True, text=True, timeout=30
+            )
             if out.returncode == 0:
                 return out.stdout.strip()
         return ""
@@ -506,38 +601,65 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def targets(scales: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """One object per target (name, value, limit, met); ratios are taken within one scale."""
+
     def secs(scale: int, key: str) -> float | None:
         return scales.get(scale, {}).get(key, {}).get("seconds")
 
     worst = lambda values: max((v for v in values if v is not None), default=None)  # noqa: E731
     present = sorted(scales)
     value: dict[str, Any] = {
-        "cold_build_over_execution_off": worst(_ratio(secs(s, "build_cold"), secs(s, "build_execution_off")) for s in present),
-        "row_rebuild_over_cold_build": worst(_ratio(secs(s, "rebuild_one_row"), secs(s, "build_cold")) for s in present),
-        "prose_rebuild_over_cold_build": worst(_ratio(secs(s, "rebuild_prose"), secs(s, "build_cold")) for s in present),
-        "heaviest_page_mb": worst(round(scales[s]["sizes"]["heaviest_page"]["total_bytes"] / MB, 3) for s in present),
+        "cold_build_over_execution_off": worst(
+            _ratio(secs(s, "build_cold"), secs(s, "build_execution_off")) for s in present
+        ),
+        "row_rebuild_over_cold_build": worst(
+            _ratio(secs(s, "rebuild_one_row"), secs(s, "build_cold")) for s in present
+        ),
+        "prose_rebuild_over_cold_build": worst(
+            _ratio(secs(s, "rebuild_prose"), secs(s, "build_cold")) for s in present
+        ),
+        "heaviest_page_mb": worst(
+            round(scales[s]["sizes"]["heaviest_page"]["total_bytes"] / MB, 3) for s in present
+        ),
         "heaviest_page_1000x_over_1x": None,
         "cold_build_1000x_over_1x": _ratio(secs(1000, "build_cold"), secs(1, "build_cold")),
         "validation_200k_rows_s": None,
         "charts_rendered_1000x_s": None,
     }
     if 1 in scales and 1000 in scales:
-        value["heaviest_page_1000x_over_1x"] = _ratio(scales[1000]["sizes"]["heaviest_page"]["total_bytes"],
-                                                     scales[1]["sizes"]["heaviest_page"]["total_bytes"])
+        value["heaviest_page_1000x_over_1x"] = _ratio(
+            scales[1000]["sizes"]["heaviest_page"]["total_bytes"],
+            scales[1]["sizes"]["heaviest_page"]["total_bytes"],
+        )
     big = [s for s in present if scales[s]["data"]["rows"] >= 200_000]
     if big:
-        value["validation_200k_rows_s"] = round(max(scales[s]["validation"]["seconds"] for s in big), 3)
+        value["validation_200k_rows_s"] = round(
+            max(scales[s]["validation"]["seconds"] for s in big), 3
+        )
     if 1000 in scales and "charts" in scales[1000]:
-        value["charts_rendered_1000x_s"] = round(scales[1000]["charts"]["from_navigation_ms"] / 1000, 3)
+        value["charts_rendered_1000x_s"] = round(
+            scales[1000]["charts"]["from_navigation_ms"] / 1000, 3
+        )
     return [
-        {"name": name, "description": description, "value": value[name], "limit": limit,
-         "met": value[name] is not None and value[name] <= limit}
+        {
+            "name": name,
+            "description": description,
+            "value": value[name],
+            "limit": limit,
+            "met": value[name] is not None and value[name] <= limit,
+        }
         for name, description, limit in TARGETS
     ]
 
 
-def run(repo: Path, out: Path, scales: list[int], *, smoke: bool = False, browser: bool = True,
-        keep: bool = False) -> dict[str, Any]:
+def run(
+    repo: Path,
+    out: Path,
+    scales: list[int],
+    *,
+    smoke: bool = False,
+    browser: bool = True,
+    keep: bool = False,
+) -> dict[str, Any]:
     started = dt.datetime.now(dt.timezone.utc)
     work = Path(tempfile.mkdtemp(prefix="review-bench-"))
     logs = out / "logs"
@@ -560,7 +682,9 @@ def run(repo: Path, out: Path, scales: list[int], *, smoke: bool = False, browse
         "targets": targets(results),
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "results.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (out / "results.md").write_text(markdown_report(report, out), encoding="utf-8")
     (out / "partial.json").unlink(missing_ok=True)
     return report
@@ -568,7 +692,9 @@ def run(repo: Path, out: Path, scales: list[int], *, smoke: bool = False, browse
 
 def _write_partial(out: Path, results: dict[int, dict[str, Any]]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "partial.json").write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1), encoding="utf-8")
+    (out / "partial.json").write_text(
+        json.dumps({str(k): v for k, v in results.items()}, indent=1), encoding="utf-8"
+    )
 
 
 def _fmt(value: Any, unit: str = "") -> str:
@@ -595,15 +721,29 @@ def markdown_report(report: dict[str, Any], out: Path) -> str:
         "|---|---:|---:|:---:|---:|",
     ]
     for t in report["targets"]:
-        gap = "" if t["met"] or t["value"] is None else f"+{t['value'] - t['limit']:.2f} ({t['value'] / t['limit']:.1f}× the limit)"
-        lines.append(f"| {t['description']} | {_fmt(t['value'])} | {t['limit']} | {'met' if t['met'] else '**missed**'} | {gap} |")
-    lines += ["", "Ratios are the worst over the scales measured. Page weight is raw bytes (HTML plus every local "
-              "script, stylesheet and image the page references); the theme and the chart bundle are loaded by every page."]
-    lines += ["", "## Figures per scale", "",
-              "| scale | rows | validation s | execution off s | cold build s | no-op s | one row s (pages executed) "
-              "| prose edit s (pages executed) | heaviest page MB | total site MB | charts drawn ms (after load) |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        gap = (
+            ""
+            if t["met"] or t["value"] is None
+            else f"+{t['value'] - t['limit']:.2f} ({t['value'] / t['limit']:.1f}× the limit)"
+        )
+        lines.append(
+            f"| {t['description']} | {_fmt(t['value'])} | {t['limit']} | {'met' if t['met'] else '**missed**'} | {gap} |"
+        )
+    lines += [
+        "",
+        "Ratios are the worst over the scales measured. Page weight is raw bytes (HTML plus every local "
+        "script, stylesheet and image the page references); the theme and the chart bundle are loaded by every page.",
+    ]
+    lines += [
+        "",
+        "## Figures per scale",
+        "",
+        "| scale | rows | validation s | execution off s | cold build s | no-op s | one row s (pages executed) "
+        "| prose edit s (pages executed) | heaviest page MB | total site MB | charts drawn ms (after load) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for scale, r in report["scales"].items():
+
         def s(key: str) -> str:
             b = r.get(key)
             return _fmt(b["seconds"]) if b else "–"
@@ -621,11 +761,21 @@ def markdown_report(report: dict[str, Any], out: Path) -> str:
         )
     for scale, r in report["scales"].items():
         if r.get("build_failures"):
-            lines += ["", f"**At {scale}× the build failed** on: {'; '.join(r['build_failures'])}. The figures for "
-                      f"{scale}× were then measured with execution errors allowed (the failing page shows its error)."]
-    lines += ["", "Heaviest page per scale: " + "; ".join(
-        f"{scale}× `{r['sizes']['heaviest_page']['page']}` ({r['sizes']['heaviest_page']['html_bytes'] / 1000:.0f} kB HTML"
-        f" + {r['sizes']['heaviest_page']['asset_bytes'] / 1000:.0f} kB assets)" for scale, r in report["scales"].items()) + "."]
+            lines += [
+                "",
+                f"**At {scale}× the build failed** on: {'; '.join(r['build_failures'])}. The figures for "
+                f"{scale}× were then measured with execution errors allowed (the failing page shows its error).",
+            ]
+    lines += [
+        "",
+        "Heaviest page per scale: "
+        + "; ".join(
+            f"{scale}× `{r['sizes']['heaviest_page']['page']}` ({r['sizes']['heaviest_page']['html_bytes'] / 1000:.0f} kB HTML"
+            f" + {r['sizes']['heaviest_page']['asset_bytes'] / 1000:.0f} kB assets)"
+            for scale, r in report["scales"].items()
+        )
+        + ".",
+    ]
     before_file = out / "before.json"
     if before_file.is_file():
         lines += ["", *before_after(json.loads(before_file.read_text(encoding="utf-8")), report)]
@@ -637,23 +787,32 @@ def markdown_report(report: dict[str, Any], out: Path) -> str:
 
 def before_after(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Side by side: a run of the code before the performance changes (``before.json``) and this one."""
-    rows = [("validation s", lambda r: r["validation"]["seconds"]),
-            ("execution off s", lambda r: r["build_execution_off"]["seconds"]),
-            ("cold build s", lambda r: r["build_cold"]["seconds"]),
-            ("cold ÷ execution off", lambda r: r["build_cold"]["seconds"] / r["build_execution_off"]["seconds"]),
-            ("no-op rebuild s", lambda r: r["rebuild_noop"]["seconds"]),
-            ("one-row rebuild s", lambda r: r["rebuild_one_row"]["seconds"]),
-            ("prose rebuild s", lambda r: r["rebuild_prose"]["seconds"]),
-            ("heaviest page MB", lambda r: r["sizes"]["heaviest_page"]["total_bytes"] / MB),
-            ("heaviest page HTML kB", lambda r: r["sizes"]["heaviest_page"]["html_bytes"] / 1000),
-            ("total site MB", lambda r: r["sizes"]["total_site_bytes"] / MB),
-            ("charts drawn ms", lambda r: r["charts"]["from_navigation_ms"])]
+    rows = [
+        ("validation s", lambda r: r["validation"]["seconds"]),
+        ("execution off s", lambda r: r["build_execution_off"]["seconds"]),
+        ("cold build s", lambda r: r["build_cold"]["seconds"]),
+        (
+            "cold ÷ execution off",
+            lambda r: r["build_cold"]["seconds"] / r["build_execution_off"]["seconds"],
+        ),
+        ("no-op rebuild s", lambda r: r["rebuild_noop"]["seconds"]),
+        ("one-row rebuild s", lambda r: r["rebuild_one_row"]["seconds"]),
+        ("prose rebuild s", lambda r: r["rebuild_prose"]["seconds"]),
+        ("heaviest page MB", lambda r: r["sizes"]["heaviest_page"]["total_bytes"] / MB),
+        ("heaviest page HTML kB", lambda r: r["sizes"]["heaviest_page"]["html_bytes"] / 1000),
+        ("total site MB", lambda r: r["sizes"]["total_site_bytes"] / MB),
+        ("charts drawn ms", lambda r: r["charts"]["from_navigation_ms"]),
+    ]
     scales = [s for s in after["scales"] if s in before["scales"]]
-    lines = ["## Before and after the performance changes", "",
-             f"Before: a run of the same benchmark on the code without the changes "
-             f"({before['date']}, commit `{before['commit'][:12]}` with those files restored); after: this run.", "",
-             "| figure | " + " | ".join(f"{s}× before | {s}× after" for s in scales) + " |",
-             "|---|" + "---:|---:|" * len(scales)]
+    lines = [
+        "## Before and after the performance changes",
+        "",
+        f"Before: a run of the same benchmark on the code without the changes "
+        f"({before['date']}, commit `{before['commit'][:12]}` with those files restored); after: this run.",
+        "",
+        "| figure | " + " | ".join(f"{s}× before | {s}× after" for s in scales) + " |",
+        "|---|" + "---:|---:|" * len(scales),
+    ]
     for label, get in rows:
         cells = []
         for s in scales:
@@ -675,23 +834,51 @@ def render_only(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(description="Benchmark the build and the pages from 1× to 1000× the evidence.")
-    parser.add_argument("--scales", default=",".join(map(str, SCALES)), help="comma-separated multiples (default 1,10,100,1000)")
-    parser.add_argument("--smoke", action="store_true", help="1× only, one executed page, validation + cold and no-op build")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: benchmarks/ in the repository)")
-    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[2], help="review to copy")
+    parser = argparse.ArgumentParser(
+        description="Benchmark the build and the pages from 1× to 1000× the evidence."
+    )
+    parser.add_argument(
+        "--scales",
+        default=",".join(map(str, SCALES)),
+        help="comma-separated multiples (default 1,10,100,1000)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="1× only, one executed page, validation + cold and no-op build",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: benchmarks/ in the repository)",
+    )
+    parser.add_argument(
+        "--repo", type=Path, default=Path(__file__).resolve().parents[2], help="review to copy"
+    )
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copies")
-    parser.add_argument("--render-only", action="store_true",
-                        help="only re-write results.md from OUT/results.json (+ before.json, notes.md)")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only re-write results.md from OUT/results.json (+ before.json, notes.md)",
+    )
     args = parser.parse_args(argv)
     if args.render_only:
         render_only((args.out or args.repo / "benchmarks").resolve())
         return 0
     scales = [1] if args.smoke else [int(s) for s in args.scales.split(",") if s.strip()]
     out = args.out or args.repo / "benchmarks"
-    report = run(args.repo.resolve(), out.resolve(), scales, smoke=args.smoke, browser=not args.no_browser,
-                 keep=args.keep)
+    report = run(
+        args.repo.resolve(),
+        out.resolve(),
+        scales,
+        smoke=args.smoke,
+        browser=not args.no_browser,
+        keep=args.keep,
+    )
     for t in report["targets"]:
-        log(f"{'met   ' if t['met'] else 'MISSED'} {t['description']}: {t['value']} (limit {t['limit']})")
+        log(
+            f"{'met   ' if t['met'] else 'MISSED'} {t['description']}: {t['value']} (limit {t['limit']})"
+        )
     return 0

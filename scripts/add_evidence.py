@@ -13,6 +13,7 @@ atomically, under a lock, without touching the existing bytes. Prints the ids as
 
 Exit status: 0 added (or --dry-run passed), 1 invalid rows (nothing written), 2 usage error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         epilog="Column help: see data/datapackage.json or the 'About the data' page.",
     )
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT,
-                        help="review root holding data/, references.bib and _toc.yml (default: this repository)")
-    parser.add_argument("--from-csv", metavar="FILE", help="CSV file with a header of evidence columns; '-' reads stdin")
-    parser.add_argument("--dry-run", action="store_true", help="validate and show the ids, but write nothing")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help="review root holding data/, references.bib and _toc.yml (default: this repository)",
+    )
+    parser.add_argument(
+        "--from-csv",
+        metavar="FILE",
+        help="CSV file with a header of evidence columns; '-' reads stdin",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate and show the ids, but write nothing"
+    )
     single = parser.add_argument_group("one finding from flags (instead of --from-csv)")
     for column in EVIDENCE_COLUMNS:
         single.add_argument(f"--{column.replace('_', '-')}", dest=column, metavar="TEXT")
@@ -45,11 +56,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"--root {args.root}: not a directory")
-    flags = {column: getattr(args, column) for column in EVIDENCE_COLUMNS if getattr(args, column) is not None}
+    flags = {
+        column: getattr(args, column)
+        for column in EVIDENCE_COLUMNS
+        if getattr(args, column) is not None
+    }
     if args.from_csv and flags:
         parser.error("give either --from-csv or the column flags, not both")
     if not args.from_csv and not flags:
-        parser.error("nothing to add: give --from-csv FILE (or -) or the column flags (--intervention …)")
+        parser.error(
+            "nothing to add: give --from-csv FILE (or -) or the column flags (--intervention …)"
+        )
 
     try:
         if args.from_csv:
@@ -61,9 +78,13 @@ def main(argv: list[str] | None = None) -> int:
                 except FileNotFoundError:
                     parser.error(f"--from-csv {args.from_csv}: file not found")
                 except OSError as error:
-                    parser.error(f"--from-csv {args.from_csv}: cannot read ({error.strerror or error})")
+                    parser.error(
+                        f"--from-csv {args.from_csv}: cannot read ({error.strerror or error})"
+                    )
                 except UnicodeDecodeError as error:
-                    raise curation.CurationError(f"{args.from_csv}: not UTF-8 text ({error})") from None
+                    raise curation.CurationError(
+                        f"{args.from_csv}: not UTF-8 text ({error})"
+                    ) from None
                 source = args.from_csv
             rows = curation.read_rows(text, source)
         else:
@@ -76,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     for line in result.warnings:
         print(line, file=sys.stderr)
     if result.existing_errors:
-        print(f"add_evidence: note: the data set already had {result.existing_errors} error(s) unrelated to these "
-              "rows; run `make validate`", file=sys.stderr)
+        print(
+            f"add_evidence: note: the data set already had {result.existing_errors} error(s) unrelated to these "
+            "rows; run `make validate`",
+            file=sys.stderr,
+        )
     verb = "would add" if args.dry_run else "added"
     print(f"{verb} {len(result.ids)} row(s): {', '.join(result.ids)}", file=sys.stderr)
     for ident in result.ids:

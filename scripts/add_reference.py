@@ -14,6 +14,7 @@ set is then validated and the file restored if the check fails.
 Exit status: 0 done (duplicates are reported, not errors), 1 unreadable or invalid
 input (nothing written), 2 usage error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,12 +28,23 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", metavar="FILE", help="BibTeX, RIS or MEDLINE file; '-' reads stdin")
-    parser.add_argument("--format", choices=curation.FORMATS,
-                        help="input format (default: from the file extension or its content)")
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT,
-                        help="review root holding references.bib (default: this repository)")
-    parser.add_argument("--dry-run", action="store_true", help="show what would be added, write nothing")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="BibTeX, RIS or MEDLINE file; '-' reads stdin"
+    )
+    parser.add_argument(
+        "--format",
+        choices=curation.FORMATS,
+        help="input format (default: from the file extension or its content)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help="review root holding references.bib (default: this repository)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would be added, write nothing"
+    )
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"--root {args.root}: not a directory")
@@ -44,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.files:
             if name == "-":
                 text = sys.stdin.read()
-                records += curation.parse_references(text, args.format or curation.detect_format(text), "stdin")
+                records += curation.parse_references(
+                    text, args.format or curation.detect_format(text), "stdin"
+                )
                 continue
             path = Path(name)
             if not path.is_file():
@@ -57,18 +71,25 @@ def main(argv: list[str] | None = None) -> int:
 
     for duplicate in result.duplicates:
         where = "earlier in this import" if duplicate.within_import else "references.bib"
-        print(f"duplicate: {duplicate.record.origin} ({duplicate.record.describe()}) is already in {where} as "
-              f"{duplicate.existing_key} (same {duplicate.reason}); not added")
+        print(
+            f"duplicate: {duplicate.record.origin} ({duplicate.record.describe()}) is already in {where} as "
+            f"{duplicate.existing_key} (same {duplicate.reason}); not added"
+        )
     verb = "would add" if args.dry_run else "added"
     for key, record in result.added:
         print(f"{verb} {key}: {record.describe()}")
     for line in result.warnings:
         print(line, file=sys.stderr)
     if result.existing_errors:
-        print(f"add_reference: note: the data set already had {result.existing_errors} error(s) unrelated to this "
-              "import; run `make validate`", file=sys.stderr)
-    print(f"add_reference: {len(result.added)} {verb.split()[-1]}, {len(result.duplicates)} duplicate(s) skipped",
-          file=sys.stderr)
+        print(
+            f"add_reference: note: the data set already had {result.existing_errors} error(s) unrelated to this "
+            "import; run `make validate`",
+            file=sys.stderr,
+        )
+    print(
+        f"add_reference: {len(result.added)} {verb.split()[-1]}, {len(result.duplicates)} duplicate(s) skipped",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -6,6 +6,7 @@
 Works in temporary copies of the review; writes DIR/results.json and DIR/results.md
 (default DIR: benchmarks/). See benchmarks/harness.py.
 """
+
 from __future__ import annotations
 
 import sys

@@ -11,6 +11,7 @@ A minor bump in a new year starts again at YEAR.1.0.
 
 Exit status: 0 done, 1 a file could not be read or rewritten (nothing written), 2 usage error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,9 @@ PACKAGE_VERSION = re.compile(r'^(\s{0,4}"version"\s*:\s*")([^"]*)(")', re.MULTIL
 
 
 def rewrite(text: str, pattern: re.Pattern[str], value: str, what: str) -> str:
-    new, count = pattern.subn(lambda m: m.group(1) + value + (m.group(3) if m.lastindex == 3 else ""), text, count=1)
+    new, count = pattern.subn(
+        lambda m: m.group(1) + value + (m.group(3) if m.lastindex == 3 else ""), text, count=1
+    )
     if count != 1:
         raise ValueError(f"no {what} line found")
     return new
@@ -38,10 +41,18 @@ def rewrite(text: str, pattern: re.Pattern[str], value: str, what: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=("minor", "patch"), help="minor: data changed; patch: fixes only")
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="repository root (default: this one)")
-    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date.today(),
-                        help="release date, YYYY-MM-DD (default: today)")
+    parser.add_argument(
+        "part", choices=("minor", "patch"), help="minor: data changed; patch: fixes only"
+    )
+    parser.add_argument(
+        "--root", type=Path, default=DEFAULT_ROOT, help="repository root (default: this one)"
+    )
+    parser.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        default=dt.date.today(),
+        help="release date, YYYY-MM-DD (default: today)",
+    )
     args = parser.parse_args(argv)
     init = args.root / "src" / "neuroimmune_review" / "__init__.py"
     cff = args.root / "CITATION.cff"
@@ -53,11 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         old = version.read_version(args.root)
         new = version.bumped(old, args.part, args.date)
         init_text = init.read_text(encoding="utf-8")
-        updates = {init: version.VERSION_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}{new}{m.group(2)}", init_text, 1)}
+        updates = {
+            init: version.VERSION_LINE.sub(
+                lambda m: f"{m.group(1)}{m.group(2)}{new}{m.group(2)}", init_text, 1
+            )
+        }
         if cff.is_file():
             text = cff.read_text(encoding="utf-8")
             text = rewrite(text, CFF_VERSION, new, "CITATION.cff version")
-            updates[cff] = rewrite(text, CFF_DATE, args.date.isoformat(), "CITATION.cff date-released")
+            updates[cff] = rewrite(
+                text, CFF_DATE, args.date.isoformat(), "CITATION.cff date-released"
+            )
         if package.is_file():
             text = package.read_text(encoding="utf-8")
             if PACKAGE_VERSION.search(text):

@@ -25,8 +25,12 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT,
-                        help="review root holding data/, references.bib and _toc.yml (default: this repository)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help="review root holding data/, references.bib and _toc.yml (default: this repository)",
+    )
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"--root {args.root}: not a directory")
@@ -38,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print(validation.format_problem(problem))
     errors, warnings = len(result.errors), len(result.warnings)
     verdict = "FAILED" if errors else "OK"
-    print(f"validate: {verdict}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+    print(
+        f"validate: {verdict}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    )
     report = result.reference_report()
     if report is not None:
         print("\n".join(format_reference_report(report)))

@@ -19,6 +19,7 @@ Session fixtures, reusable by any test:
 Helpers (import from ``conftest``): ``REPO``, ``toc_documents(root)``, ``is_local(url, base)``,
 ``PageWatcher`` (console errors, page errors, failed and external requests of one page).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,8 +41,12 @@ REPO = Path(__file__).resolve().parents[1]
 SITE_ENV = "REVIEW_SITE_DIR"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 SKIPPED_DIRS = ("_static/", "_sources/", "_images/", "downloads/")
 
@@ -111,8 +116,13 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         super().end_headers()
 
 
-_QuietHandler.extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
-                                ".mjs": "text/javascript", ".svg": "image/svg+xml", ".json": "application/json"}
+_QuietHandler.extensions_map = {
+    **SimpleHTTPRequestHandler.extensions_map,
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+}
 
 
 @contextlib.contextmanager
@@ -121,7 +131,9 @@ def serve_directory(directory: Path) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(directory))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name=f"site-server-{server.server_port}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, name=f"site-server-{server.server_port}", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/"
@@ -150,11 +162,15 @@ def site_server(built_site: Path) -> Iterator[str]:
 def browser():
     """Headless Chromium (Debian's) through Playwright's sync API, for the whole session."""
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make system-deps)", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} not found: install Debian's chromium (make system-deps)", pytrace=False
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield browser
         finally:
@@ -200,7 +216,9 @@ class PageWatcher:
     def _on_console(self, message) -> None:
         if message.type == "error":
             location = message.location or {}
-            self.console_errors.append(f"{message.text} ({location.get('url', '')}:{location.get('lineNumber', '')})")
+            self.console_errors.append(
+                f"{message.text} ({location.get('url', '')}:{location.get('lineNumber', '')})"
+            )
 
     def _on_response(self, response) -> None:
         if response.status >= 400:
@@ -219,8 +237,12 @@ class PageWatcher:
             route.abort("blockedbyclient")
 
     def problems(self) -> dict[str, list[str]]:
-        found = {"console errors": self.console_errors, "page errors": self.page_errors,
-                 "failed requests": self.failed, "requests to other hosts": self.external}
+        found = {
+            "console errors": self.console_errors,
+            "page errors": self.page_errors,
+            "failed requests": self.failed,
+            "requests to other hosts": self.external,
+        }
         return {kind: items for kind, items in found.items() if items}
 
 
@@ -230,10 +252,18 @@ class PageWatcher:
 def run_jupyter_book(root: Path, timeout: float = 900) -> Path:
     """``jupyter-book build ROOT -W -n --keep-going``; returns ROOT/_build/html or fails with the log."""
     exe = Path(sys.executable).with_name("jupyter-book")
-    command = [str(exe) if exe.exists() else shutil.which("jupyter-book") or "jupyter-book",
-               "build", str(root), "-W", "-n", "--keep-going"]
+    command = [
+        str(exe) if exe.exists() else shutil.which("jupyter-book") or "jupyter-book",
+        "build",
+        str(root),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "REVIEW_ROOT"}
-    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+    )
     site = root / "_build" / "html"
     if result.returncode != 0 or not (site / "index.html").is_file():
         log = (result.stdout + "\n" + result.stderr)[-8000:]

@@ -1,4 +1,5 @@
 """The benchmark keeps working: a smoke run (1×, one executed page) writes well-formed results."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def test_synthetic_data_scale_and_stay_valid(tmp_path):
     assert rows["id"].is_unique and rows["id"].str.fullmatch(r"EV\d{6}").all()
     key = ["intervention", "mediator", "direction", "citation", "sample"]
     assert not rows.duplicated(key).any()
-    assert set(rows["intervention"]) <= set(real["intervention"]) and set(rows["mediator"]) <= set(real["mediator"])
+    assert set(rows["intervention"]) <= set(real["intervention"]) and set(rows["mediator"]) <= set(
+        real["mediator"]
+    )
     assert (REPO / "data/evidence.csv").read_bytes() == before  # the real data are never touched
     assert benchmark.time_validation(root)["errors"] == 0
 
@@ -31,8 +34,17 @@ def test_synthetic_data_scale_and_stay_valid(tmp_path):
 def test_smoke_run_writes_results_with_targets(tmp_path):
     out = tmp_path / "bench"
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts/benchmark.py"), "--smoke", "--no-browser", "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(REPO / "scripts/benchmark.py"),
+            "--smoke",
+            "--no-browser",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -41,11 +53,17 @@ def test_smoke_run_writes_results_with_targets(tmp_path):
     one = report["scales"]["1"]
     assert one["data"]["rows"] > 0 and one["validation"]["errors"] == 0
     assert one["build_cold"]["seconds"] > 0 and one["rebuild_noop"]["pages_executed"] == []
-    assert one["sizes"]["heaviest_page"]["total_bytes"] > one["sizes"]["heaviest_page"]["html_bytes"] > 0
+    assert (
+        one["sizes"]["heaviest_page"]["total_bytes"]
+        > one["sizes"]["heaviest_page"]["html_bytes"]
+        > 0
+    )
     names = [t["name"] for t in report["targets"]]
     assert names == [name for name, _, _ in benchmark.TARGETS]
     for target in report["targets"]:
         assert set(target) >= {"name", "value", "limit", "met"}
         assert isinstance(target["met"], bool) and isinstance(target["limit"], (int, float))
         assert target["value"] is None or isinstance(target["value"], (int, float))
-    assert "| target | value | limit | met | gap |" in (out / "results.md").read_text(encoding="utf-8")
+    assert "| target | value | limit | met | gap |" in (out / "results.md").read_text(
+        encoding="utf-8"
+    )

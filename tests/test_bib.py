@@ -34,7 +34,9 @@ def test_entries_have_lower_case_fields_without_outer_braces(labels):
     entry = labels.entries["sutcigil2007pro"]
     assert entry["author"].startswith("Sutcigil, Levent")
     assert entry["title"] == "Pro- and Anti-Inflammatory Cytokine Balance in Major Depression"
-    assert labels.entries["fornaro2011increase"]["title"] == "Increase in {IL-6} levels"  # inner braces kept
+    assert (
+        labels.entries["fornaro2011increase"]["title"] == "Increase in {IL-6} levels"
+    )  # inner braces kept
     assert labels.entries["lee2001single"]["title"] == "A single author"  # quoted value
     assert labels.entries["fornaro2011increase"]["year"] == "2011"  # bare number
     assert labels.entry_types["who2020report"] == "misc"
@@ -74,7 +76,10 @@ def test_failures_have_line_numbers():
     assert list(bibliography.entries) == ["good2001first", "after2003brace"]
     assert bibliography.entries["good2001first"]["author"] == "Good, A"  # the first definition wins
     kinds = {(failure.kind, failure.line, failure.key) for failure in bibliography.failed}
-    assert kinds == {("duplicate_key", 7, "good2001first"), ("parse_error", 13, "broken2002unclosed")}
+    assert kinds == {
+        ("duplicate_key", 7, "good2001first"),
+        ("parse_error", 13, "broken2002unclosed"),
+    }
     unclosed = next(f for f in bibliography.failed if f.kind == "parse_error")
     assert "broken2002unclosed" in unclosed.message and "line 18" in unclosed.message
     assert bibliography.line_of("after2003brace") == 18
@@ -83,14 +88,18 @@ def test_failures_have_line_numbers():
 def test_unclosed_brace_at_end_of_file():
     bibliography = parse_bibliography("@article{x2000open,\n  title = {never closed\n")
     assert bibliography.entries == {}
-    assert [(f.kind, f.line, f.key) for f in bibliography.failed] == [("parse_error", 1, "x2000open")]
+    assert [(f.kind, f.line, f.key) for f in bibliography.failed] == [
+        ("parse_error", 1, "x2000open")
+    ]
 
 
 def test_missing_and_undecodable_files_do_not_raise(tmp_path):
     missing = load_bibliography(tmp_path / "nope.bib")
     assert missing.entries == {} and "cannot read" in missing.read_error
     latin1 = tmp_path / "latin1.bib"
-    latin1.write_bytes(b"@article{a2000b,\n  author = {M\xfcller, A},\n  title = {T},\n  year = {2000}\n}\n")
+    latin1.write_bytes(
+        b"@article{a2000b,\n  author = {M\xfcller, A},\n  title = {T},\n  year = {2000}\n}\n"
+    )
     bibliography = load_bibliography(latin1)
     assert "0xfc" in bibliography.read_error and bibliography.read_error_line == 2
     assert "a2000b" in bibliography.entries  # still parsed, with a replacement character
@@ -122,7 +131,12 @@ def test_reference_report_with_evidence(labels):
     evidence = pd.DataFrame(
         {
             "id": ["EV0001", "EV0002", "EV0003", "EV0004"],
-            "citation": [SOURCE_ARTICLE_KEY, "sutcigil2007pro", f" {SOURCE_ARTICLE_KEY} ", f"lee2001single;{SOURCE_ARTICLE_KEY}"],
+            "citation": [
+                SOURCE_ARTICLE_KEY,
+                "sutcigil2007pro",
+                f" {SOURCE_ARTICLE_KEY} ",
+                f"lee2001single;{SOURCE_ARTICLE_KEY}",
+            ],
             "review_ref": ["7;8", "101", "20", "20;21"],
         }
     )
@@ -144,7 +158,7 @@ def test_repository_bibliography_parses_cleanly():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("@article{}=,\"# \n%andAB0123\\")), max_size=300))
+@given(st.text(alphabet=st.sampled_from(list('@article{}=,"# \n%andAB0123\\')), max_size=300))
 def test_parse_never_raises(text):
     bibliography = parse_bibliography(text)
     for key in bibliography.entries:

@@ -1,4 +1,5 @@
 """The "What's new" page: changes per commit from the git history of the evidence and bibliography."""
+
 from __future__ import annotations
 
 import json
@@ -43,10 +44,18 @@ KOHLER = """
 
 
 def git(root: Path, *args: str, date: str = "2026-01-01T12:00:00+00:00") -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Curator", "GIT_AUTHOR_EMAIL": "curator@example.org",
-           "GIT_COMMITTER_NAME": "Curator", "GIT_COMMITTER_EMAIL": "curator@example.org",
-           "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Curator",
+        "GIT_AUTHOR_EMAIL": "curator@example.org",
+        "GIT_COMMITTER_NAME": "Curator",
+        "GIT_COMMITTER_EMAIL": "curator@example.org",
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+    }
+    return subprocess.run(
+        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def write(root: Path, evidence: str, bib: str) -> None:
@@ -66,7 +75,13 @@ def repo(tmp_path: Path) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-qm", "Initial evidence", date="2026-01-01T12:00:00+00:00")
     write(root, HEADER + ROW1 + ROW2 + ROW3, NAVA + SUTCIGIL + KOHLER)
-    git(root, "commit", "-qam", "Add Köhler 2018 <meta-analysis> *ketamine*", date="2026-02-01T12:00:00+00:00")
+    git(
+        root,
+        "commit",
+        "-qam",
+        "Add Köhler 2018 <meta-analysis> *ketamine*",
+        date="2026-02-01T12:00:00+00:00",
+    )
     git(root, "tag", "-a", "v2026.2.0", "-m", "release", date="2026-02-01T12:00:00+00:00")
     write(root, HEADER + ROW1.replace("decrease", "no_change") + ROW3, NAVA + SUTCIGIL)
     git(root, "commit", "-qam", "Recode EV0001, withdraw EV0002", date="2026-03-01T12:00:00+00:00")
@@ -84,15 +99,24 @@ def blocks(markdown: str) -> list[str]:
 def test_commits_newest_first_with_rows_and_references(repo):
     found, info = history.commits(repo)
     assert info.available and not info.shallow
-    assert [c.subject for c in found] == ["Recode EV0001, withdraw EV0002",
-                                          "Add Köhler 2018 <meta-analysis> *ketamine*", "Initial evidence"]
+    assert [c.subject for c in found] == [
+        "Recode EV0001, withdraw EV0002",
+        "Add Köhler 2018 <meta-analysis> *ketamine*",
+        "Initial evidence",
+    ]
     recode, add, initial = found
     assert [r["id"] for r in initial.added] == ["EV0001", "EV0002"] and initial.bib_added == [
-        "nava2025modulation", "sutcigil2007pro"]
+        "nava2025modulation",
+        "sutcigil2007pro",
+    ]
     assert [r["id"] for r in add.added] == ["EV0003"] and add.bib_added == ["kohler2018peripheral"]
     assert add.tags == ["v2026.2.0"]
-    assert [(new["id"], fields) for _old, new, fields in recode.changed] == [("EV0001", ["direction"])]
-    assert [r["id"] for r in recode.removed] == ["EV0002"] and recode.bib_removed == ["kohler2018peripheral"]
+    assert [(new["id"], fields) for _old, new, fields in recode.changed] == [
+        ("EV0001", ["direction"])
+    ]
+    assert [r["id"] for r in recode.removed] == ["EV0002"] and recode.bib_removed == [
+        "kohler2018peripheral"
+    ]
 
 
 def test_markdown_summaries(repo):
@@ -106,12 +130,18 @@ def test_markdown_summaries(repo):
     ]
     prose, recode, add, initial = parts
     assert "this commit itself did not change the data" in prose
-    assert "- Changed 1 finding:\n  - EV0001: fluoxetine → IL-6, no change \\(Sutcigil et al. 2007\\); " \
-           "changed: direction" in recode
-    assert "- Removed 1 finding:\n  - EV0002: sertraline → TNF-α, decrease \\(Nava et al. 2025, ref. 99, 101\\)" \
+    assert (
+        "- Changed 1 finding:\n  - EV0001: fluoxetine → IL-6, no change \\(Sutcigil et al. 2007\\); "
+        "changed: direction" in recode
+    )
+    assert (
+        "- Removed 1 finding:\n  - EV0002: sertraline → TNF-α, decrease \\(Nava et al. 2025, ref. 99, 101\\)"
         in recode
-    assert ("- Removed 1 reference:\n  - Köhler &amp; Freitas 2018, *Peripheral alterations in cytokine and "
-            "chemokine levels* (kohler2018peripheral)") in recode
+    )
+    assert (
+        "- Removed 1 reference:\n  - Köhler &amp; Freitas 2018, *Peripheral alterations in cytokine and "
+        "chemokine levels* (kohler2018peripheral)"
+    ) in recode
     assert "- Added 1 finding:\n  - EV0003: ketamine → IL-10, increase \\(" in add
     assert "- Added 1 reference:\n  - Köhler &amp; Freitas 2018" in add
     assert "Add Köhler 2018 &lt;meta-analysis&gt; \\*ketamine\\*" in add
@@ -119,9 +149,19 @@ def test_markdown_summaries(repo):
 
 
 def test_text_from_data_and_commits_is_escaped(repo):
-    evil = HEADER + ROW1 + "EV0009,<script>alert(1)</script>,IL-6 [x](javascript:y),increase,clinical,,s,,*k*,,c,\n"
+    evil = (
+        HEADER
+        + ROW1
+        + "EV0009,<script>alert(1)</script>,IL-6 [x](javascript:y),increase,clinical,,s,,*k*,,c,\n"
+    )
     write(repo, evil, NAVA + SUTCIGIL)
-    git(repo, "commit", "-qam", "<img src=x onerror=alert(1)> `code` [link](http://x)", date="2026-05-01T12:00:00+00:00")
+    git(
+        repo,
+        "commit",
+        "-qam",
+        "<img src=x onerror=alert(1)> `code` [link](http://x)",
+        date="2026-05-01T12:00:00+00:00",
+    )
     text = history.whats_new_markdown(root=repo)
     assert "<script>" not in text and "<img" not in text
     assert "&lt;script&gt;" in text
@@ -139,8 +179,11 @@ def test_limit_and_item_cap(repo):
 
 def test_shallow_clone(repo, tmp_path):
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
     text = history.whats_new_markdown(root=clone)
     assert "shallow clone" in text
     assert "Earlier history is not in this clone" in text
@@ -150,8 +193,11 @@ def test_shallow_clone(repo, tmp_path):
 
 def test_deeper_shallow_clone_compares_what_it_has(repo, tmp_path):
     clone = tmp_path / "shallow2"
-    subprocess.run(["git", "clone", "-q", "--depth", "3", f"file://{repo}", str(clone)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "3", f"file://{repo}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
     found, info = history.commits(clone)
     assert info.shallow
     assert [c.boundary for c in found] == [False, True]
@@ -164,7 +210,10 @@ def test_not_a_checkout(tmp_path, monkeypatch):
     (root / "data").mkdir(parents=True)
     text = history.whats_new_markdown(root=root)
     assert "cannot be shown here" in text and "not a git checkout" in text
-    assert history.state(root) == {"available": False, "reason": "this copy of the review is not a git checkout"}
+    assert history.state(root) == {
+        "available": False,
+        "reason": "this copy of the review is not a git checkout",
+    }
 
 
 def test_no_git_installed(repo, monkeypatch):
@@ -199,7 +248,9 @@ def test_page_is_tracked_and_goes_stale_only_when_the_data_history_changes(repo,
     finally:
         monkeypatch.setattr(provenance, "_page", None)
     assert "EV0003" in output.data
-    record = json.loads(provenance.record_path("book/about/whats-new", repo).read_text(encoding="utf-8"))
+    record = json.loads(
+        provenance.record_path("book/about/whats-new", repo).read_text(encoding="utf-8")
+    )
     assert any("neuroimmune_review.history.history_state" in key for key in record["inputs"])
     docs = ["book/about/whats-new"]
     assert provenance.stale_pages(repo, docs) == []

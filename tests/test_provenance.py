@@ -1,4 +1,5 @@
 """Provenance records what a page read and detects exactly which answers changed."""
+
 import shutil
 from pathlib import Path
 
@@ -31,19 +32,30 @@ def test_stale_pages_follow_the_data_they_read(repo_copy):
     pages = ["book/antidepressants/ssri", "book/antidepressants/tca", "book/never-executed"]
     assert provenance.stale_pages(repo_copy, pages) == []
     with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
-        handle.write("EV9999,amitriptyline,IL-6,decrease,in_vitro,rat,probe,,nava2025modulation,124,"
-                     "book/antidepressants/tca,probe\n")
+        handle.write(
+            "EV9999,amitriptyline,IL-6,decrease,in_vitro,rat,probe,,nava2025modulation,124,"
+            "book/antidepressants/tca,probe\n"
+        )
     assert provenance.stale_pages(repo_copy, pages) == ["book/antidepressants/tca"]
 
 
 def test_vocabulary_change_reaches_pages_through_the_join(repo_copy):
     _execute_page("book/antidepressants/ssri", drug_class="SSRI")
     vocab = repo_copy / "data/interventions.csv"
-    vocab.write_text(vocab.read_text(encoding="utf-8").replace("fluoxetine,drug,SSRI", "fluoxetine,drug,SNRI"), encoding="utf-8")
-    assert provenance.stale_pages(repo_copy, ["book/antidepressants/ssri"]) == ["book/antidepressants/ssri"]
+    vocab.write_text(
+        vocab.read_text(encoding="utf-8").replace("fluoxetine,drug,SSRI", "fluoxetine,drug,SNRI"),
+        encoding="utf-8",
+    )
+    assert provenance.stale_pages(repo_copy, ["book/antidepressants/ssri"]) == [
+        "book/antidepressants/ssri"
+    ]
 
 
 def test_corrupt_record_counts_as_stale(repo_copy):
     _execute_page("book/antidepressants/ssri", drug_class="SSRI")
-    provenance.record_path("book/antidepressants/ssri", repo_copy).write_text("{not json", encoding="utf-8")
-    assert provenance.stale_pages(repo_copy, ["book/antidepressants/ssri"]) == ["book/antidepressants/ssri"]
+    provenance.record_path("book/antidepressants/ssri", repo_copy).write_text(
+        "{not json", encoding="utf-8"
+    )
+    assert provenance.stale_pages(repo_copy, ["book/antidepressants/ssri"]) == [
+        "book/antidepressants/ssri"
+    ]

@@ -1,4 +1,5 @@
 """Rendering escapes curator text and keeps charts self-contained."""
+
 import json
 import re
 
@@ -7,20 +8,29 @@ import pandas as pd
 
 from neuroimmune_review.render import Figure, Table, escape_markdown
 
-PAYLOAD = '</script><script>alert(1)</script><img src=x onerror=alert(2)>'
+PAYLOAD = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
 def _figure(text: str) -> Figure:
     frame = pd.DataFrame({"label": [text], "n": [3]})
-    return Figure(chart=alt.Chart(frame).mark_point().encode(x="label:N"), title=f"T {text}", description=f"D {text}", data=frame)
+    return Figure(
+        chart=alt.Chart(frame).mark_point().encode(x="label:N"),
+        title=f"T {text}",
+        description=f"D {text}",
+        data=frame,
+    )
 
 
 def test_chart_spec_cannot_close_its_script_block():
     html = _figure(PAYLOAD)._repr_html_()
-    spec_block = re.search(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S).group(1)
+    spec_block = re.search(
+        r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S
+    ).group(1)
     assert "<" not in spec_block and ">" not in spec_block
     spec = json.loads(spec_block)
-    assert PAYLOAD in json.dumps(spec, ensure_ascii=False)  # the text survives, escaped only for HTML
+    assert PAYLOAD in json.dumps(
+        spec, ensure_ascii=False
+    )  # the text survives, escaped only for HTML
     assert "<script>alert" not in html.replace(spec_block, "")
 
 

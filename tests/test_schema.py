@@ -16,8 +16,18 @@ from neuroimmune_review import schema
 REPO = Path(__file__).resolve().parents[1]
 DATAPACKAGE = REPO / "data" / "datapackage.json"
 EVIDENCE_COLUMNS = [
-    "id", "intervention", "mediator", "direction", "evidence_type", "species",
-    "sample", "dose", "citation", "review_ref", "chapter", "note",
+    "id",
+    "intervention",
+    "mediator",
+    "direction",
+    "evidence_type",
+    "species",
+    "sample",
+    "dose",
+    "citation",
+    "review_ref",
+    "chapter",
+    "note",
 ]
 
 
@@ -54,7 +64,11 @@ def replace_first_value(path: Path, column: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     ("column", "value", "error_type"),
-    [("direction", "upwards", "constraint"), ("mediator", "no-such-mediator", "foreign"), ("id", "", "constraint")],
+    [
+        ("direction", "upwards", "constraint"),
+        ("mediator", "no-such-mediator", "foreign"),
+        ("id", "", "constraint"),
+    ],
 )
 def test_frictionless_is_an_independent_check(tmp_path, column, value, error_type):
     data = copy_data(tmp_path)
@@ -73,16 +87,35 @@ def test_enums_come_from_the_descriptor(package):
     for resource in descriptor["resources"]:
         for field in resource["schema"]["fields"]:
             enum = field.get("constraints", {}).get("enum")
-            assert package.table(resource["name"]).field(field["name"]).enum == (tuple(enum) if enum else None)
-    assert package.table("evidence").enums["direction"] == ("increase", "decrease", "no_change", "mixed")
+            assert package.table(resource["name"]).field(field["name"]).enum == (
+                tuple(enum) if enum else None
+            )
+    assert package.table("evidence").enums["direction"] == (
+        "increase",
+        "decrease",
+        "no_change",
+        "mixed",
+    )
     assert set(package.table("mediators").enums) >= {"family", "th_axis", "inflammatory_role"}
-    assert package.table("interventions").enums["kind"] == ("drug", "drug_class", "non_drug", "condition", "stimulus")
+    assert package.table("interventions").enums["kind"] == (
+        "drug",
+        "drug_class",
+        "non_drug",
+        "condition",
+        "stimulus",
+    )
 
 
 def test_validator_does_not_repeat_the_enums():
     """The validator reads enums from datapackage.json; it must not hold its own copies."""
     source = (REPO / "src" / "neuroimmune_review" / "validate.py").read_text(encoding="utf-8")
-    for value in ("preclinical_in_vivo", "no_change", "drug_class", "acute-phase protein", "pleiotropic"):
+    for value in (
+        "preclinical_in_vivo",
+        "no_change",
+        "drug_class",
+        "acute-phase protein",
+        "pleiotropic",
+    ):
         assert value not in source
 
 
@@ -103,8 +136,16 @@ def test_keys_and_licence(package):
     assert package.table("interventions").primary_key == ("name",)
     assert package.table("mediators").primary_key == ("name",)
     assert [licence["name"] for licence in package.licenses] == ["CC-BY-4.0"]
-    assert evidence.required_columns == ["id", "intervention", "mediator", "direction", "evidence_type", "sample",
-                                         "citation", "chapter"]
+    assert evidence.required_columns == [
+        "id",
+        "intervention",
+        "mediator",
+        "direction",
+        "evidence_type",
+        "sample",
+        "citation",
+        "chapter",
+    ]
 
 
 def test_table_paths_resolve(package):
@@ -113,8 +154,13 @@ def test_table_paths_resolve(package):
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(None, "file not found"), (b"{not json", "not a readable JSON"), (b"\xff\xfe", "not a readable JSON"),
-     (b'{"resources": [{"name": "x"}]}', "malformed"), (b"[]", "malformed")],
+    [
+        (None, "file not found"),
+        (b"{not json", "not a readable JSON"),
+        (b"\xff\xfe", "not a readable JSON"),
+        (b'{"resources": [{"name": "x"}]}', "malformed"),
+        (b"[]", "malformed"),
+    ],
 )
 def test_unusable_descriptors_raise_schema_error_only(tmp_path, content, fragment):
     path = tmp_path / "datapackage.json"

@@ -7,6 +7,7 @@
   protanopia, deuteranopia and tritanopia (Machado, Oliveira & Fernandes 2009, severity 1),
   measured as CIEDE2000 colour difference.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,6 +25,7 @@ BLOCKING = {"serious", "critical"}
 # (About 2.3 is "just noticeable"; 10 keeps categories apart at a glance on a small mark.)
 MIN_DELTA_E = 10.0
 
+
 @pytest.fixture(scope="module")
 def axe():
     from axe_playwright_python.sync_playwright import Axe
@@ -35,7 +37,9 @@ def _summary(violations: list[dict]) -> str:
     lines = []
     for v in violations:
         targets = [", ".join(map(str, node.get("target", []))) for node in v["nodes"][:5]]
-        lines.append(f"- [{v['impact']}] {v['id']}: {v['help']} ({len(v['nodes'])} node(s)): {targets}")
+        lines.append(
+            f"- [{v['impact']}] {v['id']}: {v['help']} ({len(v['nodes'])} node(s)): {targets}"
+        )
         if v["nodes"]:
             lines.append(f"    {v['nodes'][0].get('failureSummary', '').strip()[:400]}")
     return "\n".join(lines)
@@ -96,14 +100,20 @@ def test_page_is_accessible(browser, site_server, axe, docname):
     finally:
         context.close()
     blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING]
-    assert not blocking, f"{docname}: axe-core found serious/critical violations:\n{_summary(blocking)}"
+    assert not blocking, (
+        f"{docname}: axe-core found serious/critical violations:\n{_summary(blocking)}"
+    )
     problems = chart_name_problems(charts, docname)
     assert not problems, "\n".join(problems)
 
 
 def test_chart_pages_are_checked(built_site, site_pages):
     """Every page holding a chart or diagram is among the pages checked above."""
-    with_charts = [p for p in site_pages if 'class="review-chart' in (built_site / p).read_text(encoding="utf-8")]
+    with_charts = [
+        p
+        for p in site_pages
+        if 'class="review-chart' in (built_site / p).read_text(encoding="utf-8")
+    ]
     assert with_charts, "no page with a chart"
     assert not set(with_charts) - {f"{d}.html" for d in PAGES}
 
@@ -114,10 +124,14 @@ def test_chart_specs_carry_title_and_description(built_site, site_pages):
     problems = []
     for path in site_pages:
         text = (built_site / path).read_text(encoding="utf-8")
-        for block in re.findall(r'class="review-chart__spec"[^>]*>(.*?)</script>', text, flags=re.S):
+        for block in re.findall(
+            r'class="review-chart__spec"[^>]*>(.*?)</script>', text, flags=re.S
+        ):
             spec = json.loads(block)
             if len(str(spec.get("description", ""))) < 40:
-                problems.append(f"{path}: chart {str(spec.get('title'))[:60]!r} lacks a description")
+                problems.append(
+                    f"{path}: chart {str(spec.get('title'))[:60]!r} lacks a description"
+                )
     assert not problems, "\n".join(problems)
 
 
@@ -125,9 +139,21 @@ def test_chart_specs_carry_title_and_description(built_site, site_pages):
 
 # Machado, Oliveira & Fernandes (2009), severity 1.0, applied to linear RGB.
 MACHADO = {
-    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216), (-0.003882, -0.048116, 1.051998)),
-    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413), (-0.011820, 0.042940, 0.968881)),
-    "tritanopia": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602), (0.004733, 0.691367, 0.303900)),
+    "protanopia": (
+        (0.152286, 1.052583, -0.204868),
+        (0.114503, 0.786281, 0.099216),
+        (-0.003882, -0.048116, 1.051998),
+    ),
+    "deuteranopia": (
+        (0.367322, 0.860646, -0.227968),
+        (0.280085, 0.672501, 0.047413),
+        (-0.011820, 0.042940, 0.968881),
+    ),
+    "tritanopia": (
+        (1.255528, -0.076749, -0.178779),
+        (-0.078411, 0.930809, 0.147602),
+        (0.004733, 0.691367, 0.303900),
+    ),
 }
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -138,7 +164,7 @@ def _linear(channel: float) -> float:
 
 def simulate(colour: str, vision: str) -> tuple[float, float, float]:
     """Linear RGB of *colour* as seen with *vision* ("normal" or a MACHADO key)."""
-    rgb = [_linear(int(colour[i:i + 2], 16) / 255) for i in (1, 3, 5)]
+    rgb = [_linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5)]
     if vision == "normal":
         return tuple(rgb)
     matrix = MACHADO[vision]
@@ -161,7 +187,7 @@ def delta_e2000(lab1, lab2) -> float:
     """CIEDE2000 (Sharma, Wu & Dalal 2005)."""
     (l1, a1, b1), (l2, a2, b2) = lab1, lab2
     c_bar = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2
-    g = 0.5 * (1 - math.sqrt(c_bar ** 7 / (c_bar ** 7 + 25 ** 7)))
+    g = 0.5 * (1 - math.sqrt(c_bar**7 / (c_bar**7 + 25**7)))
     a1p, a2p = (1 + g) * a1, (1 + g) * a2
     c1p, c2p = math.hypot(a1p, b1), math.hypot(a2p, b2)
     h1p, h2p = math.degrees(math.atan2(b1, a1p)) % 360, math.degrees(math.atan2(b2, a2p)) % 360
@@ -175,20 +201,29 @@ def delta_e2000(lab1, lab2) -> float:
         h_bar = (h1p + h2p) / 2
     else:
         h_bar = (h1p + h2p + 360) / 2 if h1p + h2p < 360 else (h1p + h2p - 360) / 2
-    t = (1 - 0.17 * math.cos(math.radians(h_bar - 30)) + 0.24 * math.cos(math.radians(2 * h_bar))
-         + 0.32 * math.cos(math.radians(3 * h_bar + 6)) - 0.20 * math.cos(math.radians(4 * h_bar - 63)))
+    t = (
+        1
+        - 0.17 * math.cos(math.radians(h_bar - 30))
+        + 0.24 * math.cos(math.radians(2 * h_bar))
+        + 0.32 * math.cos(math.radians(3 * h_bar + 6))
+        - 0.20 * math.cos(math.radians(4 * h_bar - 63))
+    )
     d_theta = 30 * math.exp(-(((h_bar - 275) / 25) ** 2))
-    r_c = 2 * math.sqrt(c_barp ** 7 / (c_barp ** 7 + 25 ** 7))
+    r_c = 2 * math.sqrt(c_barp**7 / (c_barp**7 + 25**7))
     s_l = 1 + 0.015 * (l_bar - 50) ** 2 / math.sqrt(20 + (l_bar - 50) ** 2)
     s_c, s_h = 1 + 0.045 * c_barp, 1 + 0.015 * c_barp * t
     r_t = -math.sin(math.radians(2 * d_theta)) * r_c
-    return math.sqrt((dl / s_l) ** 2 + (dc / s_c) ** 2 + (dH / s_h) ** 2 + r_t * (dc / s_c) * (dH / s_h))
+    return math.sqrt(
+        (dl / s_l) ** 2 + (dc / s_c) ** 2 + (dH / s_h) ** 2 + r_t * (dc / s_c) * (dH / s_h)
+    )
 
 
 def closest_pair(colours, vision):
     pairs = itertools.combinations(sorted(set(c.upper() for c in colours)), 2)
-    return min(((delta_e2000(lab(simulate(a, vision)), lab(simulate(b, vision))), a, b) for a, b in pairs),
-               default=(math.inf, "", ""))
+    return min(
+        ((delta_e2000(lab(simulate(a, vision)), lab(simulate(b, vision))), a, b) for a, b in pairs),
+        default=(math.inf, "", ""),
+    )
 
 
 def test_colour_difference_measure():
@@ -217,7 +252,9 @@ def module_palettes() -> dict[str, list[str]]:
         for attribute in dir(module):
             value = getattr(module, attribute)
             if attribute.endswith(("_COLOURS", "_COLORS")) and isinstance(value, dict):
-                found[f"{name}.{attribute}"] = [v for v in value.values() if isinstance(v, str) and HEX.match(v)]
+                found[f"{name}.{attribute}"] = [
+                    v for v in value.values() if isinstance(v, str) and HEX.match(v)
+                ]
     return found
 
 
@@ -230,8 +267,11 @@ def spec_palettes(built_site, pages) -> dict[str, list[str]]:
             for key, value in node.items():
                 if key in ("color", "fill", "stroke") and isinstance(value, dict):
                     colours = (value.get("scale") or {}).get("range")
-                    if isinstance(colours, list) and len(colours) > 1 and all(isinstance(c, str) and HEX.match(c)
-                                                                               for c in colours):
+                    if (
+                        isinstance(colours, list)
+                        and len(colours) > 1
+                        and all(isinstance(c, str) and HEX.match(c) for c in colours)
+                    ):
                         found[f"{where} {path}/{key}"] = colours
                 walk(value, f"{path}/{key}", where)
         elif isinstance(node, list):
@@ -240,7 +280,9 @@ def spec_palettes(built_site, pages) -> dict[str, list[str]]:
 
     for page in pages:
         text = (built_site / page).read_text(encoding="utf-8")
-        for i, block in enumerate(re.findall(r'class="review-chart__spec"[^>]*>(.*?)</script>', text, flags=re.S)):
+        for i, block in enumerate(
+            re.findall(r'class="review-chart__spec"[^>]*>(.*?)</script>', text, flags=re.S)
+        ):
             spec = json.loads(block)
             walk({k: v for k, v in spec.items() if k != "datasets"}, "", f"{page} chart {i + 1}")
     return found
@@ -254,5 +296,7 @@ def test_palettes_distinguishable_with_colour_vision_deficiency(built_site, site
     for name, colours in palettes.items():
         distance, a, b = closest_pair(colours, vision)
         if distance < MIN_DELTA_E:
-            too_close.append(f"{name}: {a} and {b} differ by only {distance:.1f} (CIEDE2000) under {vision}")
+            too_close.append(
+                f"{name}: {a} and {b} differ by only {distance:.1f} (CIEDE2000) under {vision}"
+            )
     assert not too_close, "\n".join(too_close)

@@ -2,6 +2,7 @@
 local server. Every page loads without console or page errors, asks no other host for anything,
 and draws every chart; search finds "IL-6"; a filter on the interactive chart changes it.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,11 @@ import pytest
 
 from conftest import REPO, PageWatcher, toc_documents
 
-EXTRA_PAGES = ["index", "genindex", "search"]  # the redirect to the root page, and Sphinx's own pages
+EXTRA_PAGES = [
+    "index",
+    "genindex",
+    "search",
+]  # the redirect to the root page, and Sphinx's own pages
 PAGES = [*toc_documents(REPO), *EXTRA_PAGES]
 CHART_TIMEOUT_MS = 15_000
 
@@ -42,7 +47,9 @@ def open_page(browser, base: str, path: str):
     context = browser.new_context()
     page = context.new_page()
     watcher = PageWatcher(page, base)
-    body = context.request.get(base + path).text()  # read first: a redirect page's body is gone later
+    body = context.request.get(
+        base + path
+    ).text()  # read first: a redirect page's body is gone later
     page.goto(base + path, wait_until="load")
     refresh = re.search(r'http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', body, flags=re.I)
     if refresh:  # the site-root redirect: wait until the browser has followed it
@@ -68,7 +75,9 @@ def test_page_loads_cleanly_and_draws_its_charts(browser, site_server, docname):
     assert not watcher.problems(), f"{docname}: {watcher.problems()}"
     if state["specs"]:
         assert state["status"] == "drawn", f"{docname}: charts not drawn ({state['status']})"
-    blank = [c for c in charts if not c["found"] or not (c["svg"] and c["marks"] > 0 or c["canvasDrawn"])]
+    blank = [
+        c for c in charts if not c["found"] or not (c["svg"] and c["marks"] > 0 or c["canvasDrawn"])
+    ]
     assert not blank, f"{docname}: charts without marks: {blank}"
 
 
@@ -89,7 +98,9 @@ def interactive_pages(built_site, pages) -> list[str]:
     found = []
     for page in pages:
         text = (built_site / page).read_text(encoding="utf-8")
-        if "review-chart__spec" in text and re.search(r'"bind":\s*\{[^}]*"input":\s*"select"', text):
+        if "review-chart__spec" in text and re.search(
+            r'"bind":\s*\{[^}]*"input":\s*"select"', text
+        ):
             found.append(page)
     return found
 
@@ -100,7 +111,9 @@ COUNT_MARKS = """() => document.querySelectorAll(
 
 def test_a_filter_changes_the_interactive_chart(browser, site_server, built_site, site_pages):
     pages = interactive_pages(built_site, site_pages)
-    assert pages, "no page has a chart with a filter bound to a <select> (the evidence explorer should)"
+    assert pages, (
+        "no page has a chart with a filter bound to a <select> (the evidence explorer should)"
+    )
     assert "book/synthesis/explorer.html" in pages
     context, page, watcher = open_page(browser, site_server, "book/synthesis/explorer.html")
     try:

@@ -3,6 +3,7 @@ the chapters are in our own words, and no page loads anything from another host.
 
 Runs on ``_build/html`` (``make test`` builds it first; see ``conftest.built_site``).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,10 @@ def chart_specs(page: Path) -> list[dict]:
     """The Vega-Lite specs embedded in a built page (``script.review-chart__spec`` blocks)."""
     text = page.read_text(encoding="utf-8")
     blocks = re.findall(
-        r'<script type="application/json" class="review-chart__spec"[^>]*>(.*?)</script>', text, flags=re.S)
+        r'<script type="application/json" class="review-chart__spec"[^>]*>(.*?)</script>',
+        text,
+        flags=re.S,
+    )
     return [json.loads(block) for block in blocks]
 
 
@@ -78,11 +82,16 @@ def findings_in_chart_data(spec: dict) -> int:
     expanded by ``flatten``; ``n`` is computed as ``datum._cK``).
     """
     records = [row for rows in spec.get("datasets", {}).values() for row in rows]
-    records += (spec.get("data") or {}).get("values", []) if isinstance(spec.get("data"), dict) else []
+    records += (
+        (spec.get("data") or {}).get("values", []) if isinstance(spec.get("data"), dict) else []
+    )
     if records and all("n" in row for row in records):
         return sum(int(row["n"]) for row in records)
-    n_source = [t["calculate"].removeprefix("datum.") for t in spec.get("transform", [])
-                if t.get("as") == "n" and re.fullmatch(r"datum\.\w+", t.get("calculate", ""))]
+    n_source = [
+        t["calculate"].removeprefix("datum.")
+        for t in spec.get("transform", [])
+        if t.get("as") == "n" and re.fullmatch(r"datum\.\w+", t.get("calculate", ""))
+    ]
     assert n_source, "cannot find the findings count `n` in the chart's data"
     return sum(int(v) for row in records for v in row[n_source[0]])
 
@@ -98,13 +107,22 @@ def test_every_drug_class_has_a_chart_page(toc_docnames):
 @pytest.mark.parametrize("docname,drug_class", sorted(class_pages().items()))
 def test_class_chart_matches_csv(built_site, docname, drug_class):
     expected = int(csv_rows_per_class().get(drug_class, 0))
-    specs = [s for s in chart_specs(built_site / f"{docname}.html") if drug_class in str(s.get("title", ""))]
-    assert len(specs) == 1, f"{docname}: expected one chart titled with {drug_class!r}, found {len(specs)}"
+    specs = [
+        s
+        for s in chart_specs(built_site / f"{docname}.html")
+        if drug_class in str(s.get("title", ""))
+    ]
+    assert len(specs) == 1, (
+        f"{docname}: expected one chart titled with {drug_class!r}, found {len(specs)}"
+    )
     spec = specs[0]
     assert spec["usermeta"]["review"]["rows"] == expected, (
-        f"{docname}: chart says {spec['usermeta']['review']['rows']} findings, evidence.csv has {expected}")
+        f"{docname}: chart says {spec['usermeta']['review']['rows']} findings, evidence.csv has {expected}"
+    )
     drawn = findings_in_chart_data(spec)
-    assert drawn == expected, f"{docname}: the chart's data sum to {drawn} findings, evidence.csv has {expected}"
+    assert drawn == expected, (
+        f"{docname}: the chart's data sum to {drawn} findings, evidence.csv has {expected}"
+    )
 
 
 # --- In our own words ---------------------------------------------------------------------
@@ -112,9 +130,16 @@ def test_class_chart_matches_csv(built_site, docname, drug_class):
 
 def test_source_overlap_check_passes():
     # The check lives in the workspace's shared/ folder beside the repository (as in CI).
-    assert OVERLAP_TOOL.is_file(), f"{OVERLAP_TOOL} is missing: clone the repository next to shared/"
-    result = subprocess.run([sys.executable, str(OVERLAP_TOOL), "book/"], cwd=REPO,
-                            capture_output=True, text=True, timeout=300)
+    assert OVERLAP_TOOL.is_file(), (
+        f"{OVERLAP_TOOL} is missing: clone the repository next to shared/"
+    )
+    result = subprocess.run(
+        [sys.executable, str(OVERLAP_TOOL), "book/"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
@@ -122,10 +147,20 @@ def test_source_overlap_check_passes():
 
 CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""", re.I)
 RESOURCE_ATTRIBUTES = {
-    "script": ("src",), "link": ("href",), "img": ("src", "srcset"), "iframe": ("src",),
-    "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",), "track": ("src",),
-    "embed": ("src",), "object": ("data",), "input": ("src",), "image": ("href", "xlink:href"),
-    "use": ("href", "xlink:href"), "frame": ("src",),
+    "script": ("src",),
+    "link": ("href",),
+    "img": ("src", "srcset"),
+    "iframe": ("src",),
+    "source": ("src", "srcset"),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "input": ("src",),
+    "image": ("href", "xlink:href"),
+    "use": ("href", "xlink:href"),
+    "frame": ("src",),
 }
 
 
@@ -149,7 +184,11 @@ class ResourceCollector(HTMLParser):
             value = attrs.get(name)
             if not value:
                 continue
-            candidates = [c.strip().split()[0] for c in value.split(",") if c.strip()] if name == "srcset" else [value]
+            candidates = (
+                [c.strip().split()[0] for c in value.split(",") if c.strip()]
+                if name == "srcset"
+                else [value]
+            )
             self.urls += [(f"<{tag} {name}>", c) for c in candidates]
         if attrs.get("style"):
             self.urls += [(f"<{tag} style>", m[1] or m[3]) for m in CSS_URL.findall(attrs["style"])]
@@ -169,7 +208,9 @@ def test_no_page_loads_resources_from_another_host(built_site, site_pages):
     for page in site_pages:
         collector = ResourceCollector()
         collector.feed((built_site / page).read_text(encoding="utf-8"))
-        offenders += [f"{page}: {where} -> {url}" for where, url in collector.urls if is_external(url)]
+        offenders += [
+            f"{page}: {where} -> {url}" for where, url in collector.urls if is_external(url)
+        ]
     assert not offenders, "resources from other hosts:\n" + "\n".join(offenders[:50])
 
 

@@ -5,6 +5,7 @@
 * Every internal link and anchor resolves (offline: files and ids in the built HTML).
 * DOI links are well formed: ``https://doi.org/10.NNNN/...``.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -33,7 +34,9 @@ def load_allowlist() -> list[dict[str, str]]:
     """Rows of the Markdown table in html_allowlist.md: file glob, message regex, reason."""
     rows = []
     for line in ALLOWLIST.read_text(encoding="utf-8").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        cells = (
+            [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        )
         if len(cells) != 3 or cells[0] in ("file", "") or set(cells[0]) <= set("-"):
             continue
         file, message, reason = (c.strip("`") if i < 2 else c for i, c in enumerate(cells))
@@ -49,7 +52,9 @@ def test_allowlist_is_short_documented_and_spares_project_pages():
         re.compile(row["message"])
         assert len(row["reason"]) >= 30, f"allowlist entry without a reason: {row}"
         hit = [p for p in content_pages if fnmatch.fnmatch(p, row["file"])]
-        assert not hit, f"allowlist entry {row['file']!r} covers project pages {hit[:5]}: fix them instead"
+        assert not hit, (
+            f"allowlist entry {row['file']!r} covers project pages {hit[:5]}: fix them instead"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -58,33 +63,51 @@ def vnu_messages(built_site, site_pages) -> list[dict]:
     if java is None:
         pytest.fail("java not found: install a JRE (make system-deps)", pytrace=False)
     if not VNU_JAR.is_file():
-        pytest.fail(f"{VNU_JAR} missing: run `npm ci` in the repository (make test does)", pytrace=False)
+        pytest.fail(
+            f"{VNU_JAR} missing: run `npm ci` in the repository (make test does)", pytrace=False
+        )
     result = subprocess.run(
         [java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *site_pages],
-        cwd=built_site, capture_output=True, text=True, timeout=600,
+        cwd=built_site,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     try:
         report = json.loads(result.stderr or result.stdout)
     except json.JSONDecodeError:
-        pytest.fail(f"vnu did not answer in JSON (exit {result.returncode}):\n{result.stderr[-3000:]}")
+        pytest.fail(
+            f"vnu did not answer in JSON (exit {result.returncode}):\n{result.stderr[-3000:]}"
+        )
     for message in report["messages"]:
         url = message.get("url", "")
-        message["page"] = (Path(unquote(urlsplit(url).path)).resolve().relative_to(built_site).as_posix()
-                           if url.startswith("file:") else url)
+        message["page"] = (
+            Path(unquote(urlsplit(url).path)).resolve().relative_to(built_site).as_posix()
+            if url.startswith("file:")
+            else url
+        )
     return report["messages"]
 
 
 def test_nu_html_checker_finds_no_errors(vnu_messages):
     allow = load_allowlist()
-    errors = [m for m in vnu_messages if m.get("type") in ("error", "non-document-error")
-              or m.get("subType") == "fatal"]
-    unexplained = [
-        m for m in errors
-        if not any(fnmatch.fnmatch(m["page"], a["file"]) and re.search(a["message"], m.get("message", ""))
-                   for a in allow)
+    errors = [
+        m
+        for m in vnu_messages
+        if m.get("type") in ("error", "non-document-error") or m.get("subType") == "fatal"
     ]
-    lines = [f"{m['page']}:{m.get('lastLine', '?')}: {m.get('message')}\n    {m.get('extract', '')[:160]!r}"
-             for m in unexplained[:40]]
+    unexplained = [
+        m
+        for m in errors
+        if not any(
+            fnmatch.fnmatch(m["page"], a["file"]) and re.search(a["message"], m.get("message", ""))
+            for a in allow
+        )
+    ]
+    lines = [
+        f"{m['page']}:{m.get('lastLine', '?')}: {m.get('message')}\n    {m.get('extract', '')[:160]!r}"
+        for m in unexplained[:40]
+    ]
     assert not unexplained, f"{len(unexplained)} HTML error(s):\n" + "\n".join(lines)
 
 
@@ -92,8 +115,16 @@ def test_nu_html_checker_finds_no_errors(vnu_messages):
 
 
 class LinkCollector(HTMLParser):
-    LINKING = {"a": "href", "area": "href", "link": "href", "script": "src", "img": "src", "iframe": "src",
-               "source": "src", "form": "action"}
+    LINKING = {
+        "a": "href",
+        "area": "href",
+        "link": "href",
+        "script": "src",
+        "img": "src",
+        "iframe": "src",
+        "source": "src",
+        "form": "action",
+    }
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -131,7 +162,11 @@ def test_internal_links_and_anchors_resolve(built_site, parsed_pages):
                 continue
             if tag == "form":
                 continue
-            target = page if not parts.path else (PurePosixPath(page).parent / unquote(parts.path)).as_posix()
+            target = (
+                page
+                if not parts.path
+                else (PurePosixPath(page).parent / unquote(parts.path)).as_posix()
+            )
             resolved = (built_site / target).resolve()
             checked += 1
             if resolved.is_dir():
@@ -168,5 +203,9 @@ def test_bibliography_dois_are_well_formed():
     from neuroimmune_review.bib import load_bibliography
 
     entries = load_bibliography(REPO / "references.bib").entries
-    bad = {key: e["doi"] for key, e in entries.items() if e.get("doi") and not DOI_FIELD.match(e["doi"])}
+    bad = {
+        key: e["doi"]
+        for key, e in entries.items()
+        if e.get("doi") and not DOI_FIELD.match(e["doi"])
+    }
     assert not bad, f"DOIs in references.bib that are not 10.NNNN/...: {bad}"

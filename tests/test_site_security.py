@@ -10,6 +10,7 @@ text, and the payloads are shown literally. The real data are only read.
 
 The payloads are listed in ``tests/fixtures/xss/payloads.json``.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,9 @@ def inject_payloads(root: Path, url: bool = True) -> str:
     evidence.to_csv(evidence_path, index=False, encoding="utf-8")
 
     # A work cited by the class's findings gets a hostile title and url.
-    keys = [k.strip() for cell in evidence.loc[rows, "citation"] for k in cell.split(";") if k.strip()]
+    keys = [
+        k.strip() for cell in evidence.loc[rows, "citation"] for k in cell.split(";") if k.strip()
+    ]
     key = next(k for k in keys if k != "nava2025modulation")
     bib = (root / "references.bib").read_text(encoding="utf-8")
     start = bib.index(f"{{{key},")
@@ -63,7 +66,9 @@ def inject_payloads(root: Path, url: bool = True) -> str:
     lines.insert(1, f"  title = {{{BIB_TITLE}}},")
     if url:
         lines.insert(2, f"  url = {{{BIB_URL}}},")
-    (root / "references.bib").write_text(bib[:start] + "\n".join(lines) + bib[end:], encoding="utf-8")
+    (root / "references.bib").write_text(
+        bib[:start] + "\n".join(lines) + bib[end:], encoding="utf-8"
+    )
     return key
 
 
@@ -71,8 +76,12 @@ def url_rejected_by_validation(root: Path) -> bool:
     """Does the validator (run first by every build) refuse the ``javascript:`` url?"""
     from neuroimmune_review.validate import validate_root
 
-    return any(p.severity == "error" and p.path.endswith(".bib") and ("url" in p.field or "url" in p.message)
-               for p in validate_root(root))
+    return any(
+        p.severity == "error"
+        and p.path.endswith(".bib")
+        and ("url" in p.field or "url" in p.message)
+        for p in validate_root(root)
+    )
 
 
 def make_fixture_root(root: Path) -> tuple[str, bool]:
@@ -91,13 +100,18 @@ def make_fixture_root(root: Path) -> tuple[str, bool]:
         if page in KEPT_PAGES:
             shutil.copy2(REPO / f"{page}.md", target)
         else:
-            target.write_text(f"# {page.rsplit('/', 1)[-1]}\n\nNot part of the security fixture.\n", encoding="utf-8")
+            target.write_text(
+                f"# {page.rsplit('/', 1)[-1]}\n\nNot part of the security fixture.\n",
+                encoding="utf-8",
+            )
     shutil.copy2(REPO / "references.bib", root / "references.bib")
     key = inject_payloads(root, url=True)
     if url_rejected_by_validation(root):
         # A build would stop here, which is safe; build the rest of the fixture without that url.
         shutil.copy2(REPO / "references.bib", root / "references.bib")
-        shutil.copytree(REPO / "data", root / "data", dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
+        shutil.copytree(
+            REPO / "data", root / "data", dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*")
+        )
         return inject_payloads(root, url=False), True
     return key, False
 
@@ -110,7 +124,10 @@ def xss_site(tmp_path_factory, build_site):
 
 
 def test_fixture_leaves_the_real_data_alone(tmp_path):
-    before = {p: p.read_bytes() for p in [REPO / "references.bib", *sorted((REPO / "data").rglob("*.csv"))]}
+    before = {
+        p: p.read_bytes()
+        for p in [REPO / "references.bib", *sorted((REPO / "data").rglob("*.csv"))]
+    }
     key, _url_refused = make_fixture_root(tmp_path / "root")
     assert key in (tmp_path / "root" / "references.bib").read_text(encoding="utf-8")
     assert before == {p: p.read_bytes() for p in before}
@@ -145,6 +162,7 @@ INJECTED = """() => {
   return found;
 }"""
 
+
 def visit(browser, base: str, path: str, action=None) -> dict:
     context = browser.new_context()
     page = context.new_page()
@@ -161,9 +179,16 @@ def visit(browser, base: str, path: str, action=None) -> dict:
         drawn = page.evaluate(WAIT_FOR_CHARTS)
         extra = action(page) if action else None
         page.wait_for_timeout(300)  # let any delayed handler (onerror of a failed image) fire
-        return {"dialogs": dialogs, "injected": page.evaluate(INJECTED), "drawn": drawn,
-                "text": page.inner_text("main") if page.locator("main").count() else page.inner_text("body"),
-                "problems": watcher.problems(), "extra": extra}
+        return {
+            "dialogs": dialogs,
+            "injected": page.evaluate(INJECTED),
+            "drawn": drawn,
+            "text": page.inner_text("main")
+            if page.locator("main").count()
+            else page.inner_text("body"),
+            "problems": watcher.problems(),
+            "extra": extra,
+        }
     finally:
         context.close()
 
@@ -184,10 +209,12 @@ def hover_marks(page) -> list[dict]:
     for i in range(min(marks.count(), 4)):
         marks.nth(i).hover(force=True)
         page.wait_for_timeout(150)
-        seen.append(page.evaluate("""() => {
+        seen.append(
+            page.evaluate("""() => {
             const tip = document.getElementById("vg-tooltip-element");
             return tip ? {text: tip.textContent, elements: [...tip.querySelectorAll("img, script, iframe, svg, a")]
-                .map((e) => e.tagName)} : null; }"""))
+                .map((e) => e.tagName)} : null; }""")
+        )
     return [s for s in seen if s]
 
 
@@ -202,7 +229,8 @@ def test_class_page_shows_payloads_as_text(browser, serve, xss_site):
     assert tooltips, "no chart tooltip appeared on hover"
     assert not [t for t in tooltips if t["elements"]], f"markup inside a tooltip: {tooltips}"
     assert any(p in t["text"] for t in tooltips for p in TEXT_PAYLOADS), (
-        f"tooltips do not show the sample text literally: {[t['text'][:200] for t in tooltips]}")
+        f"tooltips do not show the sample text literally: {[t['text'][:200] for t in tooltips]}"
+    )
 
 
 def test_references_page_shows_the_title_as_text(browser, serve, xss_site):
@@ -231,7 +259,8 @@ def test_bibliography_url_cannot_become_a_script_link(browser, serve, xss_site):
         context.close()
     assert not links, (
         f"references.bib entry {key} has url = {{{BIB_URL}}}; the validator accepts it and the References "
-        f"page renders it as a clickable link {links}. Reject non-http(s) urls in validation.")
+        f"page renders it as a clickable link {links}. Reject non-http(s) urls in validation."
+    )
 
 
 def test_about_data_page_is_safe(browser, serve, xss_site):

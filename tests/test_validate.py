@@ -50,14 +50,20 @@ def make_root(base: Path) -> Path:
         shutil.rmtree(root)
     shutil.copytree(FIXTURE, root)
     descriptor = json.loads((REPO / "data" / "datapackage.json").read_text(encoding="utf-8"))
-    descriptor["resources"] = [r for r in descriptor["resources"] if (root / "data" / r["path"]).exists()]
-    (root / "data" / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2), encoding="utf-8")
+    descriptor["resources"] = [
+        r for r in descriptor["resources"] if (root / "data" / r["path"]).exists()
+    ]
+    (root / "data" / "datapackage.json").write_text(
+        json.dumps(descriptor, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return root
 
 
 def line_containing(root: Path, relpath: str, text: str) -> int:
     """1-based number of the first line of *relpath* containing *text*."""
-    for number, line in enumerate((root / relpath).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(
+        (root / relpath).read_text(encoding="utf-8").splitlines(), start=1
+    ):
         if text in line:
             return number
     raise AssertionError(f"{text!r} not in {relpath}")
@@ -86,7 +92,9 @@ def find(problems: list[Problem], path: str, line: int, field: str, *fragments: 
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(CLI), *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(CLI), *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -156,23 +164,47 @@ def test_required_field_must_not_be_empty(root):
     ("old", "new", "field", "value", "suggestion"),
     [
         ("IL-6,increase,clinical", "IL-6,increse,clinical", "direction", "'increse'", "'increase'"),
-        ("IL-6,increase,clinical", "IL-6,increase,Clinical", "evidence_type", "'Clinical'", "'clinical'"),
+        (
+            "IL-6,increase,clinical",
+            "IL-6,increase,Clinical",
+            "evidence_type",
+            "'Clinical'",
+            "'clinical'",
+        ),
     ],
 )
 def test_enum_values_with_suggestion(root, old, new, field, value, suggestion):
     edit(root, EVIDENCE, old, new)
-    problem = find(errors(root), EVIDENCE, 5, field, value, "expected one of", f"did you mean {suggestion}")
+    problem = find(
+        errors(root), EVIDENCE, 5, field, value, "expected one of", f"did you mean {suggestion}"
+    )
     assert "no_change" in problem.message or "preclinical_in_vivo" in problem.message
 
 
 def test_intervention_must_be_in_vocabulary(root):
     edit(root, EVIDENCE, "EV0004,imipramine", "EV0004,imipramin")
-    find(errors(root), EVIDENCE, 6, "intervention", "'imipramin'", "data/interventions.csv", "did you mean 'imipramine'")
+    find(
+        errors(root),
+        EVIDENCE,
+        6,
+        "intervention",
+        "'imipramin'",
+        "data/interventions.csv",
+        "did you mean 'imipramine'",
+    )
 
 
 def test_mediator_suggestion_uses_aliases(root):
     edit(root, EVIDENCE, "fluoxetine,TNF-α,decrease", "fluoxetine,TNF-alpha,decrease")
-    find(errors(root), EVIDENCE, 4, "mediator", "'TNF-alpha'", "data/mediators.csv", "did you mean 'TNF-α'")
+    find(
+        errors(root),
+        EVIDENCE,
+        4,
+        "mediator",
+        "'TNF-alpha'",
+        "data/mediators.csv",
+        "did you mean 'TNF-α'",
+    )
 
 
 def test_ids_must_be_unique(root):
@@ -188,28 +220,53 @@ def test_id_pattern_from_the_data_package(root):
 def test_duplicate_findings(root):
     # Same intervention, mediator, direction, citation and sample as EV0001 (lines 2-3).
     edit(root, EVIDENCE, "EV0002,fluoxetine,TNF-α", "EV0002,fluoxetine,IL-6")
-    problem = find(errors(root), EVIDENCE, 4, "finding", "'EV0002'", "line 2", "'IL-6'", "'smith2010fluoxetine'")
+    problem = find(
+        errors(root),
+        EVIDENCE,
+        4,
+        "finding",
+        "'EV0002'",
+        "line 2",
+        "'IL-6'",
+        "'smith2010fluoxetine'",
+    )
     assert "'serum, MDD patients'" in problem.message
 
 
 def test_unresolved_rows_with_different_numbers_are_not_duplicates(root):
     # Both rows cite only the source article, under different reference numbers.
-    edit(root, EVIDENCE, "EV0006,lipopolysaccharide,IL-10,no_change,in_vitro,mouse,microglial culture",
-         "EV0006,major depressive disorder,IL-1β,increase,clinical,human,\"serum, MDD patients vs controls\"")
+    edit(
+        root,
+        EVIDENCE,
+        "EV0006,lipopolysaccharide,IL-10,no_change,in_vitro,mouse,microglial culture",
+        'EV0006,major depressive disorder,IL-1β,increase,clinical,human,"serum, MDD patients vs controls"',
+    )
     assert [p for p in errors(root) if p.field == "finding"] == []
 
 
 def test_citation_keys_must_exist(root):
     edit(root, EVIDENCE, "lee2001imipramine,20", "lee2001imipramin,20")
-    find(errors(root), EVIDENCE, 6, "citation", "'lee2001imipramin'", "references.bib", "did you mean 'lee2001imipramine'")
+    find(
+        errors(root),
+        EVIDENCE,
+        6,
+        "citation",
+        "'lee2001imipramin'",
+        "references.bib",
+        "did you mean 'lee2001imipramine'",
+    )
 
 
 def test_citation_list_with_empty_key(root):
     edit(root, EVIDENCE, "lee2001imipramine,20", '"lee2001imipramine;;doe2005tricyclic",20')
-    find(errors(root), EVIDENCE, 6, "citation", "'lee2001imipramine;;doe2005tricyclic'", "empty key")
+    find(
+        errors(root), EVIDENCE, 6, "citation", "'lee2001imipramine;;doe2005tricyclic'", "empty key"
+    )
 
 
-@pytest.mark.parametrize(("value", "fragment"), [("x20", "'x20'"), ("300", "300"), ("0", "0"), ("20;;21", "''")])
+@pytest.mark.parametrize(
+    ("value", "fragment"), [("x20", "'x20'"), ("300", "300"), ("0", "0"), ("20;;21", "''")]
+)
 def test_review_ref_is_integer_from_1_to_224(root, value, fragment):
     edit(root, EVIDENCE, "lee2001imipramine,20,", f"lee2001imipramine,{value},")
     problems = errors(root)
@@ -221,8 +278,15 @@ def test_review_ref_is_integer_from_1_to_224(root, value, fragment):
 
 def test_chapter_must_be_in_toc(root):
     edit(root, EVIDENCE, "20,book/antidepressants/tca", "20,book/antidepressants/tcas")
-    find(errors(root), EVIDENCE, 6, "chapter", "'book/antidepressants/tcas'", "_toc.yml",
-         "did you mean 'book/antidepressants/tca'")
+    find(
+        errors(root),
+        EVIDENCE,
+        6,
+        "chapter",
+        "'book/antidepressants/tcas'",
+        "_toc.yml",
+        "did you mean 'book/antidepressants/tca'",
+    )
 
 
 def test_wrong_field_count(root):
@@ -232,7 +296,9 @@ def test_wrong_field_count(root):
 
 def test_unterminated_quote(root):
     with (root / EVIDENCE).open("a", encoding="utf-8") as handle:
-        handle.write('EV0007,fluoxetine,IL-6,decrease,clinical,human,"serum, never closed,,x,12,book/antidepressants/ssri,\n')
+        handle.write(
+            'EV0007,fluoxetine,IL-6,decrease,clinical,human,"serum, never closed,,x,12,book/antidepressants/ssri,\n'
+        )
     find(errors(root), EVIDENCE, 9, "row", "unterminated quoted field")
 
 
@@ -265,7 +331,12 @@ def test_missing_file(root):
 
 
 def test_two_megabyte_field_is_reported_shortened(root):
-    edit(root, EVIDENCE, "increase,clinical,human,plasma", "increase,clinical,human,plasma" + "é" * 2_000_000)
+    edit(
+        root,
+        EVIDENCE,
+        "increase,clinical,human,plasma",
+        "increase,clinical,human,plasma" + "é" * 2_000_000,
+    )
     edit(root, EVIDENCE, "EV0003,imipramine", "EV0003,imipramine" + "x" * 2_000_000)
     problem = find(errors(root), EVIDENCE, 5, "intervention", "2000010 characters")
     assert len(problem.message) < 400
@@ -273,14 +344,22 @@ def test_two_megabyte_field_is_reported_shortened(root):
 
 def test_typed_fields_from_a_schema():
     """Integer, number and range rules, as used by tables such as meta_analyses.csv."""
-    frame = pd.DataFrame({"n": ["12", "0", "x", ""], "share": ["0.5", "1e2", "150", "-"]}, index=[2, 3, 4, 5], dtype=object)
+    frame = pd.DataFrame(
+        {"n": ["12", "0", "x", ""], "share": ["0.5", "1e2", "150", "-"]},
+        index=[2, 3, 4, 5],
+        dtype=object,
+    )
     table = CsvTable("data/t.csv", ["n", "share"], 1, frame)
     n_problems = check_field(table, FieldSpec("n", type="integer", minimum=1))
     assert [(p.line, p.message) for p in n_problems] == [
-        (3, "'0' is below the minimum 1"), (4, "'x' is not a valid integer")]
+        (3, "'0' is below the minimum 1"),
+        (4, "'x' is not a valid integer"),
+    ]
     share_problems = check_field(table, FieldSpec("share", type="number", maximum=100))
     assert [(p.line, p.message) for p in share_problems] == [
-        (4, "'150' is above the maximum 100"), (5, "'-' is not a valid number")]
+        (4, "'150' is above the maximum 100"),
+        (5, "'-' is not a valid number"),
+    ]
 
 
 def test_vocabulary_enums(root):
@@ -316,7 +395,9 @@ def test_missing_toc(root):
     find(errors(root), "_toc.yml", 0, "file", "file not found")
 
 
-@pytest.mark.parametrize("content", ["parts: [\n", "a: 2001-13-45\n", "[" * 5000, "a: &x [*x]\n", "just text\n", ""])
+@pytest.mark.parametrize(
+    "content", ["parts: [\n", "a: 2001-13-45\n", "[" * 5000, "a: &x [*x]\n", "just text\n", ""]
+)
 def test_broken_toc(root, content):
     (root / "_toc.yml").write_text(content, encoding="utf-8")
     problems = errors(root)
@@ -354,13 +435,17 @@ def test_invalid_pattern_in_data_package(root):
 def test_bib_parse_failure_has_line(root):
     with (root / BIB).open("a", encoding="utf-8") as handle:
         handle.write("\n@article{broken2020entry,\n  author = {Unclosed, Brace,\n  year = {2020}\n")
-    line = (root / BIB).read_text(encoding="utf-8").splitlines().index("@article{broken2020entry,") + 1
+    line = (root / BIB).read_text(encoding="utf-8").splitlines().index(
+        "@article{broken2020entry,"
+    ) + 1
     find(errors(root), BIB, line, "entry", "'@article{broken2020entry,'", "could not be parsed")
 
 
 def test_bib_duplicate_key(root):
     with (root / BIB).open("a", encoding="utf-8") as handle:
-        handle.write("\n@article{lee2001imipramine,\n  author = {Lee, M},\n  title = {Again},\n  year = {2001}\n}\n")
+        handle.write(
+            "\n@article{lee2001imipramine,\n  author = {Lee, M},\n  title = {Again},\n  year = {2001}\n}\n"
+        )
     first = line_containing(root, BIB, "@article{lee2001imipramine")
     second = len((root / BIB).read_text(encoding="utf-8").splitlines()) - 4
     find(errors(root), BIB, second, "key", "duplicate key 'lee2001imipramine'", f"line {first}")
@@ -368,24 +453,54 @@ def test_bib_duplicate_key(root):
 
 def test_bib_duplicate_doi(root):
     edit(root, BIB, "pmid = {123456}", "doi = {10.1000/FIXTURE.1}")
-    find(errors(root), BIB, line_containing(root, BIB, "@article{doe2005tricyclic"), "doi",
-         "'10.1000/FIXTURE.1'", "'smith2010fluoxetine'", f"line {line_containing(root, BIB, '@article{smith2010')}")
+    find(
+        errors(root),
+        BIB,
+        line_containing(root, BIB, "@article{doe2005tricyclic"),
+        "doi",
+        "'10.1000/FIXTURE.1'",
+        "'smith2010fluoxetine'",
+        f"line {line_containing(root, BIB, '@article{smith2010')}",
+    )
 
 
-@pytest.mark.parametrize("doi", ["https://doi.org/10.1000/fixture.1", "10.10/x", "10.1000/with space"])
+@pytest.mark.parametrize(
+    "doi", ["https://doi.org/10.1000/fixture.1", "10.10/x", "10.1000/with space"]
+)
 def test_bib_malformed_doi(root, doi):
     edit(root, BIB, "doi = {10.1000/fixture.1}", f"doi = {{{doi}}}")
-    find(errors(root), BIB, line_containing(root, BIB, "@article{smith2010"), "doi", repr(doi), "malformed")
+    find(
+        errors(root),
+        BIB,
+        line_containing(root, BIB, "@article{smith2010"),
+        "doi",
+        repr(doi),
+        "malformed",
+    )
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>", "www.example.org/x"])
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:text/html,<script>", "www.example.org/x"]
+)
 def test_bib_url_must_be_a_web_address(root, url):
     edit(root, BIB, "doi = {10.1000/fixture.1}", f"doi = {{10.1000/fixture.1}},\n  url = {{{url}}}")
-    find(errors(root), BIB, line_containing(root, BIB, "@article{smith2010"), "url", repr(url), "https://")
+    find(
+        errors(root),
+        BIB,
+        line_containing(root, BIB, "@article{smith2010"),
+        "url",
+        repr(url),
+        "https://",
+    )
 
 
 def test_bib_web_url_is_accepted(root):
-    edit(root, BIB, "doi = {10.1000/fixture.1}", "doi = {10.1000/fixture.1},\n  url = {https://example.org/paper}")
+    edit(
+        root,
+        BIB,
+        "doi = {10.1000/fixture.1}",
+        "doi = {10.1000/fixture.1},\n  url = {https://example.org/paper}",
+    )
     assert not [p for p in errors(root) if p.field == "url"]
 
 
@@ -394,7 +509,9 @@ def test_bib_missing_required_fields(root, field):
     text = (root / BIB).read_text(encoding="utf-8")
     start = text.index("@article{lee2001imipramine")
     block = text[start:]
-    kept = "\n".join(line for line in block.splitlines() if not line.strip().startswith(f"{field} ="))
+    kept = "\n".join(
+        line for line in block.splitlines() if not line.strip().startswith(f"{field} =")
+    )
     (root / BIB).write_text(text[:start] + kept + "\n", encoding="utf-8")
     line = line_containing(root, BIB, "@article{lee2001imipramine")
     find(errors(root), BIB, line, field, "'lee2001imipramine'", f"has no {field}")
@@ -402,7 +519,14 @@ def test_bib_missing_required_fields(root, field):
 
 def test_bib_pmid_digits_only(root):
     edit(root, BIB, "pmid = {123456}", "pmid = {PMID:123456}")
-    find(errors(root), BIB, line_containing(root, BIB, "@article{doe2005"), "pmid", "'PMID:123456'", "digits")
+    find(
+        errors(root),
+        BIB,
+        line_containing(root, BIB, "@article{doe2005"),
+        "pmid",
+        "'PMID:123456'",
+        "digits",
+    )
 
 
 def test_bib_reviewref_range(root):
@@ -413,7 +537,9 @@ def test_bib_reviewref_range(root):
 
 def test_unused_bib_entry_is_a_warning_only(root):
     with (root / BIB).open("a", encoding="utf-8") as handle:
-        handle.write("\n@book{unused1999book,\n  author = {Nobody, N.},\n  title = {Never cited},\n  year = {1999}\n}\n")
+        handle.write(
+            "\n@book{unused1999book,\n  author = {Nobody, N.},\n  title = {Never cited},\n  year = {1999}\n}\n"
+        )
     problems = validate_root(root)
     line = line_containing(root, BIB, "@book{unused1999book")
     problem = find(problems, BIB, line, "key", "'unused1999book'", "not cited")
@@ -424,7 +550,9 @@ def test_unused_bib_entry_is_a_warning_only(root):
 
 def test_book_citations_count_as_uses(root):
     with (root / BIB).open("a", encoding="utf-8") as handle:
-        handle.write("\n@book{book1999cited,\n  author = {Nobody, N.},\n  title = {Cited in a page},\n  year = {1999}\n}\n")
+        handle.write(
+            "\n@book{book1999cited,\n  author = {Nobody, N.},\n  title = {Cited in a page},\n  year = {1999}\n}\n"
+        )
     (root / "book").mkdir()
     (root / "book" / "page.md").write_text("As shown {cite:p}`book1999cited`.\n", encoding="utf-8")
     assert validate_root(root) == []
@@ -432,7 +560,9 @@ def test_book_citations_count_as_uses(root):
 
 def test_source_only_row_whose_number_is_resolved_is_warned(root):
     edit(root, EVIDENCE, "nava2025modulation,9,", "nava2025modulation,12,")
-    problem = find(validate_root(root), EVIDENCE, 8, "citation", "nava2025modulation", "smith2010fluoxetine")
+    problem = find(
+        validate_root(root), EVIDENCE, 8, "citation", "nava2025modulation", "smith2010fluoxetine"
+    )
     assert problem.severity == WARNING
 
 
@@ -450,7 +580,9 @@ def test_cli_clean_exit_0_and_report(root):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 errors" in result.stdout
     assert "4 of 224 source-article reference numbers resolved" in result.stdout
-    assert "Evidence rows citing only the source article (nava2025modulation): 2 of 6" in result.stdout
+    assert (
+        "Evidence rows citing only the source article (nava2025modulation): 2 of 6" in result.stdout
+    )
     assert result.stderr == ""
 
 
@@ -480,9 +612,17 @@ def test_validation_writes_nothing(root):
 
 def test_repository_validation_writes_nothing():
     watched = [REPO / "data", REPO / BIB, REPO / "_toc.yml"]
-    before = {str(p): tree_digest(p) if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest() for p in watched if p.exists()}
+    before = {
+        str(p): tree_digest(p) if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in watched
+        if p.exists()
+    }
     validate_root(REPO)
-    after = {str(p): tree_digest(p) if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest() for p in watched if p.exists()}
+    after = {
+        str(p): tree_digest(p) if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in watched
+        if p.exists()
+    }
     assert after == before
 
 
@@ -502,15 +642,20 @@ _bytes = st.one_of(
     st.text(alphabet=st.characters(codec="utf-8"), max_size=500).map(lambda t: t.encode("utf-8")),
     # Near-valid CSV: the right header followed by arbitrary text.
     st.text(alphabet=st.sampled_from(list('ab,;"\n\r\x00 éIL-6EV0')), max_size=300).map(
-        lambda t: (EVIDENCE_HEADER + "\n" + t).encode("utf-8")),
+        lambda t: (EVIDENCE_HEADER + "\n" + t).encode("utf-8")
+    ),
 )
 _bib_bytes = st.one_of(
     st.binary(max_size=2000),
-    st.text(alphabet=st.sampled_from(list("@article{}=,\" \n%abc0123")), max_size=400).map(lambda t: t.encode("utf-8")),
+    st.text(alphabet=st.sampled_from(list('@article{}=," \n%abc0123')), max_size=400).map(
+        lambda t: t.encode("utf-8")
+    ),
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=_bytes)
 def test_arbitrary_evidence_bytes_never_crash(tmp_path_factory, data):
     root = make_root(tmp_path_factory.mktemp("fuzz"))
@@ -522,7 +667,9 @@ def test_arbitrary_evidence_bytes_never_crash(tmp_path_factory, data):
         assert any(p.severity != WARNING and p.path == EVIDENCE for p in problems)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=_bib_bytes)
 def test_arbitrary_bib_bytes_never_crash(tmp_path_factory, data):
     root = make_root(tmp_path_factory.mktemp("fuzz"))
@@ -533,7 +680,9 @@ def test_arbitrary_bib_bytes_never_crash(tmp_path_factory, data):
     assert result.errors
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(evidence=_bytes, bib=_bib_bytes)
 def test_cli_on_arbitrary_bytes_exits_1_without_traceback(tmp_path_factory, evidence, bib):
     root = make_root(tmp_path_factory.mktemp("cli"))

@@ -1,4 +1,5 @@
 """The version lives in one place; the stamp, CITATION.cff and the book's BibTeX follow it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,18 +25,27 @@ HAS_GIT = shutil.which("git") is not None
 
 
 def cffconvert() -> str:
-    found = shutil.which("cffconvert", path=str(Path(sys.executable).parent)) or shutil.which("cffconvert")
+    found = shutil.which("cffconvert", path=str(Path(sys.executable).parent)) or shutil.which(
+        "cffconvert"
+    )
     if not found:
         pytest.fail("cffconvert is not installed (it is pinned in requirements.txt)")
     return found
 
 
 def git(root: Path, *args: str, date: str | None = None) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.org",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.org"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "test@example.org",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.org",
+    }
     if date:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
-    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def test_version_format_and_single_source():
@@ -43,14 +53,18 @@ def test_version_format_and_single_source():
     assert version.read_version() == neuroimmune_review.__version__
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "neuroimmune_review.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "neuroimmune_review.__version__"
+    }
 
 
 def test_citation_cff_and_datapackage_agree_with_the_package():
     cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
     assert str(cff["version"]) == neuroimmune_review.__version__
     assert cff["license"] == "CC-BY-4.0"
-    dois = [ref.get("doi") for ref in cff.get("references", [])] + [cff.get("preferred-citation", {}).get("doi")]
+    dois = [ref.get("doi") for ref in cff.get("references", [])] + [
+        cff.get("preferred-citation", {}).get("doi")
+    ]
     assert "10.1038/s41398-025-03532-y" in dois
     package = json.loads((REPO / "data" / "datapackage.json").read_text(encoding="utf-8"))
     if "version" in package:
@@ -58,18 +72,25 @@ def test_citation_cff_and_datapackage_agree_with_the_package():
 
 
 def test_citation_cff_is_valid():
-    done = subprocess.run([cffconvert(), "--validate", "-i", str(REPO / "CITATION.cff")],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [cffconvert(), "--validate", "-i", str(REPO / "CITATION.cff")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("current,part,today,expected", [
-    ("2026.1.0", "minor", "2026-05-01", "2026.2.0"),
-    ("2026.2.3", "minor", "2026-05-01", "2026.3.0"),
-    ("2026.2.3", "patch", "2026-05-01", "2026.2.4"),
-    ("2026.4.1", "minor", "2027-01-10", "2027.1.0"),
-    ("2026.4.1", "patch", "2027-01-10", "2026.4.2"),
-])
+@pytest.mark.parametrize(
+    "current,part,today,expected",
+    [
+        ("2026.1.0", "minor", "2026-05-01", "2026.2.0"),
+        ("2026.2.3", "minor", "2026-05-01", "2026.3.0"),
+        ("2026.2.3", "patch", "2026-05-01", "2026.2.4"),
+        ("2026.4.1", "minor", "2027-01-10", "2027.1.0"),
+        ("2026.4.1", "patch", "2027-01-10", "2026.4.2"),
+    ],
+)
 def test_bumped(current, part, today, expected):
     assert version.bumped(current, part, dt.date.fromisoformat(today)) == expected
 
@@ -86,11 +107,16 @@ def test_bump_script_rewrites_every_place_together(tmp_path):
     (tmp_path / "data").mkdir()
     for rel in ("src/neuroimmune_review/__init__.py", "CITATION.cff", "data/datapackage.json"):
         shutil.copy(REPO / rel, tmp_path / rel)
-    before = {rel: (tmp_path / rel).read_text(encoding="utf-8")
-              for rel in ("src/neuroimmune_review/__init__.py", "CITATION.cff", "data/datapackage.json")}
+    before = {
+        rel: (tmp_path / rel).read_text(encoding="utf-8")
+        for rel in ("src/neuroimmune_review/__init__.py", "CITATION.cff", "data/datapackage.json")
+    }
     old = version.read_version(tmp_path)
-    done = subprocess.run([sys.executable, str(BUMP), "minor", "--root", str(tmp_path), "--date", "2099-03-04"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(BUMP), "minor", "--root", str(tmp_path), "--date", "2099-03-04"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     new = done.stdout.strip()
     assert new == "2099.1.0" and version.read_version(tmp_path) == new
@@ -104,12 +130,18 @@ def test_bump_script_rewrites_every_place_together(tmp_path):
         changed = [(a, b) for a, b in zip(text.splitlines(), after) if a != b]
         assert len(after) == len(text.splitlines())
         assert all(old in a and new in b for a, b in changed if "date-released" not in a), changed
-    valid = subprocess.run([cffconvert(), "--validate", "-i", str(tmp_path / "CITATION.cff")],
-                           capture_output=True, text=True)
+    valid = subprocess.run(
+        [cffconvert(), "--validate", "-i", str(tmp_path / "CITATION.cff")],
+        capture_output=True,
+        text=True,
+    )
     assert valid.returncode == 0, valid.stdout + valid.stderr
 
-    patch = subprocess.run([sys.executable, str(BUMP), "patch", "--root", str(tmp_path), "--date", "2099-03-05"],
-                           capture_output=True, text=True)
+    patch = subprocess.run(
+        [sys.executable, str(BUMP), "patch", "--root", str(tmp_path), "--date", "2099-03-05"],
+        capture_output=True,
+        text=True,
+    )
     assert patch.returncode == 0 and patch.stdout.strip() == "2099.1.1"
 
 
@@ -121,7 +153,9 @@ def test_bump_script_usage_error():
 def make_data_root(root: Path) -> Path:
     (root / "data").mkdir(parents=True)
     (root / "_toc.yml").write_text("root: index\n", encoding="utf-8")
-    (root / "data" / "evidence.csv").write_text("id,intervention\nEV0001,fluoxetine\n", encoding="utf-8")
+    (root / "data" / "evidence.csv").write_text(
+        "id,intervention\nEV0001,fluoxetine\n", encoding="utf-8"
+    )
     (root / "references.bib").write_text("", encoding="utf-8")
     return root
 
@@ -139,10 +173,16 @@ def test_stamp_uses_the_last_data_commit(tmp_path):
     head = git(root, "rev-parse", "--short=7", "HEAD").strip()
     data_commit = git(root, "rev-parse", "--short=7", "HEAD~1").strip()
     stamp = version.stamp(root)
-    assert stamp == {"date": "2026-03-01", "version": neuroimmune_review.__version__, "commit": head,
-                     "data_commit": data_commit, "uncommitted": False}
+    assert stamp == {
+        "date": "2026-03-01",
+        "version": neuroimmune_review.__version__,
+        "commit": head,
+        "data_commit": data_commit,
+        "uncommitted": False,
+    }
     assert version.stamp_text(root) == (
-        f"Evidence as of 2026-03-01 · version {neuroimmune_review.__version__} · commit {head}")
+        f"Evidence as of 2026-03-01 · version {neuroimmune_review.__version__} · commit {head}"
+    )
 
 
 @pytest.mark.skipif(not HAS_GIT, reason="git is not installed")
@@ -167,7 +207,8 @@ def test_stamp_without_git_history(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     assert version.stamp(root)["date"] == "2025-07-09"
     assert version.stamp_text(root) == (
-        f"Evidence as of 2025-07-09 · version {neuroimmune_review.__version__} · commit not recorded")
+        f"Evidence as of 2025-07-09 · version {neuroimmune_review.__version__} · commit not recorded"
+    )
     monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef")
     assert version.stamp(root)["commit"] == "0123456"
 

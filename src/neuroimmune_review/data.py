@@ -3,6 +3,7 @@
 All readers go through the queries here, which are ``tracked``: the build knows which
 slice of the data each page used (see ``provenance``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,12 +15,27 @@ from . import paths
 from .provenance import tracked
 
 EVIDENCE_COLUMNS = [
-    "id", "intervention", "mediator", "direction", "evidence_type", "species",
-    "sample", "dose", "citation", "review_ref", "chapter", "note",
+    "id",
+    "intervention",
+    "mediator",
+    "direction",
+    "evidence_type",
+    "species",
+    "sample",
+    "dose",
+    "citation",
+    "review_ref",
+    "chapter",
+    "note",
 ]
 # Display order and wording used by every chart and table.
 DIRECTIONS = ["increase", "decrease", "no_change", "mixed"]
-DIRECTION_LABELS = {"increase": "Increase", "decrease": "Decrease", "no_change": "No change", "mixed": "Mixed"}
+DIRECTION_LABELS = {
+    "increase": "Increase",
+    "decrease": "Decrease",
+    "no_change": "No change",
+    "mixed": "Mixed",
+}
 EVIDENCE_TYPES = ["clinical", "preclinical_in_vivo", "ex_vivo", "in_vitro", "unspecified"]
 EVIDENCE_TYPE_LABELS = {
     "clinical": "Clinical",
@@ -28,7 +44,17 @@ EVIDENCE_TYPE_LABELS = {
     "in_vitro": "In vitro",
     "unspecified": "Unspecified",
 }
-DRUG_CLASSES = ["SSRI", "SNRI", "SARI", "TCA", "MAOI", "NRI", "NDRI", "NMDA antagonist", "mood stabilizer"]
+DRUG_CLASSES = [
+    "SSRI",
+    "SNRI",
+    "SARI",
+    "TCA",
+    "MAOI",
+    "NRI",
+    "NDRI",
+    "NMDA antagonist",
+    "mood stabilizer",
+]
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -60,7 +86,9 @@ def _file_key(name: str, root: Path | None = None) -> tuple[str, int, int]:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_join(evidence_key: tuple, interventions_key: tuple, mediators_key: tuple) -> pd.DataFrame:
+def _cached_join(
+    evidence_key: tuple, interventions_key: tuple, mediators_key: tuple
+) -> pd.DataFrame:
     # Performance: pages call ``evidence()`` several times each, and pages executed in one
     # kernel share this; the join is redone only when one of the three files changes.
     evidence = _cached_csv(*evidence_key)
@@ -68,7 +96,8 @@ def _cached_join(evidence_key: tuple, interventions_key: tuple, mediators_key: t
     mediators = _cached_csv(*mediators_key)[["name", "family", "th_axis", "inflammatory_role"]]
     joined = evidence.merge(
         interventions.rename(columns={"name": "intervention", "kind": "intervention_kind"}),
-        on="intervention", how="left",
+        on="intervention",
+        how="left",
     ).merge(mediators.rename(columns={"name": "mediator"}), on="mediator", how="left")
     return joined.fillna("")
 
@@ -94,8 +123,10 @@ def evidence(
     rows = _joined_evidence()
     mask = None
     for column, wanted in (
-        ("drug_class", drug_class), ("chapter", chapter),
-        ("intervention_kind", intervention_kind), ("mediator", mediator),
+        ("drug_class", drug_class),
+        ("chapter", chapter),
+        ("intervention_kind", intervention_kind),
+        ("mediator", mediator),
     ):
         if wanted is not None:
             match = rows[column] == wanted
@@ -136,6 +167,10 @@ def citation_labels(*, keys: tuple[str, ...] | list[str]) -> dict[str, dict[str,
 
     bibliography = load_bibliography(paths.bib_path())
     return {
-        key: {"label": bibliography.short_label(key), "doi": bibliography.entries[key].get("doi", "")}
-        for key in sorted(set(keys)) if key in bibliography.entries
+        key: {
+            "label": bibliography.short_label(key),
+            "doi": bibliography.entries[key].get("doi", ""),
+        }
+        for key in sorted(set(keys))
+        if key in bibliography.entries
     }

@@ -10,6 +10,7 @@ The page's code cell calls :func:`whats_new`, which reads :func:`history_state`
 through ``provenance.tracked``: the page is re-executed exactly when a new commit
 touches the data or a tag is added, not after a prose-only commit.
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,8 +44,12 @@ def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes | None:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
         done = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args], cwd=root, input=stdin,
-            capture_output=True, timeout=120, env=env,
+            ["git", "-c", "core.quotepath=off", *args],
+            cwd=root,
+            input=stdin,
+            capture_output=True,
+            timeout=120,
+            env=env,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -97,8 +102,14 @@ def repository(root: Path) -> Repository:
 
 def _tags(root: Path) -> dict[str, list[str]]:
     """Commit -> tag names pointing at it (annotated tags are peeled)."""
-    out = _text(_git(root, "for-each-ref", "refs/tags",
-                     f"--format=%(objectname){_SEP}%(*objectname){_SEP}%(refname:short)"))
+    out = _text(
+        _git(
+            root,
+            "for-each-ref",
+            "refs/tags",
+            f"--format=%(objectname){_SEP}%(*objectname){_SEP}%(refname:short)",
+        )
+    )
     tags: dict[str, list[str]] = {}
     for line in out.splitlines():
         parts = line.split(_SEP)
@@ -166,8 +177,15 @@ class Commit:
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.changed or self.removed or self.bib_added or self.bib_changed
-                    or self.bib_removed or self.boundary)
+        return not (
+            self.added
+            or self.changed
+            or self.removed
+            or self.bib_added
+            or self.bib_changed
+            or self.bib_removed
+            or self.boundary
+        )
 
 
 def _read_blobs(root: Path, names: list[str]) -> list[bytes | None]:
@@ -221,13 +239,17 @@ def _compare(commit: Commit, old_csv, new_csv, old_bib, new_bib, labels: dict[st
     commit.removed = [old_rows[i] for i in old_rows if i not in new_rows]
     for ident in new_rows:
         if ident in old_rows and new_rows[ident] != old_rows[ident]:
-            fields = [k for k in new_rows[ident] if new_rows[ident].get(k) != old_rows[ident].get(k)]
+            fields = [
+                k for k in new_rows[ident] if new_rows[ident].get(k) != old_rows[ident].get(k)
+            ]
             fields += [k for k in old_rows[ident] if k not in new_rows[ident]]
             commit.changed.append((old_rows[ident], new_rows[ident], fields))
     old, new = _bib(old_bib), _bib(new_bib)
     commit.bib_added = [k for k in new.entries if k not in old.entries]
     commit.bib_removed = [k for k in old.entries if k not in new.entries]
-    commit.bib_changed = [k for k in new.entries if k in old.entries and new.entries[k] != old.entries[k]]
+    commit.bib_changed = [
+        k for k in new.entries if k in old.entries and new.entries[k] != old.entries[k]
+    ]
     commit.labels.update(labels)  # today's labels for keys the commit's own versions lack
     for bibliography in (old, new):  # labels: the newer version wins
         for key in bibliography.entries:
@@ -241,8 +263,16 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
     repo = repository(root)
     if not repo.available:
         return [], repo
-    log = _text(_git(root, "log", f"-n{int(limit)}", f"--format=%H{_SEP}%P{_SEP}%ct{_SEP}%cs{_SEP}%s{_END}",
-                     "--", *TRACKED_FILES))
+    log = _text(
+        _git(
+            root,
+            "log",
+            f"-n{int(limit)}",
+            f"--format=%H{_SEP}%P{_SEP}%ct{_SEP}%cs{_SEP}%s{_END}",
+            "--",
+            *TRACKED_FILES,
+        )
+    )
     found: list[Commit] = []
     for record in log.split(_END):
         parts = record.strip("\n").split(_SEP)
@@ -262,7 +292,9 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
     blob_iter = iter(blobs)
     contents = [next(blob_iter) if n else None for n in names]
     tags = _tags(root)
-    current = _bib(_read_blobs(root, [f"HEAD:{repo.prefix}{BIBLIOGRAPHY}"])[0]) if found else _bib(None)
+    current = (
+        _bib(_read_blobs(root, [f"HEAD:{repo.prefix}{BIBLIOGRAPHY}"])[0]) if found else _bib(None)
+    )
     current_labels = {key: current.short_label(key) for key in current.entries}
     for index, commit in enumerate(found):
         new_csv, old_csv, new_bib, old_bib = contents[4 * index : 4 * index + 4]
@@ -280,14 +312,27 @@ def _tag_only_commits(root: Path, listed: list[Commit]) -> list[Commit]:
     tags = {sha: names for sha, names in _tags(root).items() if sha not in listed_shas}
     if not tags:
         return []
-    out = _text(_git(root, "log", "--no-walk=unsorted", f"--format=%H{_SEP}%ct{_SEP}%cs{_SEP}%s{_END}", *tags))
+    out = _text(
+        _git(
+            root, "log", "--no-walk=unsorted", f"--format=%H{_SEP}%ct{_SEP}%cs{_SEP}%s{_END}", *tags
+        )
+    )
     oldest = min((c.timestamp for c in listed), default=0)
     extra = []
     for record in out.split(_END):
         parts = record.strip("\n").split(_SEP)
         if len(parts) == 4 and int(parts[1]) >= oldest:
-            extra.append(Commit(parts[0], [], int(parts[1]), parts[2], parts[3], tags=tags.get(parts[0], []),
-                                tag_only=True))
+            extra.append(
+                Commit(
+                    parts[0],
+                    [],
+                    int(parts[1]),
+                    parts[2],
+                    parts[3],
+                    tags=tags.get(parts[0], []),
+                    tag_only=True,
+                )
+            )
     return extra
 
 
@@ -321,8 +366,10 @@ def _source(row: dict[str, str], labels: dict[str, str]) -> str:
 def summarise_row(row: dict[str, str], labels: dict[str, str] | None = None) -> str:
     """'fluoxetine → IL-6, decrease (Sutcigil et al. 2007)', as plain text."""
     direction = row.get("direction", "").replace("_", " ") or "?"
-    return (f"{row.get('intervention', '?') or '?'} → {row.get('mediator', '?') or '?'}, {direction} "
-            f"({_source(row, labels or {})})")
+    return (
+        f"{row.get('intervention', '?') or '?'} → {row.get('mediator', '?') or '?'}, {direction} "
+        f"({_source(row, labels or {})})"
+    )
 
 
 def _items(lines: list[str], max_items: int) -> list[str]:
@@ -347,31 +394,54 @@ def _commit_markdown(commit: Commit, max_items: int) -> list[str]:
     elif commit.tag_only:
         lines.append("- Tagged release; this commit itself did not change the data.")
     elif commit.empty:
-        lines.append("- No finding or reference added, changed or removed (formatting or comments only).")
+        lines.append(
+            "- No finding or reference added, changed or removed (formatting or comments only)."
+        )
     labels = commit.labels
     if commit.added:
         lines.append(f"- Added {_plural(len(commit.added), 'finding')}:")
-        lines += _items([f"{_escape(r.get('id', ''))}: {_escape(summarise_row(r, labels))}" for r in commit.added],
-                        max_items)
+        lines += _items(
+            [
+                f"{_escape(r.get('id', ''))}: {_escape(summarise_row(r, labels))}"
+                for r in commit.added
+            ],
+            max_items,
+        )
     if commit.changed:
         lines.append(f"- Changed {_plural(len(commit.changed), 'finding')}:")
-        lines += _items([
-            f"{_escape(new.get('id', ''))}: {_escape(summarise_row(new, labels))}; changed: {_escape(', '.join(fields))}"
-            for _old, new, fields in commit.changed
-        ], max_items)
+        lines += _items(
+            [
+                f"{_escape(new.get('id', ''))}: {_escape(summarise_row(new, labels))}; changed: {_escape(', '.join(fields))}"
+                for _old, new, fields in commit.changed
+            ],
+            max_items,
+        )
     if commit.removed:
         lines.append(f"- Removed {_plural(len(commit.removed), 'finding')}:")
-        lines += _items([f"{_escape(r.get('id', ''))}: {_escape(summarise_row(r, labels))}" for r in commit.removed],
-                        max_items)
-    for attribute, verb in (("bib_added", "Added"), ("bib_changed", "Updated"), ("bib_removed", "Removed")):
+        lines += _items(
+            [
+                f"{_escape(r.get('id', ''))}: {_escape(summarise_row(r, labels))}"
+                for r in commit.removed
+            ],
+            max_items,
+        )
+    for attribute, verb in (
+        ("bib_added", "Added"),
+        ("bib_changed", "Updated"),
+        ("bib_removed", "Removed"),
+    ):
         keys = getattr(commit, attribute)
         if keys:
             lines.append(f"- {verb} {_plural(len(keys), 'reference')}:")
-            lines += _items([
-                f"{_escape(labels.get(k, k))}" + (f", *{_escape(commit.titles[k])}*" if commit.titles.get(k) else "")
-                + f" ({_escape(k)})"
-                for k in keys
-            ], max_items)
+            lines += _items(
+                [
+                    f"{_escape(labels.get(k, k))}"
+                    + (f", *{_escape(commit.titles[k])}*" if commit.titles.get(k) else "")
+                    + f" ({_escape(k)})"
+                    for k in keys
+                ],
+                max_items,
+            )
     lines.append("")
     return lines
 
@@ -381,11 +451,16 @@ def whats_new_markdown(limit: int = 50, root: Path | None = None, max_items: int
     root = (root or paths.find_root()).resolve()
     found, repo = commits(root, limit)
     if not repo.available:
-        return (f"The history of changes cannot be shown here: {_escape(repo.reason)}. "
-                "The published site is built from the repository, where this page lists every change.")
+        return (
+            f"The history of changes cannot be shown here: {_escape(repo.reason)}. "
+            "The published site is built from the repository, where this page lists every change."
+        )
     entries = found + _tag_only_commits(root, found)
     if len(entries) > len(found):  # newest first, by commit graph order (timestamps can tie)
-        order = {sha: i for i, sha in enumerate(_text(_git(root, "rev-list", "--topo-order", "--all")).split())}
+        order = {
+            sha: i
+            for i, sha in enumerate(_text(_git(root, "rev-list", "--topo-order", "--all")).split())
+        }
         entries.sort(key=lambda c: order.get(c.sha, len(order)))
     lines = []
     if not found:
@@ -398,7 +473,9 @@ def whats_new_markdown(limit: int = 50, root: Path | None = None, max_items: int
         )
         lines.append("")
     if repo.shallow:
-        lines.append("This copy of the repository is a shallow clone, so older changes are not listed.")
+        lines.append(
+            "This copy of the repository is a shallow clone, so older changes are not listed."
+        )
         lines.append("")
     if _dirty(root):
         lines.append("Changes not yet committed are not listed.")

@@ -4,6 +4,7 @@ Everything resolves from one root (the folder holding ``_toc.yml`` and ``data/``
 so chapters executed from their own folder, scripts, tests and the benchmark's
 temporary copies all read the same layout.
 """
+
 from __future__ import annotations
 
 import os

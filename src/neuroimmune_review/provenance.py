@@ -6,6 +6,7 @@ query a page runs is recorded with a digest of its result (``tracked``).  Before
 next build, ``stale_pages`` re-runs those queries against the current files; a page
 whose answers changed is re-read and its cached notebook dropped, and no other page is.
 """
+
 from __future__ import annotations
 
 import functools
@@ -92,7 +93,12 @@ def record_path(docname: str, root: Path | None = None) -> Path:
 def begin_page(docname: str) -> None:
     """Called by the hidden first cell the build adds to every executed page."""
     global _page
-    _page = {"docname": docname, "root": str(paths.find_root()), "code": code_digest(), "inputs": {}}
+    _page = {
+        "docname": docname,
+        "root": str(paths.find_root()),
+        "code": code_digest(),
+        "inputs": {},
+    }
     _save(_page)
 
 

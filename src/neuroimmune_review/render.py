@@ -5,6 +5,7 @@ block; ``static/review-charts.js`` (bundled with vega at build time) draws it.  
 is loaded from another host, and curator-supplied text reaches the page only as
 escaped JSON or escaped HTML.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,12 +38,16 @@ class Figure:
         # by the findings; Altair's 5000-row guard against embedding raw data does not apply.
         with alt.data_transformers.disable_max_rows():
             spec = self.chart.properties(description=f"{self.title}. {self.description}").to_dict()
-        spec.setdefault("usermeta", {})["review"] = {"rows": int(self.data.get("n", pd.Series(dtype=int)).sum())}
+        spec.setdefault("usermeta", {})["review"] = {
+            "rows": int(self.data.get("n", pd.Series(dtype=int)).sum())
+        }
         return spec
 
     def _repr_html_(self) -> str:
         spec = self.spec()
-        ident = "chart-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+        ident = (
+            "chart-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+        )
         return (
             # tabindex: a wide chart scrolls sideways inside its figure, so keyboard users must
             # be able to focus it (axe-core: scrollable-region-focusable).
@@ -65,7 +70,9 @@ class Table:
     frame: pd.DataFrame
     caption: str
     links: dict[str, pd.Series] = field(default_factory=dict)  # column -> href per row (may be "")
-    more: tuple[str, str] | None = None  # (text, href) of a note after the table, e.g. rows not shown
+    more: tuple[str, str] | None = (
+        None  # (text, href) of a note after the table, e.g. rows not shown
+    )
 
     def _cell(self, column: str, position: int, value: Any) -> str:
         text = html.escape(str(value))
@@ -77,9 +84,9 @@ class Table:
     def _repr_html_(self) -> str:
         head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in self.frame.columns)
         body = "".join(
-            "<tr>" + "".join(
-                f"<td>{self._cell(column, i, value)}</td>" for column, value in row.items()
-            ) + "</tr>"
+            "<tr>"
+            + "".join(f"<td>{self._cell(column, i, value)}</td>" for column, value in row.items())
+            + "</tr>"
             for i, (_, row) in enumerate(self.frame.iterrows())
         )
         caption = html.escape(self.caption)
@@ -87,8 +94,12 @@ class Table:
             f'<div class="review-table" role="region" tabindex="0" aria-label="{caption}">'
             f'<table class="table"><caption>{caption}</caption><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>"
-            + (f'<p class="review-table__more"><a href="{html.escape(self.more[1], quote=True)}">'
-               f"{html.escape(self.more[0])}</a></p>" if self.more else "")
+            + (
+                f'<p class="review-table__more"><a href="{html.escape(self.more[1], quote=True)}">'
+                f"{html.escape(self.more[0])}</a></p>"
+                if self.more
+                else ""
+            )
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -106,4 +117,6 @@ def escape_markdown(text: Iterable[str] | str) -> str:
     """Escape text from the data before it enters generated Markdown."""
     if not isinstance(text, str):
         return ", ".join(escape_markdown(t) for t in text)
-    return html.escape(text, quote=False).translate({ord(c): f"\\{c}" for c in "\\`*_{}[]()#+!|<>~"})
+    return html.escape(text, quote=False).translate(
+        {ord(c): f"\\{c}" for c in "\\`*_{}[]()#+!|<>~"}
+    )

@@ -105,7 +105,9 @@ def load_package(path: str | Path) -> PackageSpec:
     except FileNotFoundError:
         raise SchemaError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise SchemaError(f"{path}: not a readable JSON file ({type(error).__name__}: {error})") from None
+        raise SchemaError(
+            f"{path}: not a readable JSON file ({type(error).__name__}: {error})"
+        ) from None
     try:
         return _package_from_descriptor(path, descriptor)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
@@ -124,23 +126,41 @@ def _expect(condition: bool, message: str) -> None:
 def _as_tuple(value: str | list[str]) -> tuple[str, ...]:
     # Table Schema allows a single field name as well as a list of them.
     names = (value,) if isinstance(value, str) else tuple(value)
-    _expect(all(isinstance(name, str) for name in names), f"field names must be strings, not {value!r}")
+    _expect(
+        all(isinstance(name, str) for name in names), f"field names must be strings, not {value!r}"
+    )
     return names
 
 
 def _field_from_descriptor(descriptor: dict[str, Any]) -> FieldSpec:
-    _expect(isinstance(descriptor, dict) and isinstance(descriptor.get("name"), str), f"bad field {descriptor!r}")
+    _expect(
+        isinstance(descriptor, dict) and isinstance(descriptor.get("name"), str),
+        f"bad field {descriptor!r}",
+    )
     constraints = descriptor.get("constraints", {})
-    _expect(isinstance(constraints, dict), f"field {descriptor['name']!r}: constraints must be an object")
+    _expect(
+        isinstance(constraints, dict),
+        f"field {descriptor['name']!r}: constraints must be an object",
+    )
     enum = constraints.get("enum")
-    _expect(enum is None or isinstance(enum, list), f"field {descriptor['name']!r}: enum must be a list")
+    _expect(
+        enum is None or isinstance(enum, list), f"field {descriptor['name']!r}: enum must be a list"
+    )
     pattern = constraints.get("pattern")
-    _expect(pattern is None or isinstance(pattern, str), f"field {descriptor['name']!r}: pattern must be a string")
-    _expect(isinstance(descriptor.get("type", "string"), str), f"field {descriptor['name']!r}: type must be a string")
+    _expect(
+        pattern is None or isinstance(pattern, str),
+        f"field {descriptor['name']!r}: pattern must be a string",
+    )
+    _expect(
+        isinstance(descriptor.get("type", "string"), str),
+        f"field {descriptor['name']!r}: type must be a string",
+    )
     for bound in ("minimum", "maximum"):
         value = constraints.get(bound)
-        _expect(value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)),
-                f"field {descriptor['name']!r}: {bound} must be a number")
+        _expect(
+            value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)),
+            f"field {descriptor['name']!r}: {bound} must be a number",
+        )
     return FieldSpec(
         name=descriptor["name"],
         type=descriptor.get("type", "string"),
@@ -156,8 +176,14 @@ def _field_from_descriptor(descriptor: dict[str, Any]) -> FieldSpec:
 
 
 def _table_from_descriptor(descriptor: dict[str, Any]) -> TableSpec:
-    _expect(isinstance(descriptor, dict) and isinstance(descriptor.get("name"), str), f"bad resource {descriptor!r}")
-    _expect(isinstance(descriptor.get("path"), str), f"resource {descriptor['name']!r}: path must be one string")
+    _expect(
+        isinstance(descriptor, dict) and isinstance(descriptor.get("name"), str),
+        f"bad resource {descriptor!r}",
+    )
+    _expect(
+        isinstance(descriptor.get("path"), str),
+        f"resource {descriptor['name']!r}: path must be one string",
+    )
     schema = descriptor["schema"]
     _expect(isinstance(schema, dict), f"resource {descriptor['name']!r}: schema must be inline")
     foreign_keys = tuple(

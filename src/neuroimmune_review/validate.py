@@ -106,8 +106,12 @@ class Suggester:
     row that is reported (at most MAX_PROBLEMS_PER_RULE per rule).
     """
 
-    def __init__(self, choices: Iterable[str], aliases: dict[str, str] | None = None,
-                 budget: int = MAX_PROBLEMS_PER_RULE + 1):
+    def __init__(
+        self,
+        choices: Iterable[str],
+        aliases: dict[str, str] | None = None,
+        budget: int = MAX_PROBLEMS_PER_RULE + 1,
+    ):
         self.choices = [c for c in dict.fromkeys(choices) if c]
         self._by_fold = {_fold(alias): name for alias, name in (aliases or {}).items()}
         self._by_fold.update({_fold(c): c for c in self.choices})
@@ -140,7 +144,9 @@ class Suggester:
 def _one_of(choices: Iterable[str], limit: int = 12) -> str:
     choices = list(choices)
     listed = ", ".join(choices[:limit])
-    return f"one of {listed}" + (f" (and {len(choices) - limit} more)" if len(choices) > limit else "")
+    return f"one of {listed}" + (
+        f" (and {len(choices) - limit} more)" if len(choices) > limit else ""
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -159,12 +165,15 @@ def _report_rows(
         return []
     shown = flagged.iloc[:MAX_PROBLEMS_PER_RULE]
     problems = [
-        Problem(path, int(line), field, describe(str(value), int(line)), severity) for line, value in shown.items()
+        Problem(path, int(line), field, describe(str(value), int(line)), severity)
+        for line, value in shown.items()
     ]
     hidden = len(flagged) - len(shown)
     if hidden > 0:
         next_line = int(flagged.index[MAX_PROBLEMS_PER_RULE])
-        problems.append(Problem(path, next_line, field, f"… and {hidden} more rows with this problem", severity))
+        problems.append(
+            Problem(path, next_line, field, f"… and {hidden} more rows with this problem", severity)
+        )
     return problems
 
 
@@ -174,7 +183,9 @@ def _cap(problems: list[Problem]) -> list[Problem]:
         return problems
     extra = problems[MAX_PROBLEMS_PER_RULE]
     hidden = len(problems) - MAX_PROBLEMS_PER_RULE
-    summary = Problem(extra.path, extra.line, extra.field, f"… and {hidden} more like this", extra.severity)
+    summary = Problem(
+        extra.path, extra.line, extra.field, f"… and {hidden} more like this", extra.severity
+    )
     return problems[:MAX_PROBLEMS_PER_RULE] + [summary]
 
 
@@ -254,25 +265,38 @@ def _nul_problems(text: str, path: str) -> list[Problem]:
     problems: list[Problem] = []
     line, scanned = 1, 0
     for match in re.finditer("\x00", text):
-        line += text.count("\n", scanned, match.start())  # counted incrementally: linear in the file size
+        line += text.count(
+            "\n", scanned, match.start()
+        )  # counted incrementally: linear in the file size
         scanned = match.start()
         if problems and problems[-1].line == line:
             continue
         if len(problems) == MAX_PROBLEMS_PER_RULE:
             problems.append(Problem(path, line, "encoding", "… and more lines with NUL bytes"))
             break
-        problems.append(Problem(path, line, "encoding", "NUL byte (\\x00) in the line; expected text"))
+        problems.append(
+            Problem(path, line, "encoding", "NUL byte (\\x00) in the line; expected text")
+        )
     return problems
 
 
-def read_csv_table(file: Path, root: Path, expected_columns: list[str]) -> tuple[CsvTable | None, list[Problem]]:
+def read_csv_table(
+    file: Path, root: Path, expected_columns: list[str]
+) -> tuple[CsvTable | None, list[Problem]]:
     """Read one CSV of the package; never raises. Returns None when nothing usable was read."""
     path = _relative(file, root)
     expected = ",".join(expected_columns)
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        return None, [Problem(path, 0, "file", f"file not found; expected a CSV with header {show(expected, None)}")]
+        return None, [
+            Problem(
+                path,
+                0,
+                "file",
+                f"file not found; expected a CSV with header {show(expected, None)}",
+            )
+        ]
     except OSError as error:
         return None, [Problem(path, 0, "file", f"cannot read file ({error.strerror or error})")]
     problems: list[Problem] = []
@@ -281,17 +305,31 @@ def read_csv_table(file: Path, root: Path, expected_columns: list[str]) -> tuple
         problems.append(Problem(path, decoded.error_line, "encoding", decoded.error))
     text = decoded.text
     if text.startswith("\ufeff"):
-        problems.append(Problem(path, 1, "encoding", "file starts with a byte-order mark; expected UTF-8 without BOM", WARNING))
+        problems.append(
+            Problem(
+                path,
+                1,
+                "encoding",
+                "file starts with a byte-order mark; expected UTF-8 without BOM",
+                WARNING,
+            )
+        )
         text = text[1:]
     problems += _nul_problems(text, path)
     if not text.strip():
-        problems.append(Problem(path, 1, "header", f"file is empty; expected a header row {show(expected, None)}"))
+        problems.append(
+            Problem(
+                path, 1, "header", f"file is empty; expected a header row {show(expected, None)}"
+            )
+        )
         return None, problems
 
     records, starts, malformed = _parse_records(text, path)
     problems += malformed
     if not records:
-        problems.append(Problem(path, 1, "header", f"no readable header row; expected {show(expected, None)}"))
+        problems.append(
+            Problem(path, 1, "header", f"no readable header row; expected {show(expected, None)}")
+        )
         return None, problems
     header, header_line = records[0], starts[0]
     problems += _header_problems(header, expected_columns, path, header_line)
@@ -299,16 +337,27 @@ def read_csv_table(file: Path, root: Path, expected_columns: list[str]) -> tuple
     body, body_starts = records[1:], starts[1:]
     widths = pd.Series([len(r) for r in body], index=body_starts, dtype="int64")
     blank = widths[widths == 0]
-    problems += _report_rows(path, "row", blank, lambda _v, _l: "blank line; expected a record (blank rows are not allowed)")
+    problems += _report_rows(
+        path,
+        "row",
+        blank,
+        lambda _v, _l: "blank line; expected a record (blank rows are not allowed)",
+    )
     wrong = widths[(widths != len(header)) & (widths != 0)]
     problems += _report_rows(
-        path, "row", wrong,
+        path,
+        "row",
+        wrong,
         lambda v, _l: f"record has {v} fields; expected {len(header)} as in the header",
     )
     good = (widths == len(header)).to_numpy()
     good_records = [record for record, ok in zip(body, good) if ok]
-    lines = pd.Index([line for line, ok in zip(body_starts, good) if ok], name="line", dtype="int64")
-    first_position: dict[str, int] = {}  # a repeated column name is reported above; its first copy is checked
+    lines = pd.Index(
+        [line for line, ok in zip(body_starts, good) if ok], name="line", dtype="int64"
+    )
+    first_position: dict[
+        str, int
+    ] = {}  # a repeated column name is reported above; its first copy is checked
     for position, name in enumerate(header):
         first_position.setdefault(name, position)
     # Plain Python strings (object dtype): distinct values come back as a NumPy array,
@@ -334,21 +383,37 @@ def _header_problems(header: list[str], expected: list[str], path: str, line: in
     suggest = Suggester(expected)
     expected_header = show(",".join(expected), None)
     problems = [
-        Problem(path, line, "header", f"column {show(name)} appears more than once; expected it once")
+        Problem(
+            path, line, "header", f"column {show(name)} appears more than once; expected it once"
+        )
         for name in duplicated
     ]
     problems += [
-        Problem(path, line, "header", f"missing column {show(name)}; expected header {expected_header}")
+        Problem(
+            path, line, "header", f"missing column {show(name)}; expected header {expected_header}"
+        )
         for name in missing
     ]
     problems += [
-        Problem(path, line, "header", f"unexpected column {show(name)}{suggest.hint(name)}; "
-                "expected only the columns documented in data/datapackage.json")
+        Problem(
+            path,
+            line,
+            "header",
+            f"unexpected column {show(name)}{suggest.hint(name)}; "
+            "expected only the columns documented in data/datapackage.json",
+        )
         for name in unexpected
     ]
     if not problems:
-        problems.append(Problem(path, line, "header", f"columns are in the wrong order: {show(','.join(header))}; "
-                                f"expected {expected_header}"))
+        problems.append(
+            Problem(
+                path,
+                line,
+                "header",
+                f"columns are in the wrong order: {show(','.join(header))}; "
+                f"expected {expected_header}",
+            )
+        )
     return _cap(problems)
 
 
@@ -360,8 +425,9 @@ def _header_problems(header: list[str], expected: list[str], path: str, line: in
 # the rows with vectorised pandas operations.
 
 
-def _judge_codes(index: pd.Index, codes: np.ndarray, uniques: np.ndarray,
-                 judge: Callable[[str], str | None]) -> pd.Series:
+def _judge_codes(
+    index: pd.Index, codes: np.ndarray, uniques: np.ndarray, judge: Callable[[str], str | None]
+) -> pd.Series:
     # One extra None so that code -1 (a missing value) is never flagged.
     verdicts = np.array([judge(value) for value in uniques] + [None], dtype=object)
     messages = verdicts[codes]
@@ -489,7 +555,9 @@ def _aliases(table: CsvTable, name_column: str) -> dict[str, str]:
     return aliases
 
 
-def check_foreign_keys(table: CsvTable, spec: TableSpec, tables: dict[str, CsvTable]) -> list[Problem]:
+def check_foreign_keys(
+    table: CsvTable, spec: TableSpec, tables: dict[str, CsvTable]
+) -> list[Problem]:
     problems: list[Problem] = []
     for foreign_key in spec.foreign_keys:
         target = tables.get(foreign_key.resource)
@@ -530,14 +598,18 @@ def check_citations(table: CsvTable, known_keys: set[str], bib_path: str) -> lis
     return _messages(table.path, CITATION_COLUMN, judge_column(table, CITATION_COLUMN, judge))
 
 
-def check_review_refs(table: CsvTable, reference_count: int = SOURCE_REFERENCE_COUNT) -> list[Problem]:
+def check_review_refs(
+    table: CsvTable, reference_count: int = SOURCE_REFERENCE_COUNT
+) -> list[Problem]:
     expected = f"expected integers from 1 to {reference_count} separated by ';'"
 
     def judge(cell: str) -> str | None:
         items = split_list(cell)
         bad = [item for item in items if not (item.isascii() and item.isdigit())]
         if bad:
-            return f"{show(cell)} has {', '.join(map(show, bad))}, not a reference number; {expected}"
+            return (
+                f"{show(cell)} has {', '.join(map(show, bad))}, not a reference number; {expected}"
+            )
         outside = [item for item in items if not 1 <= int(item) <= reference_count]
         if outside:
             return f"{show(cell)}: reference number {', '.join(outside)} is outside the source article's 1-{reference_count}"
@@ -557,7 +629,9 @@ def check_chapters(table: CsvTable, chapters: set[str]) -> list[Problem]:
     return _messages(table.path, CHAPTER_COLUMN, judge_column(table, CHAPTER_COLUMN, judge))
 
 
-def _normalised_codes(table: CsvTable, column: str, normalise: Callable[[str], str]) -> tuple[np.ndarray, np.ndarray]:
+def _normalised_codes(
+    table: CsvTable, column: str, normalise: Callable[[str], str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Codes per row that are equal when the normalised values are, and the normalised distinct values."""
     codes, uniques = table.distinct(column)
     normalised = np.array([normalise(value) for value in uniques] + [""], dtype=object)
@@ -599,13 +673,17 @@ def check_duplicate_findings(table: CsvTable) -> list[Problem]:
     def describe(_value: str, line: int) -> str:
         row = frame.loc[line]
         values = ", ".join(f"{c}={show(row[c])}" for c in FINDING_COLUMNS)
-        return (f"finding {show(ids.loc[line])} duplicates the finding on line {first_line.loc[line]} ({values}); "
-                "expected each finding once")
+        return (
+            f"finding {show(ids.loc[line])} duplicates the finding on line {first_line.loc[line]} ({values}); "
+            "expected each finding once"
+        )
 
     return _report_rows(table.path, "finding", repeated[repeated], describe)
 
 
-def check_citation_consistency(table: CsvTable, keys_by_number: dict[int, list[str]]) -> list[Problem]:
+def check_citation_consistency(
+    table: CsvTable, keys_by_number: dict[int, list[str]]
+) -> list[Problem]:
     """Warnings where a row's citation disagrees with the bibliography's ``reviewref`` fields."""
     frame = table.frame
     if CITATION_COLUMN not in frame or REVIEW_REF_COLUMN not in frame or frame.empty:
@@ -621,21 +699,30 @@ def check_citation_consistency(table: CsvTable, keys_by_number: dict[int, list[s
             resolved = {n: keys_by_number[n] for n in numbers if n in keys_by_number}
             if resolved:
                 listed = "; ".join(f"{n} -> {', '.join(ks)}" for n, ks in resolved.items())
-                return (f"cites only {SOURCE_ARTICLE_KEY} but references.bib resolves its review_ref "
-                        f"({listed}); expected the primary study's key")
+                return (
+                    f"cites only {SOURCE_ARTICLE_KEY} but references.bib resolves its review_ref "
+                    f"({listed}); expected the primary study's key"
+                )
         elif primary:
             # A number resolved to works none of which the row cites points at a wrong key.
             # (Unresolved numbers are not flagged: their gap stays visible through review_ref.)
-            mismatched = {n: keys_by_number[n] for n in numbers
-                          if n in keys_by_number and not set(keys_by_number[n]) & set(primary)}
+            mismatched = {
+                n: keys_by_number[n]
+                for n in numbers
+                if n in keys_by_number and not set(keys_by_number[n]) & set(primary)
+            }
             if mismatched:
                 listed = "; ".join(f"{n} -> {', '.join(ks)}" for n, ks in mismatched.items())
-                return (f"cites {', '.join(primary)}, but references.bib resolves its review_ref to other "
-                        f"entries ({listed}); expected a citation matching the reference number")
+                return (
+                    f"cites {', '.join(primary)}, but references.bib resolves its review_ref to other "
+                    f"entries ({listed}); expected a citation matching the reference number"
+                )
         return None
 
     def names_resolved_number(review_ref: str) -> bool:
-        return any(n.isascii() and n.isdigit() and int(n) in keys_by_number for n in split_list(review_ref))
+        return any(
+            n.isascii() and n.isdigit() and int(n) in keys_by_number for n in split_list(review_ref)
+        )
 
     # Only rows whose review_ref is resolved in references.bib can disagree with it.
     codes, review_refs = table.distinct(REVIEW_REF_COLUMN)
@@ -649,19 +736,32 @@ def check_citation_consistency(table: CsvTable, keys_by_number: dict[int, list[s
 # references.bib
 
 
-def check_bibliography(bibliography: Bibliography, path: str, reference_count: int = SOURCE_REFERENCE_COUNT) -> list[Problem]:
+def check_bibliography(
+    bibliography: Bibliography, path: str, reference_count: int = SOURCE_REFERENCE_COUNT
+) -> list[Problem]:
     problems: list[Problem] = []
     if bibliography.read_error:
-        problems.append(Problem(path, bibliography.read_error_line, "file", bibliography.read_error))
+        problems.append(
+            Problem(path, bibliography.read_error_line, "file", bibliography.read_error)
+        )
     first_line = {key: bibliography.line_of(key) for key in bibliography.entries}
     failures = []
     for failure in bibliography.failed:
         if failure.kind == "duplicate_key":
-            message = (f"duplicate key {show(failure.key)}; first defined on line {first_line.get(failure.key, '?')}; "
-                       "expected unique keys")
+            message = (
+                f"duplicate key {show(failure.key)}; first defined on line {first_line.get(failure.key, '?')}; "
+                "expected unique keys"
+            )
             failures.append(Problem(path, failure.line, "key", message))
         else:
-            failures.append(Problem(path, failure.line, "entry", f"{failure.message}; expected a well-formed BibTeX entry"))
+            failures.append(
+                Problem(
+                    path,
+                    failure.line,
+                    "entry",
+                    f"{failure.message}; expected a well-formed BibTeX entry",
+                )
+            )
     problems += _cap(failures)
 
     by_rule: dict[str, list[Problem]] = {}
@@ -671,36 +771,72 @@ def check_bibliography(bibliography: Bibliography, path: str, reference_count: i
         for name in BIB_REQUIRED_FIELDS:
             if not fields.get(name, "").strip():
                 by_rule.setdefault(name, []).append(
-                    Problem(path, line, name, f"entry {show(key)} has no {name}; expected {', '.join(BIB_REQUIRED_FIELDS)}"))
+                    Problem(
+                        path,
+                        line,
+                        name,
+                        f"entry {show(key)} has no {name}; expected {', '.join(BIB_REQUIRED_FIELDS)}",
+                    )
+                )
         doi = fields.get("doi", "").strip()
         if "doi" in fields and not DOI_PATTERN.match(doi):
-            by_rule.setdefault("doi", []).append(Problem(
-                path, line, "doi", f"DOI {show(doi)} of entry {show(key)} is malformed; expected a bare DOI like "
-                "'10.1234/abc' (no https://doi.org/ prefix)"))
+            by_rule.setdefault("doi", []).append(
+                Problem(
+                    path,
+                    line,
+                    "doi",
+                    f"DOI {show(doi)} of entry {show(key)} is malformed; expected a bare DOI like "
+                    "'10.1234/abc' (no https://doi.org/ prefix)",
+                )
+            )
         elif doi:
             owner = doi_owner.setdefault(doi.casefold(), key)
             if owner != key:
-                by_rule.setdefault("duplicate doi", []).append(Problem(
-                    path, line, "doi", f"DOI {show(doi)} of entry {show(key)} is also the DOI of {show(owner)} "
-                    f"(line {first_line[owner]}); expected one entry per work"))
+                by_rule.setdefault("duplicate doi", []).append(
+                    Problem(
+                        path,
+                        line,
+                        "doi",
+                        f"DOI {show(doi)} of entry {show(key)} is also the DOI of {show(owner)} "
+                        f"(line {first_line[owner]}); expected one entry per work",
+                    )
+                )
         url = fields.get("url", "").strip()
         if "url" in fields and not WEB_URL_PATTERN.match(url):
             # The References page turns url into a link: only web addresses may become one.
-            by_rule.setdefault("url", []).append(Problem(
-                path, line, "url", f"url {show(url)} of entry {show(key)} is not a web address; expected one "
-                "starting with https:// or http://"))
+            by_rule.setdefault("url", []).append(
+                Problem(
+                    path,
+                    line,
+                    "url",
+                    f"url {show(url)} of entry {show(key)} is not a web address; expected one "
+                    "starting with https:// or http://",
+                )
+            )
         pmid = fields.get("pmid", "").strip()
         if "pmid" in fields and not (pmid.isascii() and pmid.isdigit()):
-            by_rule.setdefault("pmid", []).append(Problem(
-                path, line, "pmid", f"PMID {show(pmid)} of entry {show(key)} is not a number; expected digits only"))
+            by_rule.setdefault("pmid", []).append(
+                Problem(
+                    path,
+                    line,
+                    "pmid",
+                    f"PMID {show(pmid)} of entry {show(key)} is not a number; expected digits only",
+                )
+            )
         if "reviewref" in fields:
             numbers, not_numbers = parse_number_list(fields["reviewref"])
             bad = not_numbers + [str(n) for n in numbers if not 1 <= n <= reference_count]
             if bad or not numbers:
-                by_rule.setdefault("reviewref", []).append(Problem(
-                    path, line, "reviewref", f"reviewref {show(fields['reviewref'])} of entry {show(key)} has "
-                    f"{', '.join(map(show, bad)) or 'no number'}; expected integers from 1 to {reference_count} "
-                    "separated by ';'"))
+                by_rule.setdefault("reviewref", []).append(
+                    Problem(
+                        path,
+                        line,
+                        "reviewref",
+                        f"reviewref {show(fields['reviewref'])} of entry {show(key)} has "
+                        f"{', '.join(map(show, bad)) or 'no number'}; expected integers from 1 to {reference_count} "
+                        "separated by ';'",
+                    )
+                )
     for rule_problems in by_rule.values():
         problems += _cap(rule_problems)
     return problems
@@ -726,10 +862,18 @@ def book_citation_keys(root: Path) -> set[str]:
 
 def check_unused_entries(bibliography: Bibliography, path: str, cited: set[str]) -> list[Problem]:
     unused = [key for key in bibliography.entries if key not in cited and key != SOURCE_ARTICLE_KEY]
-    return _cap([
-        Problem(path, bibliography.line_of(key), "key", f"entry {show(key)} is not cited by the data or the book", WARNING)
-        for key in unused
-    ])
+    return _cap(
+        [
+            Problem(
+                path,
+                bibliography.line_of(key),
+                "key",
+                f"entry {show(key)} is not cited by the data or the book",
+                WARNING,
+            )
+            for key in unused
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -757,15 +901,25 @@ def load_chapters(root: Path) -> tuple[set[str] | None, list[Problem]]:
             return None, [Problem(TOC_FILE, decoded.error_line, "file", decoded.error)]
         chapters = set(_toc_files(yaml.safe_load(decoded.text)))
     except FileNotFoundError:
-        return None, [Problem(TOC_FILE, 0, "file", "file not found; expected the book's table of contents")]
+        return None, [
+            Problem(TOC_FILE, 0, "file", "file not found; expected the book's table of contents")
+        ]
     except OSError as error:
         return None, [Problem(TOC_FILE, 0, "file", f"cannot read file ({error.strerror or error})")]
-    except (yaml.YAMLError, ValueError, RecursionError) as error:  # PyYAML raises ValueError on bad dates
+    except (
+        yaml.YAMLError,
+        ValueError,
+        RecursionError,
+    ) as error:  # PyYAML raises ValueError on bad dates
         mark = getattr(error, "problem_mark", None)
         reason = getattr(error, "problem", None) or f"{type(error).__name__}: {error}"
-        return None, [Problem(TOC_FILE, mark.line + 1 if mark else 0, "file", f"not valid YAML ({reason})")]
+        return None, [
+            Problem(TOC_FILE, mark.line + 1 if mark else 0, "file", f"not valid YAML ({reason})")
+        ]
     if not chapters:
-        return None, [Problem(TOC_FILE, 0, "file", "no 'file:' entries; expected the book's chapters")]
+        return None, [
+            Problem(TOC_FILE, 0, "file", "no 'file:' entries; expected the book's chapters")
+        ]
     return chapters, []
 
 
@@ -794,7 +948,9 @@ class ValidationResult:
         return table.frame if table is not None else None
 
     def reference_report(self) -> dict | None:
-        if self.bibliography is None or (self.bibliography.read_error and not self.bibliography.entries):
+        if self.bibliography is None or (
+            self.bibliography.read_error and not self.bibliography.entries
+        ):
             return None
         return reference_report(self.bibliography, self.evidence)
 
@@ -811,7 +967,9 @@ def validate(root: str | Path) -> ValidationResult:
         result.bibliography = load_bibliography(bib_file)
         problems += check_bibliography(result.bibliography, bib_rel)
     else:
-        problems.append(Problem(bib_rel, 0, "file", "file not found; expected the review's BibTeX bibliography"))
+        problems.append(
+            Problem(bib_rel, 0, "file", "file not found; expected the review's BibTeX bibliography")
+        )
 
     chapters, toc_problems = load_chapters(root)
     problems += toc_problems
@@ -820,7 +978,14 @@ def validate(root: str | Path) -> ValidationResult:
     try:
         package = load_package(package_file)
     except SchemaError as error:
-        problems.append(Problem(_relative(package_file, root), 0, "schema", f"{error}; expected a Frictionless data package"))
+        problems.append(
+            Problem(
+                _relative(package_file, root),
+                0,
+                "schema",
+                f"{error}; expected a Frictionless data package",
+            )
+        )
         return _finish(result)
 
     for name, spec in package.tables.items():
@@ -830,8 +995,14 @@ def validate(root: str | Path) -> ValidationResult:
             result.tables[name] = table
 
     bibliography = result.bibliography
-    bib_usable = bibliography is not None and not (bibliography.read_error and not bibliography.entries)
-    known_keys = (set(bibliography.entries) | {f.key for f in bibliography.failed if f.key}) if bibliography else set()
+    bib_usable = bibliography is not None and not (
+        bibliography.read_error and not bibliography.entries
+    )
+    known_keys = (
+        (set(bibliography.entries) | {f.key for f in bibliography.failed if f.key})
+        if bibliography
+        else set()
+    )
     keys_by_number = reference_report(bibliography)["keys_by_number"] if bibliography else {}
     cited: set[str] = set()
     for name, table in result.tables.items():
@@ -839,7 +1010,9 @@ def validate(root: str | Path) -> ValidationResult:
         columns = table.frame.columns
         cross_file: list[Problem] = []
         if CITATION_COLUMN in columns:
-            cited |= {key for cell in table.distinct(CITATION_COLUMN)[1] for key in split_list(cell)}
+            cited |= {
+                key for cell in table.distinct(CITATION_COLUMN)[1] for key in split_list(cell)
+            }
             if bib_usable:
                 cross_file += check_citations(table, known_keys, bib_rel)
                 cross_file += check_citation_consistency(table, keys_by_number)
@@ -850,7 +1023,9 @@ def validate(root: str | Path) -> ValidationResult:
         # One message per cell: where a cross-file rule explains a value, the schema's
         # generic pattern message for the same cell would only repeat it less clearly.
         explained = {(p.line, p.field) for p in cross_file if p.severity == ERROR}
-        problems += [p for p in check_table_schema(table, spec) if (p.line, p.field) not in explained]
+        problems += [
+            p for p in check_table_schema(table, spec) if (p.line, p.field) not in explained
+        ]
         problems += check_foreign_keys(table, spec, result.tables)
         problems += cross_file
     if "evidence" in result.tables:

@@ -9,6 +9,7 @@ The stamp shown on every page, "Evidence as of <date> · version <v> · commit <
 takes the date of the last commit that touched ``data/`` or ``references.bib``
 (or the files' modification time when they have uncommitted changes or there is no git).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -111,11 +112,15 @@ def stamp(root: Path | None = None) -> dict[str, Any]:
     root = Path(root or paths.find_root()).resolve()
     version = read_version(root)
     is_repo = _git(root, "rev-parse", "--verify", "-q", "HEAD") is not None
-    commit = (_git(root, "rev-parse", "--short=7", "HEAD") if is_repo else None) or os.environ.get("GITHUB_SHA", "")[:7]
+    commit = (_git(root, "rev-parse", "--short=7", "HEAD") if is_repo else None) or os.environ.get(
+        "GITHUB_SHA", ""
+    )[:7]
     uncommitted = is_repo and _uncommitted(root)
     date = data_commit = ""
     if is_repo:
-        last = (_git(root, "log", "-1", "--format=%cs %h", "--abbrev=7", "--", *DATA_PATHS) or "").split()
+        last = (
+            _git(root, "log", "-1", "--format=%cs %h", "--abbrev=7", "--", *DATA_PATHS) or ""
+        ).split()
         if len(last) == 2:
             date, data_commit = last
     return {
@@ -146,7 +151,12 @@ def evidence_state() -> dict[str, Any]:
     commit does not re-execute the page.
     """
     s = stamp()
-    return {"date": s["date"], "version": s["version"], "commit": s["data_commit"], "uncommitted": s["uncommitted"]}
+    return {
+        "date": s["date"],
+        "version": s["version"],
+        "commit": s["data_commit"],
+        "uncommitted": s["uncommitted"],
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -171,7 +181,9 @@ def book_bibtex(root: Path | None = None, current: dict[str, Any] | None = None)
     root = Path(root or paths.find_root()).resolve()
     s = current or evidence_state()
     config = _book_config(root)
-    title = _bibtex_value(str(config.get("title") or "Antidepressants and neuroimmune cytokine networks"))
+    title = _bibtex_value(
+        str(config.get("title") or "Antidepressants and neuroimmune cytokine networks")
+    )
     year = (s["date"] or "")[:4] or str(parse_version(s["version"])[0])
     url = str((config.get("html") or {}).get("baseurl") or "").strip()
     first_word = re.sub(r"[^a-z]", "", title.split()[0].lower()) if title.split() else "review"

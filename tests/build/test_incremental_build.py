@@ -1,4 +1,5 @@
 """The living-review loop: a data change re-executes exactly the pages that read the changed data."""
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,10 @@ def _build(root: Path) -> set[str]:
     env = {k: v for k, v in os.environ.items() if k != "REVIEW_ROOT"}
     result = subprocess.run(
         [str(JUPYTER_BOOK), "build", str(root), "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return set(re.findall(r"(book/[\w/-]+)\.md: Executing notebook", result.stdout + result.stderr))
@@ -36,7 +40,9 @@ def small_book(tmp_path_factory) -> Path:
     for page in [*PAGES, "book/about/references"]:
         (root / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / f"{page}.md", root / f"{page}.md")
-    (root / "book/index.md").write_text("# Test book\n\nA reduced copy of the review.\n", encoding="utf-8")
+    (root / "book/index.md").write_text(
+        "# Test book\n\nA reduced copy of the review.\n", encoding="utf-8"
+    )
     # The validator checks every evidence chapter against the toc, so keep all chapters listed
     # by pointing the unused ones at stubs.
     toc = (REPO / "_toc.yml").read_text(encoding="utf-8")
@@ -44,7 +50,9 @@ def small_book(tmp_path_factory) -> Path:
         target = root / f"{page}.md"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(f"# {page.rsplit('/', 1)[-1]}\n\nNot part of this test.\n", encoding="utf-8")
+            target.write_text(
+                f"# {page.rsplit('/', 1)[-1]}\n\nNot part of this test.\n", encoding="utf-8"
+            )
     (root / "_toc.yml").write_text(toc, encoding="utf-8")
     executed = _build(root)
     assert set(PAGES) <= executed
@@ -78,7 +86,10 @@ def test_new_ssri_row_reexecutes_ssri_and_overview_only(small_book):
 
 def test_prose_edit_reexecutes_nothing(small_book):
     page = small_book / "book/antidepressants/tca.md"
-    page.write_text(page.read_text(encoding="utf-8") + "\nAn editor's added sentence.\n", encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8") + "\nAn editor's added sentence.\n", encoding="utf-8"
+    )
     assert _build(small_book) == set()
-    assert "An editor&#8217;s added sentence." in _html(small_book, "book/antidepressants/tca") or \
-        "An editor’s added sentence." in _html(small_book, "book/antidepressants/tca")
+    assert "An editor&#8217;s added sentence." in _html(
+        small_book, "book/antidepressants/tca"
+    ) or "An editor’s added sentence." in _html(small_book, "book/antidepressants/tca")

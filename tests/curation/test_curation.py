@@ -1,4 +1,5 @@
 """Adding findings and references: validation before writing, atomic appends, byte preservation."""
+
 from __future__ import annotations
 
 import contextlib
@@ -47,15 +48,17 @@ STUDY_ENTRY = """@article{example2001fluoxetine,
 }
 """
 FIXTURE_ROWS = [
-    "EV0001,fluoxetine,IL-6,decrease,clinical,human,\"serum, fixture cohort A\",20 mg/day,example2001fluoxetine,,"
+    'EV0001,fluoxetine,IL-6,decrease,clinical,human,"serum, fixture cohort A",20 mg/day,example2001fluoxetine,,'
     "book/antidepressants/ssri,fixture row",
-    "EV0002,sertraline,TNF-α,decrease,clinical,human,\"plasma, fixture cohort B\",,nava2025modulation,,"
+    'EV0002,sertraline,TNF-α,decrease,clinical,human,"plasma, fixture cohort B",,nava2025modulation,,'
     "book/antidepressants/ssri,",
     "EV0003,fluoxetine,IL-10,increase,in_vitro,,fixture culture,,example2001fluoxetine,,book/antidepressants/ssri,",
 ]
 
 
-def make_root(tmp_path: Path, *, real_data: bool = False, newline: str = "\n", bib: str | None = None) -> Path:
+def make_root(
+    tmp_path: Path, *, real_data: bool = False, newline: str = "\n", bib: str | None = None
+) -> Path:
     """A review root in tmp_path: _toc.yml and data/ copied from the repository.
 
     Unless *real_data*, evidence.csv holds three fixture rows and references.bib two entries,
@@ -74,7 +77,9 @@ def make_root(tmp_path: Path, *, real_data: bool = False, newline: str = "\n", b
         keep = {"evidence", "interventions", "mediators"}
         package["resources"] = [r for r in package["resources"] if r["name"] in keep]
         package_file.write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
-        (root / "data" / "evidence.csv").write_bytes(newline.join([HEADER, *FIXTURE_ROWS, ""]).encode())
+        (root / "data" / "evidence.csv").write_bytes(
+            newline.join([HEADER, *FIXTURE_ROWS, ""]).encode()
+        )
         text = bib if bib is not None else SOURCE_ENTRY + "\n" + STUDY_ENTRY
         (root / "references.bib").write_bytes(text.replace("\n", newline).encode())
     return root
@@ -84,21 +89,34 @@ def snapshot(root: Path) -> dict[str, str]:
     """Digest of every file under root, except the lock file (created on first use)."""
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file() and p.name != curation.LOCK_NAME
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != curation.LOCK_NAME
     }
 
 
-def run(script: Path, *args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run(
+    script: Path, *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(script), *args], input=stdin, capture_output=True, text=True,
-        cwd=cwd or REPO, timeout=300,
+        [sys.executable, str(script), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        timeout=300,
     )
 
 
 def new_row(sample: str, **overrides: str) -> dict[str, str]:
     row = {
-        "intervention": "fluoxetine", "mediator": "IL-6", "direction": "decrease", "evidence_type": "clinical",
-        "species": "human", "sample": sample, "citation": "nava2025modulation", "chapter": "book/antidepressants/ssri",
+        "intervention": "fluoxetine",
+        "mediator": "IL-6",
+        "direction": "decrease",
+        "evidence_type": "clinical",
+        "species": "human",
+        "sample": sample,
+        "citation": "nava2025modulation",
+        "chapter": "book/antidepressants/ssri",
     }
     row.update(overrides)
     return row
@@ -121,16 +139,35 @@ def test_single_finding_from_flags(tmp_path):
     root = make_root(tmp_path)
     evidence = root / "data" / "evidence.csv"
     before = evidence.read_bytes()
-    done = run(ADD_EVIDENCE, "--root", str(root), "--intervention", "sertraline", "--mediator", "IL-6",
-               "--direction", "no_change", "--evidence-type", "clinical", "--species", "human",
-               "--sample", "serum, flag test", "--citation", "example2001fluoxetine",
-               "--chapter", "book/antidepressants/ssri", "--note", "added from flags")
+    done = run(
+        ADD_EVIDENCE,
+        "--root",
+        str(root),
+        "--intervention",
+        "sertraline",
+        "--mediator",
+        "IL-6",
+        "--direction",
+        "no_change",
+        "--evidence-type",
+        "clinical",
+        "--species",
+        "human",
+        "--sample",
+        "serum, flag test",
+        "--citation",
+        "example2001fluoxetine",
+        "--chapter",
+        "book/antidepressants/ssri",
+        "--note",
+        "added from flags",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["EV0004"]
     after = evidence.read_bytes()
     assert after.startswith(before)
-    assert after[len(before):] == (
-        b"EV0004,sertraline,IL-6,no_change,clinical,human,\"serum, flag test\",,example2001fluoxetine,,"
+    assert after[len(before) :] == (
+        b'EV0004,sertraline,IL-6,no_change,clinical,human,"serum, flag test",,example2001fluoxetine,,'
         b"book/antidepressants/ssri,added from flags\n"
     )
 
@@ -172,7 +209,7 @@ def test_crlf_file_keeps_its_bytes_and_line_endings(tmp_path):
     assert result.ids == ["EV0004", "EV0005"]
     after = evidence.read_bytes()
     assert after.startswith(before)
-    added = after[len(before):]
+    added = after[len(before) :]
     assert added.count(b"\r\n") == 2 and added.count(b"\n") == 2  # no bare LF
     assert added.startswith(b"EV0004,fluoxetine,IL-6,decrease,")
 
@@ -182,7 +219,7 @@ def test_crlf_field_with_line_break_stays_crlf(tmp_path):
     evidence = root / "data" / "evidence.csv"
     before = evidence.read_bytes()
     curation.add_evidence([new_row("multi-line note cohort", note="first line\nsecond line")], root)
-    added = evidence.read_bytes()[len(before):]
+    added = evidence.read_bytes()[len(before) :]
     assert added.endswith(b"\r\n")
     assert rows_of(evidence)[-1]["note"] == "first line\nsecond line"
 
@@ -232,7 +269,9 @@ def test_invalid_rows_write_nothing_and_report_validator_messages(tmp_path):
 def test_duplicate_finding_is_refused(tmp_path):
     root = make_root(tmp_path)
     before = snapshot(root)
-    duplicate = new_row("serum, fixture cohort A", citation="example2001fluoxetine", dose="20 mg/day")
+    duplicate = new_row(
+        "serum, fixture cohort A", citation="example2001fluoxetine", dose="20 mg/day"
+    )
     with pytest.raises(curation.CurationError) as error:
         curation.add_evidence([duplicate], root)
     assert "evidence.csv" in str(error.value)
@@ -242,23 +281,40 @@ def test_duplicate_finding_is_refused(tmp_path):
 def test_unknown_column_and_malformed_input(tmp_path):
     root = make_root(tmp_path)
     before = snapshot(root)
-    done = run(ADD_EVIDENCE, "--root", str(root), "--from-csv", "-",
-               stdin="intervention,mediator,colour\nfluoxetine,IL-6,blue\n")
+    done = run(
+        ADD_EVIDENCE,
+        "--root",
+        str(root),
+        "--from-csv",
+        "-",
+        stdin="intervention,mediator,colour\nfluoxetine,IL-6,blue\n",
+    )
     assert done.returncode == 1 and "unknown column(s) colour" in done.stderr
-    done = run(ADD_EVIDENCE, "--root", str(root), "--from-csv", "-",
-               stdin="intervention,mediator\nfluoxetine,IL-6,extra\n")
+    done = run(
+        ADD_EVIDENCE,
+        "--root",
+        str(root),
+        "--from-csv",
+        "-",
+        stdin="intervention,mediator\nfluoxetine,IL-6,extra\n",
+    )
     assert done.returncode == 1 and "has 3 fields; expected 2" in done.stderr
-    done = run(ADD_EVIDENCE, "--root", str(root), "--from-csv", "-", stdin="intervention,mediator\n")
+    done = run(
+        ADD_EVIDENCE, "--root", str(root), "--from-csv", "-", stdin="intervention,mediator\n"
+    )
     assert done.returncode == 1 and "no rows" in done.stderr
     assert snapshot(root) == before
 
 
-@pytest.mark.parametrize("args", [
-    [],
-    ["--from-csv", "-", "--intervention", "fluoxetine"],
-    ["--from-csv", "does-not-exist.csv"],
-    ["--no-such-flag"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--from-csv", "-", "--intervention", "fluoxetine"],
+        ["--from-csv", "does-not-exist.csv"],
+        ["--no-such-flag"],
+    ],
+)
 def test_usage_errors_exit_2_without_traceback(tmp_path, args):
     root = make_root(tmp_path)
     done = run(ADD_EVIDENCE, "--root", str(root), *args, stdin="")
@@ -269,9 +325,26 @@ def test_usage_errors_exit_2_without_traceback(tmp_path, args):
 def test_dry_run_writes_nothing(tmp_path):
     root = make_root(tmp_path)
     before = snapshot(root)
-    done = run(ADD_EVIDENCE, "--root", str(root), "--dry-run", "--intervention", "fluoxetine",
-               "--mediator", "IL-6", "--direction", "decrease", "--evidence-type", "clinical",
-               "--sample", "dry cohort", "--citation", "nava2025modulation", "--chapter", "book/antidepressants/ssri")
+    done = run(
+        ADD_EVIDENCE,
+        "--root",
+        str(root),
+        "--dry-run",
+        "--intervention",
+        "fluoxetine",
+        "--mediator",
+        "IL-6",
+        "--direction",
+        "decrease",
+        "--evidence-type",
+        "clinical",
+        "--sample",
+        "dry cohort",
+        "--citation",
+        "nava2025modulation",
+        "--chapter",
+        "book/antidepressants/ssri",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["EV0004"] and "would add" in done.stderr
     assert snapshot(root) == before
@@ -282,17 +355,37 @@ def test_existing_errors_do_not_block_a_valid_row(tmp_path):
     evidence = root / "data" / "evidence.csv"
     evidence.write_bytes(evidence.read_bytes().replace(b"IL-10,increase", b"IL-10,upwards"))
     before = evidence.read_bytes()
-    done = run(ADD_EVIDENCE, "--root", str(root), "--intervention", "fluoxetine", "--mediator", "IL-6",
-               "--direction", "decrease", "--evidence-type", "clinical", "--sample", "unrelated cohort",
-               "--citation", "nava2025modulation", "--chapter", "book/antidepressants/ssri")
+    done = run(
+        ADD_EVIDENCE,
+        "--root",
+        str(root),
+        "--intervention",
+        "fluoxetine",
+        "--mediator",
+        "IL-6",
+        "--direction",
+        "decrease",
+        "--evidence-type",
+        "clinical",
+        "--sample",
+        "unrelated cohort",
+        "--citation",
+        "nava2025modulation",
+        "--chapter",
+        "book/antidepressants/ssri",
+    )
     assert done.returncode == 0, done.stderr
     assert "already had 1 error" in done.stderr
     assert evidence.read_bytes().startswith(before)
 
 
 def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.org", *args],
-                   cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.org", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -318,10 +411,26 @@ def _load_cli():
 
 
 def _cli_args(root: Path, i: int) -> list[str]:
-    return ["--root", str(root), "--intervention", "fluoxetine", "--mediator", "IL-6",
-            "--direction", "decrease", "--evidence-type", "clinical", "--species", "human",
-            "--sample", f"concurrency cohort {i}", "--citation", "nava2025modulation",
-            "--chapter", "book/antidepressants/ssri"]
+    return [
+        "--root",
+        str(root),
+        "--intervention",
+        "fluoxetine",
+        "--mediator",
+        "IL-6",
+        "--direction",
+        "decrease",
+        "--evidence-type",
+        "clinical",
+        "--species",
+        "human",
+        "--sample",
+        f"concurrency cohort {i}",
+        "--citation",
+        "nava2025modulation",
+        "--chapter",
+        "book/antidepressants/ssri",
+    ]
 
 
 def _invoke_cli(args: list[str]) -> tuple[int, str, str]:
@@ -338,7 +447,9 @@ def _invoke_cli(args: list[str]) -> tuple[int, str, str]:
 _CLI = _load_cli()
 
 
-def _check_concurrent_result(root: Path, before: bytes, original_ids: list[str], outcomes, n: int) -> None:
+def _check_concurrent_result(
+    root: Path, before: bytes, original_ids: list[str], outcomes, n: int
+) -> None:
     failures = [err for code, _out, err in outcomes if code != 0]
     assert not failures, failures[0]
     printed = [out.strip() for _code, out, _err in outcomes]
@@ -351,7 +462,9 @@ def _check_concurrent_result(root: Path, before: bytes, original_ids: list[str],
     assert len(rows) == len(original_ids) + n
     assert len(set(ids)) == len(ids)
     assert set(ids) - set(original_ids) == set(printed)
-    assert {r["sample"] for r in rows[len(original_ids):]} == {f"concurrency cohort {i}" for i in range(n)}
+    assert {r["sample"] for r in rows[len(original_ids) :]} == {
+        f"concurrency cohort {i}" for i in range(n)
+    }
     assert not [p for p in (root / "data").iterdir() if p.suffix == ".tmp"]
 
 
@@ -377,8 +490,9 @@ def test_concurrent_script_subprocesses_lose_no_row(tmp_path):
     original_ids = [r["id"] for r in rows_of(evidence)]
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(lambda i: run(ADD_EVIDENCE, *_cli_args(root, i)), range(10)))
-    _check_concurrent_result(root, before, original_ids,
-                             [(r.returncode, r.stdout, r.stderr) for r in results], 10)
+    _check_concurrent_result(
+        root, before, original_ids, [(r.returncode, r.stdout, r.stderr) for r in results], 10
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -387,7 +501,10 @@ def test_concurrent_script_subprocesses_lose_no_row(tmp_path):
 
 def test_medline_import_to_house_style():
     records = curation.read_reference_file(FIXTURES / "pubmed-two-records.nbib")
-    assert [curation.base_key(r.fields) for r in records] == ["sutcigil2007pro", "wiedlocha2018effect"]
+    assert [curation.base_key(r.fields) for r in records] == [
+        "sutcigil2007pro",
+        "wiedlocha2018effect",
+    ]
     sutcigil, wiedlocha = (r.fields for r in records)
     assert sutcigil == {
         "author": "Sutcigil, Levent and Oktenli, Cagatay and Musabak, Ugur",
@@ -435,31 +552,51 @@ def test_bibtex_import_to_house_style():
     assert parsed.entries["example2099exercise"]["doi"] == "10.5555/test.2099.001"
 
 
-@pytest.mark.parametrize("author,title,year,key", [
-    ("Więdłocha, M.", "Effect of antidepressant treatment", "2018", "wiedlocha2018effect"),
-    ("Sutcigil, Levent", "Pro- and anti-inflammatory cytokine balance", "2007", "sutcigil2007pro"),
-    ("Øster, Ñandú and Other, A.", "The blood–brain barrier", "2021", "oster2021the"),
-    ("O'Sullivan, J. B.", "Noradrenaline reuptake inhibitors limit", "2009", "osullivan2009noradrenaline"),
-    ("Watkins, L. R.", "Cytokine-to-brain communication", "1995", "watkins1995cytokinetobrain"),
-    ("Zhang, J.", "5-HT and R (-)-ketamine", "2014", "zhang2014ht"),
-    ("de Lima, Kalil", "Neuromodulation", "2021", "delima2021neuromodulation"),
-])
+@pytest.mark.parametrize(
+    "author,title,year,key",
+    [
+        ("Więdłocha, M.", "Effect of antidepressant treatment", "2018", "wiedlocha2018effect"),
+        (
+            "Sutcigil, Levent",
+            "Pro- and anti-inflammatory cytokine balance",
+            "2007",
+            "sutcigil2007pro",
+        ),
+        ("Øster, Ñandú and Other, A.", "The blood–brain barrier", "2021", "oster2021the"),
+        (
+            "O'Sullivan, J. B.",
+            "Noradrenaline reuptake inhibitors limit",
+            "2009",
+            "osullivan2009noradrenaline",
+        ),
+        ("Watkins, L. R.", "Cytokine-to-brain communication", "1995", "watkins1995cytokinetobrain"),
+        ("Zhang, J.", "5-HT and R (-)-ketamine", "2014", "zhang2014ht"),
+        ("de Lima, Kalil", "Neuromodulation", "2021", "delima2021neuromodulation"),
+    ],
+)
 def test_key_convention(author, title, year, key):
     assert curation.base_key({"author": author, "title": title, "year": year}) == key
 
 
 def test_key_collision_gets_a_letter():
-    assert curation.unique_key("smith2020cytokines", {"smith2020cytokines"}) == "smith2020cytokinesb"
-    assert curation.unique_key("smith2020cytokines", {"smith2020cytokines", "smith2020cytokinesb"}) == \
-        "smith2020cytokinesc"
+    assert (
+        curation.unique_key("smith2020cytokines", {"smith2020cytokines"}) == "smith2020cytokinesb"
+    )
+    assert (
+        curation.unique_key("smith2020cytokines", {"smith2020cytokines", "smith2020cytokinesb"})
+        == "smith2020cytokinesc"
+    )
 
 
-@pytest.mark.parametrize("raw,bare", [
-    ("https://doi.org/10.1038/S41398-025-03532-Y", "10.1038/s41398-025-03532-y"),
-    ("http://dx.doi.org/10.1155/2007/76396", "10.1155/2007/76396"),
-    ("doi:10.1016/J.PNPBP.2017.04.026", "10.1016/j.pnpbp.2017.04.026"),
-    ("10.1007/s12035-017-0632-1 [doi]", "10.1007/s12035-017-0632-1"),
-])
+@pytest.mark.parametrize(
+    "raw,bare",
+    [
+        ("https://doi.org/10.1038/S41398-025-03532-Y", "10.1038/s41398-025-03532-y"),
+        ("http://dx.doi.org/10.1155/2007/76396", "10.1155/2007/76396"),
+        ("doi:10.1016/J.PNPBP.2017.04.026", "10.1016/j.pnpbp.2017.04.026"),
+        ("10.1007/s12035-017-0632-1 [doi]", "10.1007/s12035-017-0632-1"),
+    ],
+)
 def test_doi_normalisation(raw, bare):
     assert curation.normalise_doi(raw) == bare
 
@@ -477,7 +614,9 @@ def test_import_appends_new_entries_after_existing_bytes(tmp_path):
     assert "added sutcigil2007pro" in done.stdout and "added wiedlocha2018effect" in done.stdout
     after = bib.read_bytes()
     assert after.startswith(before)
-    assert after[len(before):].startswith(b"\n@article{sutcigil2007pro,\n  author = {Sutcigil, Levent and")
+    assert after[len(before) :].startswith(
+        b"\n@article{sutcigil2007pro,\n  author = {Sutcigil, Levent and"
+    )
     entries = load_bibliography(bib).entries
     assert entries["wiedlocha2018effect"]["pmid"] == "99000002"
     assert list(entries)[:2] == ["nava2025modulation", "example2001fluoxetine"]
@@ -490,24 +629,45 @@ def test_import_into_crlf_bibliography_keeps_crlf(tmp_path):
     curation.add_references(curation.read_reference_file(FIXTURES / "one-entry.bib"), root)
     after = bib.read_bytes()
     assert after.startswith(before)
-    added = after[len(before):]
+    added = after[len(before) :]
     assert added.count(b"\n") == added.count(b"\r\n") > 5
 
 
 def test_duplicates_by_doi_pmid_and_key_add_nothing(tmp_path):
     root = make_root(tmp_path)
     before = snapshot(root)
-    same_doi = curation.Record("article", {"author": "Someone, Else", "title": "Another title", "year": "2001",
-                                           "doi": "10.5555/FIXTURE.2001.1"}, "doi record")
-    same_pmid = curation.Record("article", {"author": "Someone, Else", "title": "Third title", "year": "2001",
-                                            "pmid": "11111111"}, "pmid record")
-    same_key = curation.Record("article", {"author": "Example, A.", "year": "2001",
-                                           "title": "Fluoxetine and interleukin-6 in a small test cohort."},
-                               "key record")
-    result = curation.add_references([curation.normalise(r) for r in (same_doi, same_pmid, same_key)], root)
+    same_doi = curation.Record(
+        "article",
+        {
+            "author": "Someone, Else",
+            "title": "Another title",
+            "year": "2001",
+            "doi": "10.5555/FIXTURE.2001.1",
+        },
+        "doi record",
+    )
+    same_pmid = curation.Record(
+        "article",
+        {"author": "Someone, Else", "title": "Third title", "year": "2001", "pmid": "11111111"},
+        "pmid record",
+    )
+    same_key = curation.Record(
+        "article",
+        {
+            "author": "Example, A.",
+            "year": "2001",
+            "title": "Fluoxetine and interleukin-6 in a small test cohort.",
+        },
+        "key record",
+    )
+    result = curation.add_references(
+        [curation.normalise(r) for r in (same_doi, same_pmid, same_key)], root
+    )
     assert result.added == []
     assert [(d.existing_key, d.reason.split()[0]) for d in result.duplicates] == [
-        ("example2001fluoxetine", "DOI"), ("example2001fluoxetine", "PMID"), ("example2001fluoxetine", "key"),
+        ("example2001fluoxetine", "DOI"),
+        ("example2001fluoxetine", "PMID"),
+        ("example2001fluoxetine", "key"),
     ]
     assert snapshot(root) == before
 
@@ -520,13 +680,24 @@ def test_duplicate_report_from_the_cli(tmp_path):
     assert "as nava2025modulation (same DOI 10.1038/s41398-025-03532-y); not added" in done.stdout
     assert "added kohler2018peripheral" in done.stdout
     assert set(load_bibliography(root / "references.bib").entries) == {
-        "nava2025modulation", "example2001fluoxetine", "kohler2018peripheral"}
+        "nava2025modulation",
+        "example2001fluoxetine",
+        "kohler2018peripheral",
+    }
 
 
 def test_same_key_different_work_gets_suffix(tmp_path):
     root = make_root(tmp_path)
-    other = curation.Record("article", {"author": "Example, Ann", "year": "2001", "journal": "Other Journal",
-                                        "title": "Fluoxetine in a different study altogether"}, "record")
+    other = curation.Record(
+        "article",
+        {
+            "author": "Example, Ann",
+            "year": "2001",
+            "journal": "Other Journal",
+            "title": "Fluoxetine in a different study altogether",
+        },
+        "record",
+    )
     result = curation.add_references([curation.normalise(other)], root)
     assert [key for key, _ in result.added] == ["example2001fluoxetineb"]
 
@@ -543,8 +714,11 @@ def test_invalid_entry_is_rolled_back(tmp_path):
     root = make_root(tmp_path)
     before = snapshot(root)
     bad = tmp_path / "bad.bib"
-    bad.write_text("@article{x, author = {Bad, Pmid}, title = {A record with a bad PMID}, year = {2020},"
-                   " pmid = {PMC1234567}}\n", encoding="utf-8")
+    bad.write_text(
+        "@article{x, author = {Bad, Pmid}, title = {A record with a bad PMID}, year = {2020},"
+        " pmid = {PMC1234567}}\n",
+        encoding="utf-8",
+    )
     done = run(ADD_REFERENCE, "--root", str(root), str(bad))
     assert done.returncode == 1
     assert "PMC1234567" in done.stderr and "left as it was" in done.stderr
@@ -582,9 +756,13 @@ def test_lock_serialises_writers(tmp_path):
     with curation.exclusive_lock(root):
         assert lock.exists()
         child = subprocess.Popen(
-            [sys.executable, "-c",
-             "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR);"
-             "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", str(lock)],
+            [
+                sys.executable,
+                "-c",
+                "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR);"
+                "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)",
+                str(lock),
+            ],
             stderr=subprocess.PIPE,
         )
         assert child.wait(timeout=60) != 0  # the lock is held: a non-blocking attempt fails

@@ -1,4 +1,5 @@
 """Chart builders draw exactly the findings of the data they are given."""
+
 import pandas as pd
 import pytest
 
@@ -9,7 +10,9 @@ CLASSES = data.DRUG_CLASSES
 
 def _class_rows(drug_class: str) -> pd.DataFrame:
     evidence = pd.read_csv(data.paths.data_dir() / "evidence.csv", dtype=str, keep_default_na=False)
-    vocab = pd.read_csv(data.paths.data_dir() / "interventions.csv", dtype=str, keep_default_na=False)
+    vocab = pd.read_csv(
+        data.paths.data_dir() / "interventions.csv", dtype=str, keep_default_na=False
+    )
     joined = evidence.merge(vocab[["name", "drug_class"]], left_on="intervention", right_on="name")
     return joined[joined["drug_class"] == drug_class]
 
@@ -26,7 +29,9 @@ def test_aggregation_keeps_conflicting_directions_apart():
     rows = data.evidence(drug_class="TCA")
     table = charts.aggregate_findings(rows)
     il6 = table[(table["mediator"] == "IL-6")]
-    assert {"increase", "decrease"} <= set(il6["direction"])  # the article's IL-6 conflict under TCAs
+    assert {"increase", "decrease"} <= set(
+        il6["direction"]
+    )  # the article's IL-6 conflict under TCAs
     assert table["n"].sum() == len(rows)
 
 

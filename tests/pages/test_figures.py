@@ -1,4 +1,5 @@
 """The redrawn figures of the source article (neuroimmune_review.figures)."""
+
 from __future__ import annotations
 
 import csv
@@ -72,8 +73,10 @@ def test_diagram_renders_inline_svg_with_caption_and_source(root, build, name, n
     assert svg.get("role") == "img" and svg.get("aria-label") == diagram.title
     assert svg.find(f"{SVG}title").text == diagram.title
     assert "<figcaption" in page and diagram.caption[:40] in page
-    assert (f"Redrawn from the caption of Fig. {number} in Nava et al. (2025), CC BY 4.0; "
-            f"generated from data/figures/{name}.csv") in page
+    assert (
+        f"Redrawn from the caption of Fig. {number} in Nava et al. (2025), CC BY 4.0; "
+        f"generated from data/figures/{name}.csv"
+    ) in page
     # Every node of the data is drawn; short names stay on one line.
     nodes = [row["node"] for row in read_rows(root / "data" / "figures" / f"{name}_nodes.csv")]
     short = [n for n in nodes if len(n) <= 14]
@@ -95,7 +98,9 @@ def test_receptor_matrix_renders_every_pairing(root):
     rows = read_rows(root / "data" / "figures" / "receptor_matrix.csv")
     paired = [r for r in rows if r["immune_cell"]]
     assert len(figure.data) == len(paired)
-    assert spec["encoding"]["x"]["scale"]["domain"] == list(dict.fromkeys(r["receptor_group"] for r in rows))
+    assert spec["encoding"]["x"]["scale"]["domain"] == list(
+        dict.fromkeys(r["receptor_group"] for r in rows)
+    )
     assert {"color", "shape"} <= spec["encoding"].keys()
     page = figure._repr_html_()
     assert "Redrawn from the caption of Fig. 3 in Nava et al. (2025), CC BY 4.0" in page
@@ -190,7 +195,10 @@ def test_pages_using_a_figure_go_stale_when_its_data_change(root):
     provenance.begin_page("book/test-page")
     figures.neuroimmune_communication()
     record = json.loads(provenance.record_path("book/test-page", root).read_text(encoding="utf-8"))
-    assert any("figures.figure_table" in key and "neuroimmune_communication" in key for key in record["inputs"])
+    assert any(
+        "figures.figure_table" in key and "neuroimmune_communication" in key
+        for key in record["inputs"]
+    )
     assert provenance.stale_pages(root, ["book/test-page"]) == []
     path = root / "data" / "figures" / "neuroimmune_communication_nodes.csv"
     rows = read_rows(path)

@@ -1,4 +1,5 @@
 """Generated prose states counts computed from the data."""
+
 import re
 
 from neuroimmune_review import data, summaries

@@ -1,4 +1,5 @@
 """The synthesis pages checked against direct pandas computations on the CSV files."""
+
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,17 @@ import pytest
 from neuroimmune_review import synthesis, validate
 
 ROOT = Path(__file__).resolve().parents[2]
-CLASSES = ["SSRI", "SNRI", "SARI", "TCA", "MAOI", "NRI", "NDRI", "NMDA antagonist", "mood stabilizer"]
+CLASSES = [
+    "SSRI",
+    "SNRI",
+    "SARI",
+    "TCA",
+    "MAOI",
+    "NRI",
+    "NDRI",
+    "NMDA antagonist",
+    "mood stabilizer",
+]
 
 
 @pytest.fixture
@@ -37,7 +48,9 @@ def read(root: Path, name: str) -> pd.DataFrame:
 
 def joined(root: Path) -> pd.DataFrame:
     evidence = read(root, "evidence")
-    interventions = read(root, "interventions")[["name", "drug_class"]].rename(columns={"name": "intervention"})
+    interventions = read(root, "interventions")[["name", "drug_class"]].rename(
+        columns={"name": "intervention"}
+    )
     return evidence.merge(interventions, on="intervention", how="left")
 
 
@@ -79,7 +92,9 @@ def test_gap_map_counts_match_the_csv(root):
     for key, n in expected_findings.items():
         assert filled.loc[key, "n_findings"] == n, key
         assert filled.loc[key, "n_sources"] == expected_sources[key], key
-        by_type = rows[(rows["drug_class"] == key[0]) & (rows["mediator"] == key[1])]["evidence_type"].value_counts()
+        by_type = rows[(rows["drug_class"] == key[0]) & (rows["mediator"] == key[1])][
+            "evidence_type"
+        ].value_counts()
         for evidence_type, count in by_type.items():
             assert filled.loc[key, f"n_{evidence_type}"] == count
     assert int(table["n_findings"].sum()) == len(rows)
@@ -88,16 +103,27 @@ def test_gap_map_counts_match_the_csv(root):
 def test_gap_map_shows_every_cytokine_even_when_empty(root):
     table = synthesis.gap_map_table()
     mediators = read(root, "mediators")
-    panel = set(mediators.loc[mediators["family"].isin(["cytokine", "chemokine", "acute-phase protein"]), "name"])
+    panel = set(
+        mediators.loc[
+            mediators["family"].isin(["cytokine", "chemokine", "acute-phase protein"]), "name"
+        ]
+    )
     assert panel <= set(table["mediator"])
-    assert len(table) == len(CLASSES) * table["mediator"].nunique()  # a full grid: gaps are cells too
+    assert (
+        len(table) == len(CLASSES) * table["mediator"].nunique()
+    )  # a full grid: gaps are cells too
     assert (table.loc[table["n_findings"] == 0, "mix"] == "").all()
 
 
 def test_gap_summary_names_classes_without_clinical_cytokine_data(root):
-    rows = joined(root).merge(read(root, "mediators")[["name", "family"]].rename(columns={"name": "mediator"}),
-                              on="mediator")
-    clinical = rows[(rows["evidence_type"] == "clinical") & rows["family"].isin(["cytokine", "chemokine", "acute-phase protein"])]
+    rows = joined(root).merge(
+        read(root, "mediators")[["name", "family"]].rename(columns={"name": "mediator"}),
+        on="mediator",
+    )
+    clinical = rows[
+        (rows["evidence_type"] == "clinical")
+        & rows["family"].isin(["cytokine", "chemokine", "acute-phase protein"])
+    ]
     expected = [c for c in CLASSES if c not in set(clinical["drug_class"])]
     assert synthesis.gap_findings()["no_clinical_cytokine"] == expected
     text = synthesis.gap_summary().data
@@ -141,7 +167,11 @@ def test_contested_pairs_include_the_articles_known_conflicts(root):
     found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"]))
     assert ("intervention", "TCAs", "IL-6") in found
     assert ("intervention", "bupropion", "IL-1β") in found
-    assert ("intervention", "major depressive disorder", "IL-4") in found  # the data code both directions
+    assert (
+        "intervention",
+        "major depressive disorder",
+        "IL-4",
+    ) in found  # the data code both directions
     tca = pairs[(pairs["subject"] == "TCAs") & (pairs["mediator"] == "IL-6")].iloc[0]
     assert tca["kind"] == "opposite"
     assert "Clinical" in tca["evidence_types"] and tca["sources"]
@@ -151,18 +181,32 @@ def test_a_new_conflicting_row_creates_a_contested_finding(copy_root):
     before = synthesis.contested_pairs()
     assert not ((before["subject"] == "fluoxetine") & (before["mediator"] == "IFN-γ")).any()
     rows = joined(copy_root)
-    assert set(rows[(rows["intervention"] == "fluoxetine") & (rows["mediator"] == "IFN-γ")]["direction"]) == {"decrease"}
+    assert set(
+        rows[(rows["intervention"] == "fluoxetine") & (rows["mediator"] == "IFN-γ")]["direction"]
+    ) == {"decrease"}
     new_id = append_finding(
-        copy_root, intervention="fluoxetine", mediator="IFN-γ", direction="increase", evidence_type="clinical",
-        species="human", sample="serum, MDD patients (test fixture)", citation="nava2025modulation",
-        review_ref="99", chapter="book/antidepressants/ssri", note="Conflicting row added by a test.",
+        copy_root,
+        intervention="fluoxetine",
+        mediator="IFN-γ",
+        direction="increase",
+        evidence_type="clinical",
+        species="human",
+        sample="serum, MDD patients (test fixture)",
+        citation="nava2025modulation",
+        review_ref="99",
+        chapter="book/antidepressants/ssri",
+        note="Conflicting row added by a test.",
     )
     assert not validate.validate(copy_root).errors
     after = synthesis.contested_pairs()
     new = after[(after["subject"] == "fluoxetine") & (after["mediator"] == "IFN-γ")]
     assert len(new) == 1 and new.iloc[0]["kind"] == "opposite" and new_id in new.iloc[0]["ids"]
-    assert ((after["level"] == "class") & (after["subject"] == "SSRI") & (after["mediator"] == "IFN-γ")).any()
-    assert set(zip(after["level"], after["subject"], after["mediator"])) == direct_contested(joined(copy_root))
+    assert (
+        (after["level"] == "class") & (after["subject"] == "SSRI") & (after["mediator"] == "IFN-γ")
+    ).any()
+    assert set(zip(after["level"], after["subject"], after["mediator"])) == direct_contested(
+        joined(copy_root)
+    )
     assert "fluoxetine" in synthesis.contested_summary().data
 
 
@@ -171,15 +215,19 @@ def test_a_new_conflicting_row_creates_a_contested_finding(copy_root):
 
 
 def test_th_vote_counts_sum_correctly(root):
-    rows = joined(root).merge(read(root, "mediators")[["name", "th_axis"]].rename(columns={"name": "mediator"}),
-                              on="mediator")
+    rows = joined(root).merge(
+        read(root, "mediators")[["name", "th_axis"]].rename(columns={"name": "mediator"}),
+        on="mediator",
+    )
     eligible = rows[rows["drug_class"].isin(CLASSES) & rows["th_axis"].isin(["Th1", "Th2"])]
     table = synthesis.th_balance_table()
     assert int(table["n"].sum()) == len(eligible)
     counts = synthesis.th_balance_counts().set_index("drug_class")
     votes = counts[["th1_less", "th1_more", "th2_less", "th2_more", "no_shift"]].sum(axis=1)
     assert (votes == counts["total"]).all()
-    assert counts["total"].to_dict() == {c: int((eligible["drug_class"] == c).sum()) for c in CLASSES}
+    assert counts["total"].to_dict() == {
+        c: int((eligible["drug_class"] == c).sum()) for c in CLASSES
+    }
     changed = eligible[eligible["direction"].isin(["increase", "decrease"])]
     assert int(counts[["th1_less", "th1_more", "th2_less", "th2_more"]].sum().sum()) == len(changed)
     # a Th1 mediator falling is a vote for a less inflammatory state, a Th2 mediator falling the reverse
@@ -226,14 +274,19 @@ def test_meta_analyses_keep_rows_without_numbers(root):
         rows = table[table["citation"] == key]
         assert len(rows) and (rows["effect"] == "").all() and (rows["direction"] != "").all()
     liu = table[(table["citation"] == "liu2020peripheral") & (table["mediator"] == "TNF-α")].iloc[0]
-    assert liu["reported_effect"].startswith("g = 0.60") and float(liu["effect"]) < 0  # published sign flipped
+    assert (
+        liu["reported_effect"].startswith("g = 0.60") and float(liu["effect"]) < 0
+    )  # published sign flipped
 
 
 def test_meta_analyses_are_in_the_data_package(root):
     package = json.loads((ROOT / "data" / "datapackage.json").read_text(encoding="utf-8"))
     resource = next(r for r in package["resources"] if r["name"] == "meta_analyses")
     assert resource["schema"]["primaryKey"] == ["id"]
-    assert {"fields": ["mediator"], "reference": {"resource": "mediators", "fields": ["name"]}} in resource["schema"]["foreignKeys"]
+    assert {
+        "fields": ["mediator"],
+        "reference": {"resource": "mediators", "fields": ["name"]},
+    } in resource["schema"]["foreignKeys"]
     result = validate.validate(ROOT)
     assert not [p for p in result.errors if p.path.endswith("meta_analyses.csv")]
 
@@ -242,7 +295,9 @@ def test_agreement_uses_only_allowed_verdicts(root):
     table = synthesis.agreement()
     assert set(table["verdict"]) <= {"agrees", "partly", "disagrees", "not assessed"}
     meta = read(root, "meta_analyses")
-    assert set(zip(table["comparison"], table["mediator"])) == set(zip(meta["comparison"], meta["mediator"]))
+    assert set(zip(table["comparison"], table["mediator"])) == set(
+        zip(meta["comparison"], meta["mediator"])
+    )
 
 
 def test_forest_plot_draws_only_reported_effects(root):
@@ -298,15 +353,40 @@ def test_explorer_scales_past_altairs_row_limit(tmp_path, monkeypatch):
     for name in ("_toc.yml", "references.bib"):
         shutil.copy(repo / name, tmp_path / name)
     shutil.copytree(repo / "data", tmp_path / "data")
-    interventions = pd.read_csv(repo / "data/interventions.csv", dtype=str, keep_default_na=False)["name"]
+    interventions = pd.read_csv(repo / "data/interventions.csv", dtype=str, keep_default_na=False)[
+        "name"
+    ]
     mediators = pd.read_csv(repo / "data/mediators.csv", dtype=str, keep_default_na=False)["name"]
-    grid = pd.MultiIndex.from_product([interventions, mediators], names=["intervention", "mediator"]).to_frame(index=False)
+    grid = pd.MultiIndex.from_product(
+        [interventions, mediators], names=["intervention", "mediator"]
+    ).to_frame(index=False)
     rows = grid.assign(
-        id=[f"EV{i:06d}" for i in range(len(grid))], direction="decrease", evidence_type="in_vitro", species="rat",
-        sample="synthetic", dose="", citation="nava2025modulation", review_ref="99",
-        chapter="book/antidepressants/ssri", note="",
-    )[["id", "intervention", "mediator", "direction", "evidence_type", "species", "sample", "dose", "citation",
-       "review_ref", "chapter", "note"]]
+        id=[f"EV{i:06d}" for i in range(len(grid))],
+        direction="decrease",
+        evidence_type="in_vitro",
+        species="rat",
+        sample="synthetic",
+        dose="",
+        citation="nava2025modulation",
+        review_ref="99",
+        chapter="book/antidepressants/ssri",
+        note="",
+    )[
+        [
+            "id",
+            "intervention",
+            "mediator",
+            "direction",
+            "evidence_type",
+            "species",
+            "sample",
+            "dose",
+            "citation",
+            "review_ref",
+            "chapter",
+            "note",
+        ]
+    ]
     rows.to_csv(tmp_path / "data/evidence.csv", index=False)
     monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
     strata = synthesis.explorer_strata()

@@ -9,6 +9,7 @@ folder as working directory, as in a kernel of its own; modules stay imported, w
 the point.  A page that fails here is left alone, so myst-nb executes and reports it as
 before.  ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,10 +24,7 @@ logger = logging.getLogger(__name__)
 
 WORKERS_ENV = "REVIEW_EXECUTION_WORKERS"
 # A new history session also restarts the execution count at 1, as in a fresh kernel.
-_PAGE_PREAMBLE = (
-    "get_ipython().reset(new_session=True)\n"
-    "__import__('os').chdir({cwd!r})\n"
-)
+_PAGE_PREAMBLE = "get_ipython().reset(new_session=True)\n__import__('os').chdir({cwd!r})\n"
 
 
 def _pages_to_execute(app: Sphinx, env, docnames) -> list[tuple[str, Path, object]]:
@@ -77,7 +75,9 @@ def _worker_count(jobs: int) -> int:
     wanted = os.environ.get(WORKERS_ENV)
     if wanted is not None and wanted.strip():
         return max(0, min(int(wanted), jobs))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     return max(1, min(cores, jobs))
 
 
@@ -113,8 +113,15 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
 
     def drive() -> None:
         worker = subprocess.Popen(
-            [sys.executable, "-c", "from neuroimmune_review.shared_kernels import _kernel_worker; _kernel_worker()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+            [
+                sys.executable,
+                "-c",
+                "from neuroimmune_review.shared_kernels import _kernel_worker; _kernel_worker()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
         )
         try:
             while True:
@@ -123,10 +130,17 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
                 except queue.Empty:
                     break
                 cwd = str(path.parent) if not nb_config.execution_in_temp else None
-                worker.stdin.write(json.dumps({
-                    "notebook": nbformat.writes(notebook), "cwd": cwd,
-                    "timeout": nb_config.execution_timeout, "allow_errors": nb_config.execution_allow_errors,
-                }) + "\n")
+                worker.stdin.write(
+                    json.dumps(
+                        {
+                            "notebook": nbformat.writes(notebook),
+                            "cwd": cwd,
+                            "timeout": nb_config.execution_timeout,
+                            "allow_errors": nb_config.execution_allow_errors,
+                        }
+                    )
+                    + "\n"
+                )
                 worker.stdin.flush()
                 line = worker.stdout.readline()
                 if not line:
@@ -156,13 +170,18 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
         executed = nbformat.reads(answer["notebook"], as_version=4)
         cache.cache_notebook_bundle(
             CacheBundleIn(executed, str(path), data={"execution_seconds": answer["seconds"]}),
-            check_validity=False, overwrite=True,
+            check_validity=False,
+            overwrite=True,
         )
-        logger.info(f"Executing notebook in a shared kernel: done in {answer['seconds']:.2f} seconds",
-                    location=docname)
+        logger.info(
+            f"Executing notebook in a shared kernel: done in {answer['seconds']:.2f} seconds",
+            location=docname,
+        )
         done += 1
-    logger.info(f"[review] executed {done} page(s) in {workers} shared kernel(s) "
-                f"in {time.perf_counter() - started:.1f} s")
+    logger.info(
+        f"[review] executed {done} page(s) in {workers} shared kernel(s) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 def _kernel_worker() -> None:
@@ -215,14 +234,24 @@ async def _kernel_worker_loop(requests, protocol) -> None:
                 try:
                     await kc.wait_for_ready(timeout=120)
                     reply = await kc.execute_interactive(
-                        _PAGE_PREAMBLE.format(cwd=cwd), silent=True, store_history=False, timeout=120)
+                        _PAGE_PREAMBLE.format(cwd=cwd),
+                        silent=True,
+                        store_history=False,
+                        timeout=120,
+                    )
                     if reply["content"]["status"] != "ok":
                         raise RuntimeError("could not reset the shared kernel")
                 finally:
                     kc.stop_channels()
                 t0 = time.perf_counter()
-                client = NotebookClient(notebook, km=km, timeout=timeout, allow_errors=allow_errors,
-                                        record_timing=False, resources={"metadata": {"path": cwd}})
+                client = NotebookClient(
+                    notebook,
+                    km=km,
+                    timeout=timeout,
+                    allow_errors=allow_errors,
+                    record_timing=False,
+                    resources={"metadata": {"path": cwd}},
+                )
                 try:
                     await client.async_execute()
                 finally:

@@ -6,6 +6,7 @@
 - re-reads and re-executes exactly the pages whose recorded data changed;
 - executes those pages in a few shared kernels instead of one kernel per page.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,15 +45,21 @@ def on_config(app: Sphinx, config) -> None:
     _stamp_every_page(_root(app), config)
     # Our templates: the References list markup, and a complete page for the site root
     # instead of sphinx-external-toc's one-line redirect stub (invalid HTML).
-    config.templates_path = [str(TEMPLATES), *[p for p in config.templates_path if Path(p).resolve() != TEMPLATES]]
-    config.html_additional_pages = {"index": "review-redirect.html", **(config.html_additional_pages or {})}
+    config.templates_path = [
+        str(TEMPLATES),
+        *[p for p in config.templates_path if Path(p).resolve() != TEMPLATES],
+    ]
+    config.html_additional_pages = {
+        "index": "review-redirect.html",
+        **(config.html_additional_pages or {}),
+    }
     # Browsers ask for a favicon on every visit; without one each page logs a 404.
     config.html_favicon = config.html_favicon or str(STATIC / "favicon.svg")
     config.html_static_path = [*config.html_static_path, str(STATIC), str(bundle_dir)]
 
 
 def _stamp_every_page(root: Path, config) -> None:
-    """"Evidence as of <date> · version · commit" in the footer of every page."""
+    """ "Evidence as of <date> · version · commit" in the footer of every page."""
     import html
 
     from ..version import stamp_text
@@ -94,7 +101,9 @@ def inject_tracking_cell(app: Sphinx, docname: str, source: list[str]) -> None:
     text = source[0]
     match = FIRST_CODE_CELL.search(text)
     if match:
-        source[0] = text[: match.start()] + TRACKING_CELL.format(docname=docname) + text[match.start():]
+        source[0] = (
+            text[: match.start()] + TRACKING_CELL.format(docname=docname) + text[match.start() :]
+        )
 
 
 def outdated_pages(app: Sphinx, env, added, changed, removed) -> list[str]:
@@ -111,7 +120,9 @@ def outdated_pages(app: Sphinx, env, added, changed, removed) -> list[str]:
 
 
 def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
-    cache_path = app.config.nb_execution_cache_path or str(Path(app.outdir).parent / ".jupyter_cache")
+    cache_path = app.config.nb_execution_cache_path or str(
+        Path(app.outdir).parent / ".jupyter_cache"
+    )
     if not Path(cache_path).exists():
         return
     from jupyter_cache import get_cache

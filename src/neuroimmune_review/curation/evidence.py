@@ -11,7 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths
-from .safe_write import CurationError, _appendable, _format, _new_errors, _new_warnings, _shadow_root, _validate, atomic_write, detect_newline, exclusive_lock
+from .safe_write import (
+    CurationError,
+    _appendable,
+    _format,
+    _new_errors,
+    _new_warnings,
+    _shadow_root,
+    _validate,
+    atomic_write,
+    detect_newline,
+    exclusive_lock,
+)
 
 EVIDENCE_FILE = "evidence.csv"
 ID_PREFIX = "EV"
@@ -37,14 +48,18 @@ def read_rows(text: str, source: str = "input") -> list[dict[str, str]]:
     try:
         records = [(reader.line_num, record) for record in reader]
     except csv.Error as error:
-        raise CurationError(f"{source}: malformed CSV near line {reader.line_num}: {error}") from None
+        raise CurationError(
+            f"{source}: malformed CSV near line {reader.line_num}: {error}"
+        ) from None
     records = [(line, record) for line, record in records if any(cell.strip() for cell in record)]
     if not records:
         raise CurationError(f"{source}: no header row; expected a CSV with the evidence columns")
     header = [name.strip() for name in records[0][1]]
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        raise CurationError(f"{source}: column(s) {', '.join(repeated)} appear more than once in the header")
+        raise CurationError(
+            f"{source}: column(s) {', '.join(repeated)} appear more than once in the header"
+        )
     rows = []
     for line, record in records[1:]:
         if len(record) != len(header):
@@ -82,7 +97,9 @@ def _historical_ids(root: Path, evidence: Path) -> set[int]:
     try:
         log = subprocess.run(
             ["git", "log", "--all", "--format=", "-p", "--", str(evidence.relative_to(root))],
-            cwd=root, capture_output=True, timeout=60,
+            cwd=root,
+            capture_output=True,
+            timeout=60,
         )
     except (OSError, subprocess.SubprocessError, ValueError):
         return set()
@@ -105,7 +122,9 @@ def _serialise(rows: list[dict[str, str]], header: list[str], newline: bytes) ->
     out = []
     for row in rows:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator=newline.decode()).writerow([row.get(name, "") for name in header])
+        csv.writer(buffer, lineterminator=newline.decode()).writerow(
+            [row.get(name, "") for name in header]
+        )
         out.append(buffer.getvalue().encode("utf-8"))
     return out
 
@@ -131,7 +150,9 @@ def add_evidence(
     if not evidence.is_file():
         raise CurationError(f"{evidence} not found; is {root} the review's root?")
     rel = evidence.relative_to(root).as_posix()
-    history = _historical_ids(root, evidence)  # committed history: stable while we wait for the lock
+    history = _historical_ids(
+        root, evidence
+    )  # committed history: stable while we wait for the lock
 
     with exclusive_lock(root):
         original = evidence.read_bytes()
@@ -178,6 +199,7 @@ def add_evidence(
             after = _validate(shadow)
         blocking = _new_errors(before, after, new_lines)
         if blocking:
+
             def note(problem) -> str:
                 if problem.path == rel and problem.line >= first_line:
                     index = max(i for i, start in enumerate(starts) if start <= problem.line)
@@ -197,5 +219,3 @@ def add_evidence(
             atomic_write(evidence, candidate)
             result.written = True
         return result
-
-

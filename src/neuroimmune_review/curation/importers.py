@@ -11,7 +11,13 @@ from .safe_write import CurationError
 from .references import Record, _bibtex_authors, _doi_from_url, _person, _pmid_from_url, normalise
 
 FORMATS = ("bibtex", "ris", "medline")
-_EXTENSIONS = {".bib": "bibtex", ".bibtex": "bibtex", ".ris": "ris", ".nbib": "medline", ".medline": "medline"}
+_EXTENSIONS = {
+    ".bib": "bibtex",
+    ".bibtex": "bibtex",
+    ".ris": "ris",
+    ".nbib": "medline",
+    ".medline": "medline",
+}
 _RIS_LINE = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
 _MEDLINE_LINE = re.compile(r"^([A-Z][A-Z0-9 ]{1,3})- (.*)$")
 
@@ -51,13 +57,18 @@ def _parse_bibtex(text: str, origin: str) -> list[Record]:
     if parsed.read_error:
         raise CurationError(f"{origin}: {parsed.read_error}")
     if parsed.failed:
-        raise CurationError(f"{origin}: could not read every entry", [f"line {f.line}: {f.message}" for f in parsed.failed])
+        raise CurationError(
+            f"{origin}: could not read every entry",
+            [f"line {f.line}: {f.message}" for f in parsed.failed],
+        )
     records = []
     for number, (key, raw) in enumerate(parsed.entries.items(), start=1):
         fields: dict[str, str] = {}
         fields["author"] = _bibtex_authors(raw.get("author", ""))
         fields["title"] = raw.get("title", "")
-        fields["journal"] = raw.get("journal") or raw.get("journaltitle") or raw.get("booktitle", "")
+        fields["journal"] = (
+            raw.get("journal") or raw.get("journaltitle") or raw.get("booktitle", "")
+        )
         fields["year"] = raw.get("year") or raw.get("date", "")
         fields["volume"] = raw.get("volume", "")
         fields["number"] = raw.get("number") or raw.get("issue", "")
@@ -68,7 +79,9 @@ def _parse_bibtex(text: str, origin: str) -> list[Record]:
             pmid = raw.get("eprint", "")
         fields["pmid"] = pmid or _pmid_from_url(raw.get("url", ""))
         entry_type = parsed.entry_types.get(key, "article")
-        records.append(normalise(Record(entry_type, fields, f"{origin}, entry {key!r} (#{number})")))
+        records.append(
+            normalise(Record(entry_type, fields, f"{origin}, entry {key!r} (#{number})"))
+        )
     return records
 
 
@@ -95,9 +108,20 @@ def _ris_records(text: str) -> Iterator[tuple[int, list[tuple[str, str]]]]:
         yield start, current
 
 
-_RIS_TYPES = {"JOUR": "article", "JFULL": "article", "EJOUR": "article", "ABST": "article", "BOOK": "book",
-              "EBOOK": "book", "CHAP": "incollection", "ECHAP": "incollection", "CONF": "inproceedings",
-              "CPAPER": "inproceedings", "THES": "phdthesis", "RPRT": "techreport"}
+_RIS_TYPES = {
+    "JOUR": "article",
+    "JFULL": "article",
+    "EJOUR": "article",
+    "ABST": "article",
+    "BOOK": "book",
+    "EBOOK": "book",
+    "CHAP": "incollection",
+    "ECHAP": "incollection",
+    "CONF": "inproceedings",
+    "CPAPER": "inproceedings",
+    "THES": "phdthesis",
+    "RPRT": "techreport",
+}
 
 
 def _tag_values(tags) -> dict[str, list[str]]:
@@ -140,7 +164,9 @@ def _parse_ris(text: str, origin: str) -> list[Record]:
             "pmid": pmid,
         }
         entry_type = _RIS_TYPES.get(first("TY").upper(), "misc")
-        records.append(normalise(Record(entry_type, fields, f"{origin}, record {number} (line {line})")))
+        records.append(
+            normalise(Record(entry_type, fields, f"{origin}, record {number} (line {line})"))
+        )
     return records
 
 
@@ -181,7 +207,11 @@ def _parse_medline(text: str, origin: str) -> list[Record]:
                 doi = value[: -len("[doi]")].strip()
                 break
         types = [t.lower() for t in values.get("PT", [])]
-        entry_type = "article" if not types or any("journal article" in t or "review" in t for t in types) else "misc"
+        entry_type = (
+            "article"
+            if not types or any("journal article" in t or "review" in t for t in types)
+            else "misc"
+        )
         if "Book" in values.get("PT", []):
             entry_type = "book"
         fields = {
@@ -195,11 +225,15 @@ def _parse_medline(text: str, origin: str) -> list[Record]:
             "doi": doi,
             "pmid": first("PMID"),
         }
-        records.append(normalise(Record(entry_type, fields, f"{origin}, record {number} (line {line})")))
+        records.append(
+            normalise(Record(entry_type, fields, f"{origin}, record {number} (line {line})"))
+        )
     return records
 
 
-def read_reference_file(path: str | Path, fmt: str | None = None, text: str | None = None) -> list[Record]:
+def read_reference_file(
+    path: str | Path, fmt: str | None = None, text: str | None = None
+) -> list[Record]:
     """Records of one BibTeX, RIS or MEDLINE file (format from *fmt*, the extension, or the content)."""
     name = str(path)
     if text is None:

@@ -9,7 +9,18 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import paths
-from .safe_write import CurationError, _appendable, _format, _new_errors, _new_warnings, _shadow_root, _validate, atomic_write, detect_newline, exclusive_lock
+from .safe_write import (
+    CurationError,
+    _appendable,
+    _format,
+    _new_errors,
+    _new_warnings,
+    _shadow_root,
+    _validate,
+    atomic_write,
+    detect_newline,
+    exclusive_lock,
+)
 
 HOUSE_FIELDS = ("author", "title", "journal", "year", "volume", "number", "pages", "doi", "pmid")
 REQUIRED_REFERENCE_FIELDS = ("author", "title", "year")
@@ -81,7 +92,9 @@ def _person(name: str) -> str:
     if len(tokens) == 1:
         return name
     # 'Ludwig van Beethoven': the surname starts at the first lower-case particle, else the last word.
-    start = next((i for i, t in enumerate(tokens[1:-1], start=1) if t[0].islower()), len(tokens) - 1)
+    start = next(
+        (i for i, t in enumerate(tokens[1:-1], start=1) if t[0].islower()), len(tokens) - 1
+    )
     return f"{' '.join(tokens[start:])}, {' '.join(tokens[:start])}"
 
 
@@ -121,7 +134,9 @@ def normalise(record: Record) -> Record:
         value = " ".join(str(record.fields.get(name, "") or "").split())
         if name == "title":
             value = value.strip()
-            if value.startswith("[") and value.rstrip(".").endswith("]"):  # MEDLINE translated titles
+            if value.startswith("[") and value.rstrip(".").endswith(
+                "]"
+            ):  # MEDLINE translated titles
                 value = value.rstrip(".")[1:-1]
             if value.endswith(".") and not value.endswith(".."):
                 value = value[:-1]
@@ -135,15 +150,35 @@ def normalise(record: Record) -> Record:
         elif name == "doi":
             value = normalise_doi(value)
         elif name == "pmid":
-            value = re.sub(r"\D", "", value) if re.fullmatch(r"\s*(?:PMID:?\s*)?\d+\s*", value, re.I) else value
+            value = (
+                re.sub(r"\D", "", value)
+                if re.fullmatch(r"\s*(?:PMID:?\s*)?\d+\s*", value, re.I)
+                else value
+            )
         value = _balanced(value)
         if value:
             fields[name] = value
     return Record(record.entry_type.lower() or "article", fields, record.origin)
 
 
-_ASCII_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss",
-                             "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "ð": "d", "ı": "i"})
+_ASCII_FOLD = str.maketrans(
+    {
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "þ": "th",
+        "ð": "d",
+        "ı": "i",
+    }
+)
 
 
 def ascii_letters(text: str) -> str:
@@ -271,13 +306,18 @@ def add_references(
     bib_file = paths.bib_path(root)
     missing = [
         f"{record.origin} ({record.describe()}): no {name}"
-        for record in records for name in REQUIRED_REFERENCE_FIELDS if not record.fields.get(name)
+        for record in records
+        for name in REQUIRED_REFERENCE_FIELDS
+        if not record.fields.get(name)
     ]
     if missing:
-        raise CurationError("some records lack fields every entry needs; nothing was added", missing)
+        raise CurationError(
+            "some records lack fields every entry needs; nothing was added", missing
+        )
     if record_errors := [
         f"{r.origin}: DOI {r.fields['doi']!r} is malformed; expected a bare DOI like 10.1038/s41398-025-03532-y"
-        for r in records if r.fields.get("doi") and not re.fullmatch(r"10\.\d{4,9}/\S+", r.fields["doi"])
+        for r in records
+        if r.fields.get("doi") and not re.fullmatch(r"10\.\d{4,9}/\S+", r.fields["doi"])
     ]:
         raise CurationError("some records have a malformed DOI; nothing was added", record_errors)
 
@@ -292,7 +332,9 @@ def add_references(
             found = index.duplicate_of(record)
             if found:
                 key, reason = found
-                result.duplicates.append(Duplicate(record, key, reason, within_import=key in index.imported))
+                result.duplicates.append(
+                    Duplicate(record, key, reason, within_import=key in index.imported)
+                )
                 continue
             key = unique_key(base_key(record.fields), index.keys)
             index.add(key, record.fields)
@@ -304,7 +346,10 @@ def add_references(
         base = _appendable(original, newline)
         # One blank line before each new entry (none at the top of an empty file).
         separator = newline if base.strip() and not base.endswith(newline * 2) else b""
-        entries = [format_entry(key, record, newline.decode()).encode("utf-8") for key, record in result.added]
+        entries = [
+            format_entry(key, record, newline.decode()).encode("utf-8")
+            for key, record in result.added
+        ]
         candidate = base + separator + newline.join(entries)
 
         before = _validate(root)
@@ -319,7 +364,9 @@ def add_references(
                 atomic_write(bib_file, original)
                 raise
         first_line = (base + separator).count(b"\n") + 1
-        blocking = _new_errors(before, after, {bib_file.name: range(first_line, candidate.count(b"\n") + 2)})
+        blocking = _new_errors(
+            before, after, {bib_file.name: range(first_line, candidate.count(b"\n") + 2)}
+        )
         if blocking:
             if not dry_run:
                 atomic_write(bib_file, original)
@@ -328,10 +375,10 @@ def add_references(
                 [_format(p) for p in blocking],
             )
         result.warnings = [
-            _format(p) for p in _new_warnings(before, after) if "is not cited by the data or the book" not in p.message
+            _format(p)
+            for p in _new_warnings(before, after)
+            if "is not cited by the data or the book" not in p.message
         ]
         result.existing_errors = sum(p.severity == "error" for p in before)
         result.written = not dry_run
         return result
-
-

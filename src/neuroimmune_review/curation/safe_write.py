@@ -162,5 +162,3 @@ def _format(problem, note: str = "") -> str:
     from ..validate import format_problem
 
     return format_problem(problem) + note
-
-

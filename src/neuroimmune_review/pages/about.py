@@ -1,4 +1,5 @@
 """The "About the data" page: data dictionary, downloads and the reference quality report."""
+
 from __future__ import annotations
 
 import html
@@ -41,13 +42,15 @@ def data_dictionary(resource: str) -> Table:
     package = datapackage()
     spec = next(r for r in package["resources"] if r["name"] == resource)
     fields = spec["schema"]["fields"]
-    frame = pd.DataFrame({
-        "Field": [f["name"] for f in fields],
-        "Type": [f.get("type", "string") for f in fields],
-        "Required": ["yes" if f.get("constraints", {}).get("required") else "" for f in fields],
-        "Allowed values": [_allowed(f) for f in fields],
-        "Description": [f.get("description", "") for f in fields],
-    })
+    frame = pd.DataFrame(
+        {
+            "Field": [f["name"] for f in fields],
+            "Type": [f.get("type", "string") for f in fields],
+            "Required": ["yes" if f.get("constraints", {}).get("required") else "" for f in fields],
+            "Allowed values": [_allowed(f) for f in fields],
+            "Description": [f.get("description", "") for f in fields],
+        }
+    )
     return Table(frame, f"Data dictionary: {spec.get('path', resource)}")
 
 
@@ -61,7 +64,13 @@ def downloads():
 
     here = provenance.current_docname() or "book/index"
     base = posixpath.relpath(DOWNLOADS_DIR, posixpath.dirname(here))
-    present = [name for name in DOWNLOADS if (paths.find_root() / ("references.bib" if name.endswith(".bib") else f"data/{name}")).is_file()]
+    present = [
+        name
+        for name in DOWNLOADS
+        if (
+            paths.find_root() / ("references.bib" if name.endswith(".bib") else f"data/{name}")
+        ).is_file()
+    ]
     items = "".join(
         f'<li><a href="{html.escape(base)}/{html.escape(name)}" download>{html.escape(name)}</a>: '
         f"{html.escape(DOWNLOADS[name])}</li>"
@@ -86,7 +95,12 @@ def reference_quality():
         "`review_ref`, so the gap stays visible.",
     ]
     if report["unresolved"]:
-        lines += ["", "Unresolved reference numbers: " + escape_markdown(format_number_ranges(report["unresolved"])) + "."]
+        lines += [
+            "",
+            "Unresolved reference numbers: "
+            + escape_markdown(format_number_ranges(report["unresolved"]))
+            + ".",
+        ]
     return markdown("\n".join(lines))
 
 

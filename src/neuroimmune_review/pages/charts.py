@@ -5,6 +5,7 @@ evidence type, with a count), so a page stays small however many rows the eviden
 Direction is encoded by colour *and* shape, with an Okabe-Ito palette that stays
 distinguishable for colour-blind readers.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,17 +19,32 @@ from . import citations
 from ..render import Figure
 
 # Okabe-Ito colours: distinguishable under the common colour-vision deficiencies.
-DIRECTION_COLOURS = {"increase": "#D55E00", "decrease": "#0072B2", "no_change": "#6E6E6E", "mixed": "#CC79A7"}
-DIRECTION_SHAPES = {"increase": "triangle-up", "decrease": "triangle-down", "no_change": "circle", "mixed": "diamond"}
+DIRECTION_COLOURS = {
+    "increase": "#D55E00",
+    "decrease": "#0072B2",
+    "no_change": "#6E6E6E",
+    "mixed": "#CC79A7",
+}
+DIRECTION_SHAPES = {
+    "increase": "triangle-up",
+    "decrease": "triangle-down",
+    "no_change": "circle",
+    "mixed": "diamond",
+}
 EVIDENCE_COLOURS = {
-    "Clinical": "#0072B2", "Preclinical (in vivo)": "#E69F00", "Ex vivo": "#009E73",
-    "In vitro": "#CC79A7", "Unspecified": "#6E6E6E",
+    "Clinical": "#0072B2",
+    "Preclinical (in vivo)": "#E69F00",
+    "Ex vivo": "#009E73",
+    "In vitro": "#CC79A7",
+    "Unspecified": "#6E6E6E",
 }
 
 
 def _direction_scale(kind: str) -> alt.Scale:
     source = DIRECTION_COLOURS if kind == "colour" else DIRECTION_SHAPES
-    return alt.Scale(domain=[data.DIRECTION_LABELS[d] for d in data.DIRECTIONS], range=list(source.values()))
+    return alt.Scale(
+        domain=[data.DIRECTION_LABELS[d] for d in data.DIRECTIONS], range=list(source.values())
+    )
 
 
 # Tooltips list at most this many sources and samples per mark ("… and 12 more"): a mark
@@ -63,7 +79,9 @@ def _compact_chart(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
         else:
             codes, uniques = pd.factorize(series.astype(str), sort=True)
             values[key] = codes.tolist()
-            calculate.append((column, f"{json.dumps(list(uniques), ensure_ascii=False)}[datum.{key}]"))
+            calculate.append(
+                (column, f"{json.dumps(list(uniques), ensure_ascii=False)}[datum.{key}]")
+            )
     chart = alt.Chart(alt.Data(values=[values])).transform_flatten(list(values))
     for column, expression in calculate:
         chart = chart.transform_calculate(as_=column, calculate=expression)
@@ -74,13 +92,22 @@ def aggregate_findings(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per intervention × mediator × direction × evidence type, with count, sources and samples."""
     columns = ["intervention", "mediator", "direction", "evidence_type"]
     if rows.empty:
-        return pd.DataFrame(columns=[*columns, "Direction", "Evidence type", "n", "sources", "samples"])
+        return pd.DataFrame(
+            columns=[*columns, "Direction", "Evidence type", "n", "sources", "samples"]
+        )
     rows = rows.assign(source=citations.labels(rows["citation"]))
-    grouped = rows.groupby(columns, sort=True).agg(
-        n=("id", "size"),
-        sources=("source", lambda s: _capped_list(set("; ".join(s).split("; ")), MAX_TOOLTIP_SOURCES)),
-        samples=("sample", lambda s: _capped_list(set(s), MAX_TOOLTIP_SAMPLES)),
-    ).reset_index()
+    grouped = (
+        rows.groupby(columns, sort=True)
+        .agg(
+            n=("id", "size"),
+            sources=(
+                "source",
+                lambda s: _capped_list(set("; ".join(s).split("; ")), MAX_TOOLTIP_SOURCES),
+            ),
+            samples=("sample", lambda s: _capped_list(set(s), MAX_TOOLTIP_SAMPLES)),
+        )
+        .reset_index()
+    )
     grouped["Direction"] = grouped["direction"].map(data.DIRECTION_LABELS)
     grouped["Evidence type"] = grouped["evidence_type"].map(data.EVIDENCE_TYPE_LABELS)
     return grouped
@@ -97,46 +124,76 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         f"stand for more findings. Panels separate evidence types. The evidence table below lists every finding."
     )
     fields = ["intervention", "mediator", "Direction", "Evidence type", "n", "sources", "samples"]
-    chart = _compact_chart(table, fields).mark_point(filled=True, opacity=0.9).encode(
-        x=alt.X("mediator:N", title="Mediator", sort="ascending", axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("intervention:N", title=None, sort="ascending"),
-        xOffset=alt.XOffset("Direction:N", scale=alt.Scale(domain=[data.DIRECTION_LABELS[d] for d in data.DIRECTIONS])),
-        color=alt.Color("Direction:N", scale=_direction_scale("colour"), legend=alt.Legend(title="Direction")),
-        shape=alt.Shape("Direction:N", scale=_direction_scale("shape"), legend=alt.Legend(title="Direction")),
-        size=alt.Size("n:Q", title="Findings", scale=alt.Scale(range=[60, 360]), legend=None),
-        row=alt.Row("Evidence type:N", title=None, sort=list(data.EVIDENCE_TYPE_LABELS.values()),
-                    header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold")),
-        tooltip=[
-            alt.Tooltip("intervention:N", title="Intervention"),
-            alt.Tooltip("mediator:N", title="Mediator"),
-            alt.Tooltip("Direction:N"),
-            alt.Tooltip("Evidence type:N"),
-            alt.Tooltip("n:Q", title="Findings"),
-            alt.Tooltip("sources:N", title="Sources"),
-            alt.Tooltip("samples:N", title="Samples"),
-        ],
-    ).properties(
-        # Each mediator's band holds four direction slots (xOffset); a step of 9 px keeps it about 36 px wide.
-        width=alt.Step(9), height=alt.Step(22), title=title,
-    ).resolve_scale(y="independent").configure_legend(orient="top")
+    chart = (
+        _compact_chart(table, fields)
+        .mark_point(filled=True, opacity=0.9)
+        .encode(
+            x=alt.X(
+                "mediator:N", title="Mediator", sort="ascending", axis=alt.Axis(labelAngle=-45)
+            ),
+            y=alt.Y("intervention:N", title=None, sort="ascending"),
+            xOffset=alt.XOffset(
+                "Direction:N",
+                scale=alt.Scale(domain=[data.DIRECTION_LABELS[d] for d in data.DIRECTIONS]),
+            ),
+            color=alt.Color(
+                "Direction:N",
+                scale=_direction_scale("colour"),
+                legend=alt.Legend(title="Direction"),
+            ),
+            shape=alt.Shape(
+                "Direction:N", scale=_direction_scale("shape"), legend=alt.Legend(title="Direction")
+            ),
+            size=alt.Size("n:Q", title="Findings", scale=alt.Scale(range=[60, 360]), legend=None),
+            row=alt.Row(
+                "Evidence type:N",
+                title=None,
+                sort=list(data.EVIDENCE_TYPE_LABELS.values()),
+                header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"),
+            ),
+            tooltip=[
+                alt.Tooltip("intervention:N", title="Intervention"),
+                alt.Tooltip("mediator:N", title="Mediator"),
+                alt.Tooltip("Direction:N"),
+                alt.Tooltip("Evidence type:N"),
+                alt.Tooltip("n:Q", title="Findings"),
+                alt.Tooltip("sources:N", title="Sources"),
+                alt.Tooltip("samples:N", title="Samples"),
+            ],
+        )
+        .properties(
+            # Each mediator's band holds four direction slots (xOffset); a step of 9 px keeps it about 36 px wide.
+            width=alt.Step(9),
+            height=alt.Step(22),
+            title=title,
+        )
+        .resolve_scale(y="independent")
+        .configure_legend(orient="top")
+    )
     return Figure(chart=chart, title=title, description=description, data=table)
 
 
 def class_effects(drug_class: str) -> Figure:
     """Every finding for one antidepressant class, its drugs and its class-level entry."""
     rows = data.evidence(drug_class=drug_class)
-    return effects_matrix(rows, f"Reported cytokine and mediator changes: {drug_class}", f"the {drug_class} class")
+    return effects_matrix(
+        rows, f"Reported cytokine and mediator changes: {drug_class}", f"the {drug_class} class"
+    )
 
 
 def chapter_effects(chapter: str, title: str) -> Figure:
     """Every finding a chapter discusses (for chapters that are not about one drug class)."""
-    return effects_matrix(data.evidence(chapter=chapter), title, "this chapter's interventions and conditions")
+    return effects_matrix(
+        data.evidence(chapter=chapter), title, "this chapter's interventions and conditions"
+    )
 
 
 def condition_effects() -> Figure:
     """Mediators reported altered in conditions (MDD, bipolar disorder …) compared with controls."""
     rows = data.evidence(intervention_kind="condition")
-    return effects_matrix(rows, "Mediators altered in conditions compared with controls", "conditions versus controls")
+    return effects_matrix(
+        rows, "Mediators altered in conditions compared with controls", "conditions versus controls"
+    )
 
 
 def class_overview() -> Figure:
@@ -153,14 +210,29 @@ def class_overview() -> Figure:
     # Direction is a column position, not a colour, so the table reads without colour vision.
     base = alt.Chart(table).encode(
         y=alt.Y("drug_class:N", title=None, sort=data.DRUG_CLASSES),
-        x=alt.X("Direction:N", title="Direction of change", sort=list(data.DIRECTION_LABELS.values()),
-                axis=alt.Axis(labelAngle=0, orient="top")),
-        tooltip=[alt.Tooltip("drug_class:N", title="Class"), "Direction:N", alt.Tooltip("n:Q", title="Findings")],
+        x=alt.X(
+            "Direction:N",
+            title="Direction of change",
+            sort=list(data.DIRECTION_LABELS.values()),
+            axis=alt.Axis(labelAngle=0, orient="top"),
+        ),
+        tooltip=[
+            alt.Tooltip("drug_class:N", title="Class"),
+            "Direction:N",
+            alt.Tooltip("n:Q", title="Findings"),
+        ],
     )
     chart = (
-        base.mark_rect().encode(color=alt.Color("n:Q", title="Findings", scale=alt.Scale(scheme="blues")))
+        base.mark_rect().encode(
+            color=alt.Color("n:Q", title="Findings", scale=alt.Scale(scheme="blues"))
+        )
         + base.mark_text(fontWeight="bold").encode(
-            text="n:Q", color=alt.condition(f"datum.n > {table['n'].max() / 2 if len(table) else 0}", alt.value("white"), alt.value("black"))
+            text="n:Q",
+            color=alt.condition(
+                f"datum.n > {table['n'].max() / 2 if len(table) else 0}",
+                alt.value("white"),
+                alt.value("black"),
+            ),
         )
     ).properties(width=alt.Step(90), height=alt.Step(28), title=title)
     return Figure(chart=chart, title=title, description=description, data=table)

@@ -1,4 +1,5 @@
 """Turning citation keys of the evidence into readable labels and links to the References page."""
+
 from __future__ import annotations
 
 import posixpath
@@ -37,4 +38,6 @@ def reference_href(key: str) -> str:
 
 def first_key_hrefs(cells: pd.Series) -> pd.Series:
     """A link per row to its first cited work (tables link the whole label cell)."""
-    return cells.map(lambda cell: reference_href(data.split_list(cell)[0]) if data.split_list(cell) else "")
+    return cells.map(
+        lambda cell: reference_href(data.split_list(cell)[0]) if data.split_list(cell) else ""
+    )

@@ -14,6 +14,7 @@ Every file is read through the tracked query ``figure_table``, so a page is
 re-executed when a figure's data change.  All text from the files is escaped for
 DOT, SVG and HTML alike.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -122,7 +123,9 @@ def dot_string(text: str, wrap: int | None = None) -> str:
     """*text* as a quoted DOT string that Graphviz shows literally (optionally wrapped)."""
     lines = textwrap.wrap(_clean(text), wrap, break_long_words=False) if wrap else [_clean(text)]
     escaped = [
-        line.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")  # dot reads &..; as entities
+        line.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("&", "&amp;")  # dot reads &..; as entities
         for line in lines or [""]
     ]
     return '"' + "\\n".join(escaped) + '"'
@@ -137,10 +140,17 @@ def build_dot(edges: pd.DataFrame, nodes: pd.DataFrame, *, name: str) -> str:
     _require_columns(edges, EDGE_COLUMNS, name)
     _require_columns(nodes, NODE_COLUMNS, f"{name}_nodes")
     groups = dict(zip(nodes["node"].map(_clean), nodes["group"].map(_clean)))
-    edges = edges.assign(source=edges["source"].map(_clean), target=edges["target"].map(_clean),
-                         relation=edges["relation"].map(_clean))
-    problems = [f"unknown relation {r!r}" for r in sorted(set(edges["relation"]) - RELATIONS.keys())]
-    problems += [f"unknown node group {g!r}" for g in sorted(set(groups.values()) - NODE_GROUPS.keys())]
+    edges = edges.assign(
+        source=edges["source"].map(_clean),
+        target=edges["target"].map(_clean),
+        relation=edges["relation"].map(_clean),
+    )
+    problems = [
+        f"unknown relation {r!r}" for r in sorted(set(edges["relation"]) - RELATIONS.keys())
+    ]
+    problems += [
+        f"unknown node group {g!r}" for g in sorted(set(groups.values()) - NODE_GROUPS.keys())
+    ]
     used = list(dict.fromkeys([*edges["source"], *edges["target"]]))
     problems += [f"node {n!r} is not listed in {name}_nodes.csv" for n in used if n not in groups]
     if problems:
@@ -157,12 +167,16 @@ def build_dot(edges: pd.DataFrame, nodes: pd.DataFrame, *, name: str) -> str:
     ]
     for node in order:
         s = NODE_GROUPS[groups[node]]
-        lines.append(f"  {ids[node]} [label={dot_string(node, 14)}, "
-                     f"{_attrs(shape=s.shape, style=s.style, fillcolor=s.fill, fontcolor=s.fontcolor)}];")
+        lines.append(
+            f"  {ids[node]} [label={dot_string(node, 14)}, "
+            f"{_attrs(shape=s.shape, style=s.style, fillcolor=s.fill, fontcolor=s.fontcolor)}];"
+        )
     for _, edge in edges.iterrows():
         s = RELATIONS[edge["relation"]]
-        lines.append(f"  {ids[edge['source']]} -> {ids[edge['target']]} [label={dot_string(edge['label'], 14)}, "
-                     f"{_attrs(color=s.color, style=s.style, arrowhead=s.arrowhead, penwidth=s.penwidth)}];")
+        lines.append(
+            f"  {ids[edge['source']]} -> {ids[edge['target']]} [label={dot_string(edge['label'], 14)}, "
+            f"{_attrs(color=s.color, style=s.style, arrowhead=s.arrowhead, penwidth=s.penwidth)}];"
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -175,9 +189,13 @@ def run_dot(source: str) -> str:
             "The Graphviz program 'dot' was not found on PATH; the review's diagrams are drawn with it. "
             "Install the Debian package 'graphviz' (apt-get install graphviz, or scripts/install_system_deps.sh)."
         )
-    result = subprocess.run([exe, "-Tsvg"], input=source.encode("utf-8"), capture_output=True, timeout=120)
+    result = subprocess.run(
+        [exe, "-Tsvg"], input=source.encode("utf-8"), capture_output=True, timeout=120
+    )
     if result.returncode != 0:
-        raise RuntimeError(f"dot failed ({result.returncode}): {result.stderr.decode('utf-8', 'replace').strip()}")
+        raise RuntimeError(
+            f"dot failed ({result.returncode}): {result.stderr.decode('utf-8', 'replace').strip()}"
+        )
     return result.stdout.decode("utf-8")
 
 
@@ -200,7 +218,9 @@ def inline_svg(svg: str, *, ident: str, title: str, description: str) -> str:
             element.set("id", f"{ident}-{element.get('id')}")
     width = re.fullmatch(r"([\d.]+)pt", root.attrib.pop("width", ""))
     root.attrib.pop("height", None)
-    max_width = f"max-width:{float(width[1]) * 4 / 3:.0f}px;" if width else ""  # natural size, pt -> CSS px
+    max_width = (
+        f"max-width:{float(width[1]) * 4 / 3:.0f}px;" if width else ""
+    )  # natural size, pt -> CSS px
     root.set("style", f"{max_width}width:100%;height:auto;")
     root.set("role", "img")
     root.set("aria-label", title)
@@ -229,16 +249,22 @@ _DASHES = {"dashed": ' stroke-dasharray="5,3"', "dotted": ' stroke-dasharray="1.
 
 def _relation_key(style: EdgeStyle) -> str:
     width = 2.5 if style.style == "bold" else style.penwidth
-    line = (f'<line x1="0" y1="5" x2="28" y2="5" stroke="{style.color}" stroke-width="{width}"'
-            f'{_DASHES.get(style.style, "")}/>')
-    return (f'<svg width="38" height="10" viewBox="0 0 38 10" aria-hidden="true" focusable="false">'
-            f'{line}{_ARROWHEADS[style.arrowhead].format(c=style.color)}</svg>')
+    line = (
+        f'<line x1="0" y1="5" x2="28" y2="5" stroke="{style.color}" stroke-width="{width}"'
+        f"{_DASHES.get(style.style, '')}/>"
+    )
+    return (
+        f'<svg width="38" height="10" viewBox="0 0 38 10" aria-hidden="true" focusable="false">'
+        f"{line}{_ARROWHEADS[style.arrowhead].format(c=style.color)}</svg>"
+    )
 
 
 def _group_key(style: NodeStyle) -> str:
     radius = "50%" if style.shape == "ellipse" else "3px"
-    return (f'<span aria-hidden="true" style="display:inline-block;width:1.6em;height:0.9em;'
-            f'vertical-align:middle;border:1px solid #333;border-radius:{radius};background:{style.fill}"></span>')
+    return (
+        f'<span aria-hidden="true" style="display:inline-block;width:1.6em;height:0.9em;'
+        f'vertical-align:middle;border:1px solid #333;border-radius:{radius};background:{style.fill}"></span>'
+    )
 
 
 def _ident(dot_source: str) -> str:
@@ -263,13 +289,20 @@ class Diagram:
         return _ident(self.dot)
 
     def _key(self) -> str:
-        items = [f"<li>{_group_key(NODE_GROUPS[g])} {html.escape(NODE_GROUPS[g].label)}</li>" for g in self.groups]
+        items = [
+            f"<li>{_group_key(NODE_GROUPS[g])} {html.escape(NODE_GROUPS[g].label)}</li>"
+            for g in self.groups
+        ]
         items += [
             f"<li>{_relation_key(RELATIONS[r])} {html.escape(RELATIONS[r].label)}</li>"
             for r in dict.fromkeys(self.edges["relation"])
         ]
-        return ('<ul class="review-diagram__key" style="list-style:none;padding:0;margin:0.4rem 0;'
-                'display:flex;flex-wrap:wrap;gap:0.2rem 1rem;font-size:0.8rem">' + "".join(items) + "</ul>")
+        return (
+            '<ul class="review-diagram__key" style="list-style:none;padding:0;margin:0.4rem 0;'
+            'display:flex;flex-wrap:wrap;gap:0.2rem 1rem;font-size:0.8rem">'
+            + "".join(items)
+            + "</ul>"
+        )
 
     def text_version(self) -> list[str]:
         """One sentence per edge: the diagram for readers who cannot see it."""
@@ -293,7 +326,9 @@ class Diagram:
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        text = f"{self.title}. {self.caption} {self.source_note}.\n" + "\n".join(self.text_version())
+        text = f"{self.title}. {self.caption} {self.source_note}.\n" + "\n".join(
+            self.text_version()
+        )
         return {"text/html": self._repr_html_(), "text/plain": text}
 
 
@@ -302,20 +337,36 @@ def diagram(name: str, *, figure: int, title: str, caption: str) -> Diagram:
     edges = figure_table(name=name)
     nodes = figure_table(name=f"{name}_nodes")
     source = build_dot(edges, nodes, name=name)
-    source_note = (f"Redrawn from the caption of Fig. {figure} in {SOURCE}; "
-                   f"generated from data/{FIGURE_DIR}/{name}.csv")
-    svg = inline_svg(run_dot(source), ident=_ident(source), title=title, description=f"{caption} {source_note}.")
+    source_note = (
+        f"Redrawn from the caption of Fig. {figure} in {SOURCE}; "
+        f"generated from data/{FIGURE_DIR}/{name}.csv"
+    )
+    svg = inline_svg(
+        run_dot(source), ident=_ident(source), title=title, description=f"{caption} {source_note}."
+    )
     edges = edges[EDGE_COLUMNS].apply(lambda column: column.map(_clean))
     used = set(edges["source"]) | set(edges["target"])
-    groups = list(dict.fromkeys(g for n, g in zip(nodes["node"].map(_clean), nodes["group"].map(_clean)) if n in used))
-    return Diagram(title=title, caption=caption, source_note=source_note, svg=svg, dot=source,
-                   edges=edges, groups=groups)
+    groups = list(
+        dict.fromkeys(
+            g for n, g in zip(nodes["node"].map(_clean), nodes["group"].map(_clean)) if n in used
+        )
+    )
+    return Diagram(
+        title=title,
+        caption=caption,
+        source_note=source_note,
+        svg=svg,
+        dot=source,
+        edges=edges,
+        groups=groups,
+    )
 
 
 def neuroimmune_mechanisms() -> Diagram:
     """Fig. 1: how peripheral and barrier routes bring inflammation to the brain, and the IDO shunt."""
     return diagram(
-        "neuroimmune_mechanisms", figure=1,
+        "neuroimmune_mechanisms",
+        figure=1,
         title="Neuroimmune mechanisms of depression",
         caption=(
             "A leaky blood-brain barrier lets immune cells and cytokines into the brain, where they switch on "
@@ -330,7 +381,8 @@ def neuroimmune_mechanisms() -> Diagram:
 def antidepressant_mechanisms() -> Diagram:
     """Fig. 2: where each antidepressant class acts at the synapse."""
     return diagram(
-        "antidepressant_mechanisms", figure=2,
+        "antidepressant_mechanisms",
+        figure=2,
         title="How antidepressant classes act at the synapse",
         caption=(
             "MAOIs block monoamine oxidase, so nerve terminals keep and release more noradrenaline (NE) and "
@@ -345,7 +397,8 @@ def antidepressant_mechanisms() -> Diagram:
 def neuroimmune_communication() -> Diagram:
     """Fig. 4: the messengers and receptors of two-way traffic between nervous and immune systems."""
     return diagram(
-        "neuroimmune_communication", figure=4,
+        "neuroimmune_communication",
+        figure=4,
         title="Two-way communication between nervous and immune systems",
         caption=(
             "Neurons, glia and immune cells exchange three kinds of chemical messenger: neurotransmitters, "
@@ -364,8 +417,26 @@ CLASS_LABELS = {
     "SNRI": "SNRIs (serotonin-noradrenaline reuptake inhibitors)",
     "NASSA": "NASSAs (noradrenergic and specific serotonergic antidepressants)",
 }
-_CLASS_COLOURS = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
-_CLASS_SHAPES = ["circle", "square", "triangle-up", "diamond", "triangle-down", "cross", "triangle-left", "wedge"]
+_CLASS_COLOURS = [
+    "#E69F00",
+    "#0072B2",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+]
+_CLASS_SHAPES = [
+    "circle",
+    "square",
+    "triangle-up",
+    "diamond",
+    "triangle-down",
+    "cross",
+    "triangle-left",
+    "wedge",
+]
 
 
 def receptor_matrix() -> Figure:
@@ -385,30 +456,51 @@ def receptor_matrix() -> Figure:
     shapes = [_CLASS_SHAPES[i % len(_CLASS_SHAPES)] for i in range(len(classes))]
     unpaired = [r for r in receptors if r not in set(pairs["receptor_group"])]
 
-    title = "Neurotransmitter receptor groups on immune cells and the antidepressants that reach them"
+    title = (
+        "Neurotransmitter receptor groups on immune cells and the antidepressants that reach them"
+    )
     description = (
         f"{len(pairs)} marks: each places an antidepressant class (colour and shape) at an immune cell type "
         f"(rows) and a receptor group (columns, {', '.join(receptors)}). The source caption names only which "
         f"class acts on which cell; the receptor group of each mark is read from the class name, so treat it "
         f"as indicative. "
-        + (f"{', '.join(unpaired)} receptors are listed on immune cells but tied to no cell or class, so their "
-           f"columns are empty. " if unpaired else "")
+        + (
+            f"{', '.join(unpaired)} receptors are listed on immune cells but tied to no cell or class, so their "
+            f"columns are empty. "
+            if unpaired
+            else ""
+        )
         + f"Redrawn from the caption of Fig. 3 in {SOURCE}; generated from data/{FIGURE_DIR}/{name}.csv."
     )
-    legend = alt.Legend(title="Antidepressant class", orient="bottom", direction="vertical", labelLimit=400)
+    legend = alt.Legend(
+        title="Antidepressant class", orient="bottom", direction="vertical", labelLimit=400
+    )
     # With xOffset, the width step is per class inside each receptor column.
-    chart = alt.Chart(pairs).mark_point(filled=True, size=150, opacity=0.95).encode(
-        x=alt.X("receptor_group:N", title="Receptor group", scale=alt.Scale(domain=receptors, paddingInner=0.25),
-                axis=alt.Axis(labelAngle=0, orient="top", domain=False, ticks=False)),
-        y=alt.Y("immune_cell:N", title=None, sort=cells, axis=alt.Axis(grid=True)),
-        xOffset=alt.XOffset("Class:N", scale=alt.Scale(domain=class_domain)),
-        color=alt.Color("Class:N", scale=alt.Scale(domain=class_domain, range=colours), legend=legend),
-        shape=alt.Shape("Class:N", scale=alt.Scale(domain=class_domain, range=shapes), legend=legend),
-        tooltip=[
-            alt.Tooltip("immune_cell:N", title="Immune cell"),
-            alt.Tooltip("receptor_group:N", title="Receptor group"),
-            alt.Tooltip("Class:N", title="Class"),
-            alt.Tooltip("note:N", title="Basis"),
-        ],
-    ).properties(width=alt.Step(18), height=alt.Step(30), title=alt.Title(title, anchor="start"))
+    chart = (
+        alt.Chart(pairs)
+        .mark_point(filled=True, size=150, opacity=0.95)
+        .encode(
+            x=alt.X(
+                "receptor_group:N",
+                title="Receptor group",
+                scale=alt.Scale(domain=receptors, paddingInner=0.25),
+                axis=alt.Axis(labelAngle=0, orient="top", domain=False, ticks=False),
+            ),
+            y=alt.Y("immune_cell:N", title=None, sort=cells, axis=alt.Axis(grid=True)),
+            xOffset=alt.XOffset("Class:N", scale=alt.Scale(domain=class_domain)),
+            color=alt.Color(
+                "Class:N", scale=alt.Scale(domain=class_domain, range=colours), legend=legend
+            ),
+            shape=alt.Shape(
+                "Class:N", scale=alt.Scale(domain=class_domain, range=shapes), legend=legend
+            ),
+            tooltip=[
+                alt.Tooltip("immune_cell:N", title="Immune cell"),
+                alt.Tooltip("receptor_group:N", title="Receptor group"),
+                alt.Tooltip("Class:N", title="Class"),
+                alt.Tooltip("note:N", title="Basis"),
+            ],
+        )
+        .properties(width=alt.Step(18), height=alt.Step(30), title=alt.Title(title, anchor="start"))
+    )
     return Figure(chart=chart, title=title, description=description, data=pairs)

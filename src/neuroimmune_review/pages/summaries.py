@@ -1,4 +1,5 @@
 """Generated prose: counts and lists computed from the data, never typed into a chapter."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -32,10 +33,13 @@ def findings_summary(rows: pd.DataFrame, subject: str) -> str:
     parts = [
         f"The data set holds **{_plural(len(rows), 'finding')}** on {subject} from "
         f"{_plural(_sources(rows), 'cited source')}"
-        + (f", covering {escape_markdown(drugs)}" if drugs else "") + ".",
+        + (f", covering {escape_markdown(drugs)}" if drugs else "")
+        + ".",
         f"They report {by_direction.get('decrease', 0)} decreases, {by_direction.get('increase', 0)} increases, "
         f"{by_direction.get('no_change', 0)} findings of no change and {by_direction.get('mixed', 0)} mixed results.",
-        "By evidence type: " + escape_markdown([f"{t.lower()} {n}" for t, n in by_type.items()]) + ".",
+        "By evidence type: "
+        + escape_markdown([f"{t.lower()} {n}" for t, n in by_type.items()])
+        + ".",
         f"Most often reduced: {_top(rows, 'decrease')}. Most often raised: {_top(rows, 'increase')}.",
     ]
     if len(contested):
@@ -47,7 +51,9 @@ def findings_summary(rows: pd.DataFrame, subject: str) -> str:
 
 
 def class_summary(drug_class: str):
-    return markdown(findings_summary(data.evidence(drug_class=drug_class), f"the {drug_class} class"))
+    return markdown(
+        findings_summary(data.evidence(drug_class=drug_class), f"the {drug_class} class")
+    )
 
 
 def chapter_summary(chapter: str, subject: str):

@@ -1,4 +1,5 @@
 """Evidence tables generated from the CSV for the chapters."""
+
 from __future__ import annotations
 
 import posixpath
@@ -11,9 +12,16 @@ from . import citations
 from ..render import Table
 
 COLUMNS = {
-    "id": "ID", "intervention": "Intervention", "mediator": "Mediator", "direction": "Direction",
-    "evidence_type": "Evidence", "species": "Species", "sample": "Sample", "dose": "Dose",
-    "source": "Source", "note": "Note",
+    "id": "ID",
+    "intervention": "Intervention",
+    "mediator": "Mediator",
+    "direction": "Direction",
+    "evidence_type": "Evidence",
+    "species": "Species",
+    "sample": "Sample",
+    "dose": "Dose",
+    "source": "Source",
+    "note": "Note",
 }
 
 
@@ -37,15 +45,22 @@ def findings_table(rows: pd.DataFrame, caption: str) -> Table:
     more = None
     if total > MAX_INLINE_ROWS:
         rows = rows.iloc[:MAX_INLINE_ROWS]
-        more = (f"The first {MAX_INLINE_ROWS} of {total} findings are listed here; "
-                f"download every finding as evidence.csv.", _download_href())
+        more = (
+            f"The first {MAX_INLINE_ROWS} of {total} findings are listed here; "
+            f"download every finding as evidence.csv.",
+            _download_href(),
+        )
     shown = rows.assign(
         source=citations.labels(rows["citation"]),
         direction=rows["direction"].map(data.DIRECTION_LABELS),
         evidence_type=rows["evidence_type"].map(data.EVIDENCE_TYPE_LABELS),
     )[list(COLUMNS)].rename(columns=COLUMNS)
-    return Table(shown, f"{caption} ({total} findings)", links={"Source": citations.first_key_hrefs(rows["citation"])},
-                 more=more)
+    return Table(
+        shown,
+        f"{caption} ({total} findings)",
+        links={"Source": citations.first_key_hrefs(rows["citation"])},
+        more=more,
+    )
 
 
 def class_evidence(drug_class: str) -> Table:

@@ -23,7 +23,12 @@ KIND_GROUPS = {
 UMBRELLA = "antidepressants"  # the class-free umbrella entry of interventions.csv
 TH_AXES = ["Th1", "Th2", "Th17", "Treg", "innate", "none"]
 TH_AXIS_LABELS = {
-    "Th1": "Th1", "Th2": "Th2", "Th17": "Th17", "Treg": "Treg", "innate": "Innate", "none": "No T-helper axis",
+    "Th1": "Th1",
+    "Th2": "Th2",
+    "Th17": "Th17",
+    "Treg": "Treg",
+    "innate": "Innate",
+    "none": "No T-helper axis",
 }
 # The gap map always shows these families, so a cytokine nobody measured is a visible empty row.
 PANEL_FAMILIES = ("cytokine", "chemokine", "acute-phase protein")
@@ -31,15 +36,31 @@ CYTOKINE_FAMILIES = PANEL_FAMILIES
 EXPERIMENTAL_TYPES = ("preclinical_in_vivo", "ex_vivo", "in_vitro")
 
 # Net direction of a cell (explorer): Okabe-Ito colours, one shape each.
-NET_COLOURS = {"Net increase": "#D55E00", "Net decrease": "#0072B2", "Balanced (conflicting)": "#CC79A7",
-               "No change or mixed": "#6E6E6E"}
-NET_SHAPES = {"Net increase": "triangle-up", "Net decrease": "triangle-down", "Balanced (conflicting)": "diamond",
-              "No change or mixed": "circle"}
+NET_COLOURS = {
+    "Net increase": "#D55E00",
+    "Net decrease": "#0072B2",
+    "Balanced (conflicting)": "#CC79A7",
+    "No change or mixed": "#6E6E6E",
+}
+NET_SHAPES = {
+    "Net increase": "triangle-up",
+    "Net decrease": "triangle-down",
+    "Balanced (conflicting)": "diamond",
+    "No change or mixed": "circle",
+}
 # Evidence mix of a gap-map cell.
-MIX_COLOURS = {"Clinical only": "#0072B2", "Clinical and experimental": "#009E73",
-               "Experimental only": "#E69F00", "Type not stated": "#6E6E6E"}
-MIX_SHAPES = {"Clinical only": "circle", "Clinical and experimental": "square",
-              "Experimental only": "diamond", "Type not stated": "cross"}
+MIX_COLOURS = {
+    "Clinical only": "#0072B2",
+    "Clinical and experimental": "#009E73",
+    "Experimental only": "#E69F00",
+    "Type not stated": "#6E6E6E",
+}
+MIX_SHAPES = {
+    "Clinical only": "circle",
+    "Clinical and experimental": "square",
+    "Experimental only": "diamond",
+    "Type not stated": "cross",
+}
 
 EXPLORER_TABLE_ROWS = 40  # rows of the linked table shown at most
 EXPLORER_ROWS_PER_CELL = 8  # strata of one matrix cell shown at most
@@ -90,7 +111,9 @@ def row_sources(rows: pd.DataFrame) -> pd.Series:
 
     if rows.empty:
         return pd.Series([], index=rows.index, dtype=object)
-    return pd.Series([sources(c, r) for c, r in zip(rows["citation"], rows["review_ref"])], index=rows.index)
+    return pd.Series(
+        [sources(c, r) for c, r in zip(rows["citation"], rows["review_ref"])], index=rows.index
+    )
 
 
 def source_labels(source_ids: list[str] | set[str]) -> dict[str, str]:
@@ -119,10 +142,10 @@ def _with_sources(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def _class_group(rows: pd.DataFrame) -> pd.Series:
     """Antidepressant class, else a group by kind of intervention."""
-    return rows["drug_class"].where(rows["drug_class"] != "", rows["intervention_kind"].map(KIND_GROUPS).fillna("Other"))
+    return rows["drug_class"].where(
+        rows["drug_class"] != "", rows["intervention_kind"].map(KIND_GROUPS).fillna("Other")
+    )
 
 
 def _antidepressant_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["drug_class"].isin(ANTIDEPRESSANT_CLASSES)]
-
-

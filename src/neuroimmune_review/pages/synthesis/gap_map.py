@@ -7,7 +7,23 @@ import pandas as pd
 
 from ... import data
 from ...render import Figure, escape_markdown, markdown
-from .common import ANTIDEPRESSANT_CLASSES, CYTOKINE_FAMILIES, EXPERIMENTAL_TYPES, MIX_COLOURS, MIX_SHAPES, PANEL_FAMILIES, TH_AXES, TH_AXIS_LABELS, _and_list, _antidepressant_rows, _capped, _count_legend, _plural, row_sources, source_labels
+from .common import (
+    ANTIDEPRESSANT_CLASSES,
+    CYTOKINE_FAMILIES,
+    EXPERIMENTAL_TYPES,
+    MIX_COLOURS,
+    MIX_SHAPES,
+    PANEL_FAMILIES,
+    TH_AXES,
+    TH_AXIS_LABELS,
+    _and_list,
+    _antidepressant_rows,
+    _capped,
+    _count_legend,
+    _plural,
+    row_sources,
+    source_labels,
+)
 
 # ---------------------------------------------------------------------------
 # 2. Evidence-gap map
@@ -48,15 +64,20 @@ def gap_map_table() -> pd.DataFrame:
         for _, mediator in panel.iterrows():
             part = rows[(rows["drug_class"] == drug_class) & (rows["mediator"] == mediator["name"])]
             types = part["evidence_type"].value_counts()
-            cells.append({
-                "drug_class": drug_class, "mediator": mediator["name"], "th_axis": mediator["th_axis"],
-                "family": mediator["family"], "axis_order": int(mediator["axis_order"]),
-                "n_findings": len(part),
-                "n_sources": len({s for cell in part["source_ids"] for s in cell}),
-                **{f"n_{t}": int(types.get(t, 0)) for t in data.EVIDENCE_TYPES},
-                "mix": _mix(set(part["evidence_type"])) if len(part) else "",
-                "sources": "; ".join(sorted({s for cell in part["source_ids"] for s in cell})),
-            })
+            cells.append(
+                {
+                    "drug_class": drug_class,
+                    "mediator": mediator["name"],
+                    "th_axis": mediator["th_axis"],
+                    "family": mediator["family"],
+                    "axis_order": int(mediator["axis_order"]),
+                    "n_findings": len(part),
+                    "n_sources": len({s for cell in part["source_ids"] for s in cell}),
+                    **{f"n_{t}": int(types.get(t, 0)) for t in data.EVIDENCE_TYPES},
+                    "mix": _mix(set(part["evidence_type"])) if len(part) else "",
+                    "sources": "; ".join(sorted({s for cell in part["source_ids"] for s in cell})),
+                }
+            )
     return pd.DataFrame(cells)
 
 
@@ -71,48 +92,104 @@ def gap_map() -> Figure:
     table = table.assign(
         axis_label=table["th_axis"].map(TH_AXIS_LABELS),
         source_names=[_capped([labels[s] for s in data.split_list(c)]) for c in table["sources"]],
-        types=[", ".join(f"{data.EVIDENCE_TYPE_LABELS[t].lower()} {r[f'n_{t}']}" for t in data.EVIDENCE_TYPES
-                         if r[f"n_{t}"]) for _, r in table.iterrows()],
+        types=[
+            ", ".join(
+                f"{data.EVIDENCE_TYPE_LABELS[t].lower()} {r[f'n_{t}']}"
+                for t in data.EVIDENCE_TYPES
+                if r[f"n_{t}"]
+            )
+            for _, r in table.iterrows()
+        ],
     )
     # Embedded compactly: one row per mediator, with its filled cells as a list; the empty grid
     # is drawn by flattening the list of classes, so empty cells cost nothing per cell.
     cell_fields = ["drug_class", "n_sources", "n_findings", "mix", "types", "source_names"]
-    embedded = pd.DataFrame([
-        {"mediator": mediator, "axis_label": part["axis_label"].iat[0], "classes": ANTIDEPRESSANT_CLASSES,
-         "cells": part.loc[part["n_findings"] > 0, cell_fields].to_dict("records"), "n": int(part["n_findings"].sum())}
-        for mediator, part in table.groupby("mediator", sort=False)
-    ])
+    embedded = pd.DataFrame(
+        [
+            {
+                "mediator": mediator,
+                "axis_label": part["axis_label"].iat[0],
+                "classes": ANTIDEPRESSANT_CLASSES,
+                "cells": part.loc[part["n_findings"] > 0, cell_fields].to_dict("records"),
+                "n": int(part["n_findings"].sum()),
+            }
+            for mediator, part in table.groupby("mediator", sort=False)
+        ]
+    )
     axis_sort = [TH_AXIS_LABELS[a] for a in TH_AXES]
     y = alt.Y("mediator:N", title=None, sort="ascending")
     x_axis = alt.Axis(orient="top", labelAngle=-40)
-    grid = alt.Chart().transform_flatten(["classes"], as_=["drug_class"]).mark_rect(
-        fill="#F2F2F2", stroke="#FFFFFF", strokeWidth=2,
-    ).encode(x=alt.X("drug_class:N", title=None, sort=ANTIDEPRESSANT_CLASSES, axis=x_axis), y=y,
-             tooltip=[alt.Tooltip("drug_class:N", title="Class"), alt.Tooltip("mediator:N", title="Mediator")])
+    grid = (
+        alt.Chart()
+        .transform_flatten(["classes"], as_=["drug_class"])
+        .mark_rect(
+            fill="#F2F2F2",
+            stroke="#FFFFFF",
+            strokeWidth=2,
+        )
+        .encode(
+            x=alt.X("drug_class:N", title=None, sort=ANTIDEPRESSANT_CLASSES, axis=x_axis),
+            y=y,
+            tooltip=[
+                alt.Tooltip("drug_class:N", title="Class"),
+                alt.Tooltip("mediator:N", title="Mediator"),
+            ],
+        )
+    )
     mix_domain = list(MIX_COLOURS)
-    bubbles = alt.Chart().transform_flatten(["cells"], as_=["cell"]).transform_calculate(
-        **{name: f"datum.cell.{name}" for name in cell_fields},
-    ).mark_point(filled=True, opacity=0.9).encode(
-        x=alt.X("drug_class:N", title=None, sort=ANTIDEPRESSANT_CLASSES, axis=x_axis), y=y,
-        size=alt.Size("n_sources:Q", scale=alt.Scale(range=[40, 380], zero=False),
-                      legend=_count_legend("Distinct sources", table["n_sources"].max())),
-        color=alt.Color("mix:N", title="Evidence mix", scale=alt.Scale(domain=mix_domain, range=list(MIX_COLOURS.values()))),
-        shape=alt.Shape("mix:N", title="Evidence mix", scale=alt.Scale(domain=mix_domain, range=list(MIX_SHAPES.values()))),
-        tooltip=[
-            alt.Tooltip("drug_class:N", title="Class"), alt.Tooltip("mediator:N", title="Mediator"),
-            alt.Tooltip("n_sources:Q", title="Distinct sources"), alt.Tooltip("n_findings:Q", title="Findings"),
-            alt.Tooltip("types:N", title="Evidence types"), alt.Tooltip("mix:N", title="Mix"),
-            alt.Tooltip("source_names:N", title="Sources"),
-        ],
+    bubbles = (
+        alt.Chart()
+        .transform_flatten(["cells"], as_=["cell"])
+        .transform_calculate(
+            **{name: f"datum.cell.{name}" for name in cell_fields},
+        )
+        .mark_point(filled=True, opacity=0.9)
+        .encode(
+            x=alt.X("drug_class:N", title=None, sort=ANTIDEPRESSANT_CLASSES, axis=x_axis),
+            y=y,
+            size=alt.Size(
+                "n_sources:Q",
+                scale=alt.Scale(range=[40, 380], zero=False),
+                legend=_count_legend("Distinct sources", table["n_sources"].max()),
+            ),
+            color=alt.Color(
+                "mix:N",
+                title="Evidence mix",
+                scale=alt.Scale(domain=mix_domain, range=list(MIX_COLOURS.values())),
+            ),
+            shape=alt.Shape(
+                "mix:N",
+                title="Evidence mix",
+                scale=alt.Scale(domain=mix_domain, range=list(MIX_SHAPES.values())),
+            ),
+            tooltip=[
+                alt.Tooltip("drug_class:N", title="Class"),
+                alt.Tooltip("mediator:N", title="Mediator"),
+                alt.Tooltip("n_sources:Q", title="Distinct sources"),
+                alt.Tooltip("n_findings:Q", title="Findings"),
+                alt.Tooltip("types:N", title="Evidence types"),
+                alt.Tooltip("mix:N", title="Mix"),
+                alt.Tooltip("source_names:N", title="Sources"),
+            ],
+        )
     )
     panels = [
-        alt.layer(grid.transform_filter(alt.datum.axis_label == axis), bubbles.transform_filter(alt.datum.axis_label == axis),
-                  data=embedded).properties(
-            width=alt.Step(40), height=alt.Step(17),
-            title=alt.TitleParams(f"{axis} mediators" if axis in ARM_TITLES else axis, anchor="start",
-                                  fontSize=13, fontWeight="bold"),
+        alt.layer(
+            grid.transform_filter(alt.datum.axis_label == axis),
+            bubbles.transform_filter(alt.datum.axis_label == axis),
+            data=embedded,
+        ).properties(
+            width=alt.Step(40),
+            height=alt.Step(17),
+            title=alt.TitleParams(
+                f"{axis} mediators" if axis in ARM_TITLES else axis,
+                anchor="start",
+                fontSize=13,
+                fontWeight="bold",
+            ),
         )
-        for axis in axis_sort if axis in set(embedded["axis_label"])
+        for axis in axis_sort
+        if axis in set(embedded["axis_label"])
     ]
     chart = alt.vconcat(*panels, spacing=8).resolve_scale(x="shared").configure_view(stroke=None)
     filled = int((table["n_findings"] > 0).sum())
@@ -137,13 +214,19 @@ def gap_findings() -> dict[str, object]:
     panel = table[table["family"].isin(PANEL_FAMILIES)]
     by_mediator = panel.groupby("mediator")["n_findings"].sum()
     # The most-studied mediators across classes, and the classes that lack each of them.
-    studied = (table.groupby("mediator")["n_sources"].sum().sort_values(ascending=False))
+    studied = table.groupby("mediator")["n_sources"].sum().sort_values(ascending=False)
     core = [m for m in studied.index if studied[m] > 0][:5]
-    missing_core = {m: [c for c in ANTIDEPRESSANT_CLASSES
-                        if not table[(table["drug_class"] == c) & (table["mediator"] == m)]["n_findings"].iat[0]]
-                    for m in core}
+    missing_core = {
+        m: [
+            c
+            for c in ANTIDEPRESSANT_CLASSES
+            if not table[(table["drug_class"] == c) & (table["mediator"] == m)]["n_findings"].iat[0]
+        ]
+        for m in core
+    }
     per_class = table.groupby("drug_class", sort=False).agg(
-        cells=("n_findings", lambda s: int((s > 0).sum())), sources=("n_sources", "sum"),
+        cells=("n_findings", lambda s: int((s > 0).sum())),
+        sources=("n_sources", "sum"),
     )
     unstated_only = table[table["mix"] == "Type not stated"]
     return {
@@ -174,11 +257,13 @@ def gap_summary():
         )
     sparse = [f"{c} ({_plural(int(per_class.loc[c, 'cells']), 'cell')})" for c in gaps["sparsest"]]
     parts.append(f"The thinnest classes are {escape_markdown(_and_list(sparse))}.")
-    missing = [f"{m} (missing for {escape_markdown(_and_list(cs))})" for m, cs in gaps["missing_core"].items() if cs]
+    missing = [
+        f"{m} (missing for {escape_markdown(_and_list(cs))})"
+        for m, cs in gaps["missing_core"].items()
+        if cs
+    ]
     if missing:
-        parts.append(
-            "Even the most-studied mediators leave holes: " + "; ".join(missing) + "."
-        )
+        parts.append("Even the most-studied mediators leave holes: " + "; ".join(missing) + ".")
     if gaps["unstudied_panel"]:
         parts.append(
             f"No antidepressant class has any finding on {len(gaps['unstudied_panel'])} of the listed cytokines, "
@@ -190,5 +275,3 @@ def gap_summary():
             "the source article does not state."
         )
     return markdown(" ".join(parts))
-
-

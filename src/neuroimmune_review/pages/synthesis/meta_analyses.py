@@ -19,8 +19,12 @@ COMPARISON_LABELS = {
     "mdd_vs_controls": "MDD vs controls",
     "anti_cytokine_vs_placebo": "Anti-cytokine drugs vs placebo (depressive symptoms)",
 }
-MA_DIRECTION_LABELS = {"decrease": "Decrease", "increase": "Increase", "no_change": "No change",
-                       "not_reported": "Not reported"}
+MA_DIRECTION_LABELS = {
+    "decrease": "Decrease",
+    "increase": "Increase",
+    "no_change": "No change",
+    "not_reported": "Not reported",
+}
 
 
 def scope_label(scope: str) -> str:
@@ -48,55 +52,101 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         plotted["row"] = plotted["mediator"] + " · " + plotted["row"]
     plotted["Direction"] = plotted["direction"].map(MA_DIRECTION_LABELS)
     plotted["Comparison"] = plotted["comparison"].map(COMPARISON_LABELS)
-    plotted["significance"] = plotted["significant"].map({"yes": "Significant", "no": "Not significant",
-                                                           "unclear": "Unclear"})
-    plotted["ci"] = [f"{lo:.2f} to {hi:.2f}" if pd.notna(lo) else "not reported"
-                     for lo, hi in zip(plotted["ci_low"], plotted["ci_high"])]
+    plotted["significance"] = plotted["significant"].map(
+        {"yes": "Significant", "no": "Not significant", "unclear": "Unclear"}
+    )
+    plotted["ci"] = [
+        f"{lo:.2f} to {hi:.2f}" if pd.notna(lo) else "not reported"
+        for lo, hi in zip(plotted["ci_low"], plotted["ci_high"])
+    ]
     domain = [MA_DIRECTION_LABELS[d] for d in ("decrease", "no_change", "increase")]
     colours = [charts.DIRECTION_COLOURS[d] for d in ("decrease", "no_change", "increase")]
     shapes = [charts.DIRECTION_SHAPES[d] for d in ("decrease", "no_change", "increase")]
-    y = alt.Y("row:N", title=None, sort=alt.EncodingSortField("effect", op="min"), axis=alt.Axis(labelLimit=230))
-    tooltip = [alt.Tooltip("mediator:N", title="Mediator"), alt.Tooltip("source:N", title="Meta-analysis"),
-               alt.Tooltip("scope:N", title="Scope"), alt.Tooltip("reported_effect:N", title="As published"),
-               alt.Tooltip("effect:Q", title="Harmonised effect", format=".2f"), alt.Tooltip("ci:N", title="95% CI"),
-               alt.Tooltip("significance:N", title="Significance"), alt.Tooltip("source_note:N", title="Read from")]
+    y = alt.Y(
+        "row:N",
+        title=None,
+        sort=alt.EncodingSortField("effect", op="min"),
+        axis=alt.Axis(labelLimit=230),
+    )
+    tooltip = [
+        alt.Tooltip("mediator:N", title="Mediator"),
+        alt.Tooltip("source:N", title="Meta-analysis"),
+        alt.Tooltip("scope:N", title="Scope"),
+        alt.Tooltip("reported_effect:N", title="As published"),
+        alt.Tooltip("effect:Q", title="Harmonised effect", format=".2f"),
+        alt.Tooltip("ci:N", title="95% CI"),
+        alt.Tooltip("significance:N", title="Significance"),
+        alt.Tooltip("source_note:N", title="Read from"),
+    ]
     group_field = "Comparison" if len(comparisons) > 1 else "mediator"
     low = min(0.0, plotted[["effect", "ci_low"]].min().min()) if len(plotted) else -1.0
     high = max(0.0, plotted[["effect", "ci_high"]].max().max()) if len(plotted) else 1.0
     x_scale = alt.Scale(domain=[round(low - 0.1, 1), round(high + 0.1, 1)], nice=False)
     x_title = "Harmonised effect (negative = lower after treatment, or in the first group)"
     direction = dict(
-        color=alt.Color("Direction:N", title=["Reported direction", "(filled = significant)"],
-                        scale=alt.Scale(domain=domain, range=colours)),
-        shape=alt.Shape("Direction:N", title=["Reported direction", "(filled = significant)"],
-                        scale=alt.Scale(domain=domain, range=shapes)),
+        color=alt.Color(
+            "Direction:N",
+            title=["Reported direction", "(filled = significant)"],
+            scale=alt.Scale(domain=domain, range=colours),
+        ),
+        shape=alt.Shape(
+            "Direction:N",
+            title=["Reported direction", "(filled = significant)"],
+            scale=alt.Scale(domain=domain, range=shapes),
+        ),
     )
-    groups = sorted(plotted[group_field].unique(), key=lambda g: (list(COMPARISON_LABELS.values()).index(g)
-                                                                   if g in COMPARISON_LABELS.values() else 0, g))
+    groups = sorted(
+        plotted[group_field].unique(),
+        key=lambda g: (
+            list(COMPARISON_LABELS.values()).index(g) if g in COMPARISON_LABELS.values() else 0,
+            g,
+        ),
+    )
     panels = []
     for i, group in enumerate(groups):
         part = plotted[plotted[group_field] == group]
         last = i == len(groups) - 1
         x_axis = alt.Axis(title=x_title if last else None, labels=last, ticks=last)
         base = alt.Chart(part).encode(y=y)
-        whiskers = base.transform_filter("isValid(datum.ci_low)").mark_rule(color="#333333", strokeWidth=1.5).encode(
-            x=alt.X("ci_low:Q", scale=x_scale, axis=x_axis), x2="ci_high:Q", tooltip=tooltip)
+        whiskers = (
+            base.transform_filter("isValid(datum.ci_low)")
+            .mark_rule(color="#333333", strokeWidth=1.5)
+            .encode(
+                x=alt.X("ci_low:Q", scale=x_scale, axis=x_axis), x2="ci_high:Q", tooltip=tooltip
+            )
+        )
         # Every result as a hollow mark; significant ones are filled on top.
         hollow = base.mark_point(filled=False, size=110, strokeWidth=2).encode(
-            x=alt.X("effect:Q", scale=x_scale, axis=x_axis), tooltip=tooltip, **direction)
-        filled = base.transform_filter("datum.significant == 'yes'").mark_point(filled=True, size=110, opacity=1).encode(
-            x=alt.X("effect:Q", scale=x_scale, axis=x_axis), tooltip=tooltip, **direction)
-        zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#000000", strokeDash=[3, 3], aria=False).encode(
-            x=alt.X("zero:Q", scale=x_scale, axis=x_axis))
+            x=alt.X("effect:Q", scale=x_scale, axis=x_axis), tooltip=tooltip, **direction
+        )
+        filled = (
+            base.transform_filter("datum.significant == 'yes'")
+            .mark_point(filled=True, size=110, opacity=1)
+            .encode(x=alt.X("effect:Q", scale=x_scale, axis=x_axis), tooltip=tooltip, **direction)
+        )
+        zero = (
+            alt.Chart(pd.DataFrame({"zero": [0.0]}))
+            .mark_rule(color="#000000", strokeDash=[3, 3], aria=False)
+            .encode(x=alt.X("zero:Q", scale=x_scale, axis=x_axis))
+        )
         # Only layers with marks: an empty layer would leave an unlabelled container for screen readers.
         layers = [zero, hollow]
         if part["ci_low"].notna().any():
             layers.insert(1, whiskers)
         if (part["significant"] == "yes").any():
             layers.append(filled)
-        panels.append(alt.layer(*layers).properties(
-            width=300, height=alt.Step(18), title=alt.TitleParams(str(group), anchor="start", fontSize=12)))
-    chart = alt.vconcat(*panels, spacing=6).resolve_scale(x="shared", color="shared", shape="shared").configure_view(stroke=None)
+        panels.append(
+            alt.layer(*layers).properties(
+                width=300,
+                height=alt.Step(18),
+                title=alt.TitleParams(str(group), anchor="start", fontSize=12),
+            )
+        )
+    chart = (
+        alt.vconcat(*panels, spacing=6)
+        .resolve_scale(x="shared", color="shared", shape="shared")
+        .configure_view(stroke=None)
+    )
     not_plotted = ma[ma["effect"].isna()]
     names = " and ".join(COMPARISON_LABELS[c].lower() for c in comparisons)
     title = f"Pooled effects from published meta-analyses: {names}"
@@ -126,8 +176,11 @@ def _net(counts: pd.Series) -> str:
 
 
 def _counts_text(counts: pd.Series) -> str:
-    text = ", ".join(f"{data.DIRECTION_LABELS[d].lower()} {int(counts.get(d, 0))}"
-                     for d in data.DIRECTIONS if counts.get(d, 0))
+    text = ", ".join(
+        f"{data.DIRECTION_LABELS[d].lower()} {int(counts.get(d, 0))}"
+        for d in data.DIRECTIONS
+        if counts.get(d, 0)
+    )
     return text or "none"
 
 
@@ -141,15 +194,22 @@ def agreement() -> pd.DataFrame:
     meta-analyses pool clinical studies; findings of other types are shown beside them."""
     ma = meta_analyses()
     rows = data.evidence()
-    treated = rows[rows["drug_class"].isin(ANTIDEPRESSANT_CLASSES) | (rows["intervention"] == UMBRELLA)]
-    review_sets = {"treatment_pre_post": treated,
-                   "mdd_vs_controls": rows[rows["intervention"] == "major depressive disorder"]}
+    treated = rows[
+        rows["drug_class"].isin(ANTIDEPRESSANT_CLASSES) | (rows["intervention"] == UMBRELLA)
+    ]
+    review_sets = {
+        "treatment_pre_post": treated,
+        "mdd_vs_controls": rows[rows["intervention"] == "major depressive disorder"],
+    }
     out = []
     for (comparison, mediator), part in ma.groupby(["comparison", "mediator"], sort=False):
         part = part[part["direction"] != "not_reported"]
         pooled = sorted(set(part["direction"]))
-        pooled_text = "; ".join(f"{MA_DIRECTION_LABELS[d].lower()} ({', '.join(sorted(set(part.loc[part['direction'] == d, 'source'])))})"
-                                for d in ("decrease", "no_change", "increase") if d in pooled)
+        pooled_text = "; ".join(
+            f"{MA_DIRECTION_LABELS[d].lower()} ({', '.join(sorted(set(part.loc[part['direction'] == d, 'source'])))})"
+            for d in ("decrease", "no_change", "increase")
+            if d in pooled
+        )
         # One vote per meta-analysis: its main result, or its subgroup results when it has no main one.
         votes = {}
         for citation, own in part.groupby("citation"):
@@ -169,8 +229,12 @@ def agreement() -> pd.DataFrame:
             reason = "the review's data have no findings of this kind"
         else:
             mediator_rows = subset[subset["mediator"] == mediator]
-            clinical = mediator_rows[mediator_rows["evidence_type"] == "clinical"]["direction"].value_counts()
-            other = mediator_rows[mediator_rows["evidence_type"] != "clinical"]["direction"].value_counts()
+            clinical = mediator_rows[mediator_rows["evidence_type"] == "clinical"][
+                "direction"
+            ].value_counts()
+            other = mediator_rows[mediator_rows["evidence_type"] != "clinical"][
+                "direction"
+            ].value_counts()
             review_clinical, review_other = _counts_text(clinical), _counts_text(other)
             net = _net(clinical)
             said = net.replace("_", " ")
@@ -184,44 +248,74 @@ def agreement() -> pd.DataFrame:
             elif net == consensus:
                 verdict, reason = "agrees", f"both {said} ({share})"
             else:
-                verdict, reason = "disagrees", f"review {said}, pooled {consensus.replace('_', ' ')} ({share})"
-        out.append({"comparison": comparison, "mediator": mediator, "pooled": pooled_text, "consensus": consensus,
-                    "review_clinical": review_clinical, "review_other": review_other,
-                    "verdict": verdict, "reason": reason, "n_results": len(part)})
+                verdict, reason = (
+                    "disagrees",
+                    f"review {said}, pooled {consensus.replace('_', ' ')} ({share})",
+                )
+        out.append(
+            {
+                "comparison": comparison,
+                "mediator": mediator,
+                "pooled": pooled_text,
+                "consensus": consensus,
+                "review_clinical": review_clinical,
+                "review_other": review_other,
+                "verdict": verdict,
+                "reason": reason,
+                "n_results": len(part),
+            }
+        )
     table = pd.DataFrame(out)
     order = {c: i for i, c in enumerate(COMPARISON_LABELS)}
-    return table.sort_values(["comparison", "mediator"], key=lambda s: s.map(order) if s.name == "comparison" else s
-                             ).reset_index(drop=True)
+    return table.sort_values(
+        ["comparison", "mediator"], key=lambda s: s.map(order) if s.name == "comparison" else s
+    ).reset_index(drop=True)
 
 
 def agreement_table() -> Table:
     table = agreement()
-    shown = pd.DataFrame({
-        "Comparison": table["comparison"].map(COMPARISON_LABELS),
-        "Mediator": table["mediator"],
-        "Pooled direction (meta-analyses)": table["pooled"],
-        "Review: clinical findings": table["review_clinical"],
-        "Review: other findings": table["review_other"],
-        "Verdict": table["verdict"],
-        "Why": table["reason"],
-    })
+    shown = pd.DataFrame(
+        {
+            "Comparison": table["comparison"].map(COMPARISON_LABELS),
+            "Mediator": table["mediator"],
+            "Pooled direction (meta-analyses)": table["pooled"],
+            "Review: clinical findings": table["review_clinical"],
+            "Review: other findings": table["review_other"],
+            "Verdict": table["verdict"],
+            "Why": table["reason"],
+        }
+    )
     return Table(shown, "Do the review's findings agree with the pooled evidence?")
 
 
 def meta_table() -> Table:
     ma = meta_analyses()
-    shown = pd.DataFrame({
-        "ID": ma["id"], "Meta-analysis": ma["source"], "Mediator": ma["mediator"],
-        "Comparison": ma["comparison"].map(COMPARISON_LABELS), "Scope": ma["scope"],
-        "Studies": ma["n_studies"], "Participants": ma["n_participants"],
-        "Counts refer to": ma["n_scope"].map({"outcome": "this mediator", "meta_analysis": "whole meta-analysis"}),
-        "As published": ma["reported_effect"], "Published sign": ma["sign_convention"],
-        "Harmonised effect": ma["effect"].map(lambda v: "" if pd.isna(v) else f"{v:.3g}"),
-        "Direction": ma["direction"].map(MA_DIRECTION_LABELS), "Significant": ma["significant"],
-        "Read from": ma["source_note"], "Note": ma["note"],
-    })
-    return Table(shown, f"Pooled results of published meta-analyses ({len(ma)} results)",
-                 links={"Meta-analysis": ma["citation"].map(citations.reference_href)})
+    shown = pd.DataFrame(
+        {
+            "ID": ma["id"],
+            "Meta-analysis": ma["source"],
+            "Mediator": ma["mediator"],
+            "Comparison": ma["comparison"].map(COMPARISON_LABELS),
+            "Scope": ma["scope"],
+            "Studies": ma["n_studies"],
+            "Participants": ma["n_participants"],
+            "Counts refer to": ma["n_scope"].map(
+                {"outcome": "this mediator", "meta_analysis": "whole meta-analysis"}
+            ),
+            "As published": ma["reported_effect"],
+            "Published sign": ma["sign_convention"],
+            "Harmonised effect": ma["effect"].map(lambda v: "" if pd.isna(v) else f"{v:.3g}"),
+            "Direction": ma["direction"].map(MA_DIRECTION_LABELS),
+            "Significant": ma["significant"],
+            "Read from": ma["source_note"],
+            "Note": ma["note"],
+        }
+    )
+    return Table(
+        shown,
+        f"Pooled results of published meta-analyses ({len(ma)} results)",
+        links={"Meta-analysis": ma["citation"].map(citations.reference_href)},
+    )
 
 
 def meta_summary():
@@ -236,13 +330,25 @@ def meta_summary():
     ]
     disagree = table[table["verdict"] == "disagrees"]
     if len(disagree):
-        parts.append("Disagreements: " + escape_markdown(
-            [f"{m} ({COMPARISON_LABELS[c]}: {r})" for c, m, r in zip(disagree['comparison'], disagree['mediator'], disagree['reason'])]
-        ) + ".")
-    unassessed = table[(table["verdict"] == "not assessed") & (table["comparison"] == "treatment_pre_post")]
+        parts.append(
+            "Disagreements: "
+            + escape_markdown(
+                [
+                    f"{m} ({COMPARISON_LABELS[c]}: {r})"
+                    for c, m, r in zip(
+                        disagree["comparison"], disagree["mediator"], disagree["reason"]
+                    )
+                ]
+            )
+            + "."
+        )
+    unassessed = table[
+        (table["verdict"] == "not assessed") & (table["comparison"] == "treatment_pre_post")
+    ]
     if len(unassessed):
         parts.append(
             "Pooled treatment effects exist for mediators on which the review's data hold no clinical treatment finding: "
-            + escape_markdown(unassessed["mediator"].tolist()) + "."
+            + escape_markdown(unassessed["mediator"].tolist())
+            + "."
         )
     return markdown(" ".join(parts))

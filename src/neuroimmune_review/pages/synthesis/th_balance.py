@@ -30,7 +30,9 @@ def th_votes(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     rows = _antidepressant_rows(data.evidence() if rows is None else rows)
     rows = rows[rows["th_axis"].isin(list(ARMS))].copy()
     from_axis = ~rows["inflammatory_role"].isin(["pro", "anti"])
-    role = rows["inflammatory_role"].where(~from_axis, rows["th_axis"].map({"Th1": "pro", "Th2": "anti"}))
+    role = rows["inflammatory_role"].where(
+        ~from_axis, rows["th_axis"].map({"Th1": "pro", "Th2": "anti"})
+    )
     sign = rows["direction"].map({"increase": 1, "decrease": -1}).fillna(0)
     effect = sign * role.map({"pro": 1, "anti": -1})  # +1 = more inflammatory
     rows["role"] = role
@@ -43,7 +45,12 @@ def th_votes(rows: pd.DataFrame | None = None) -> pd.DataFrame:
 def th_balance_table() -> pd.DataFrame:
     """Votes per class × arm × evidence type × shift (counts; zero rows omitted)."""
     votes = th_votes()
-    table = votes.groupby(["drug_class", "arm", "evidence_type", "shift"]).size().rename("n").reset_index()
+    table = (
+        votes.groupby(["drug_class", "arm", "evidence_type", "shift"])
+        .size()
+        .rename("n")
+        .reset_index()
+    )
     table["Evidence type"] = table["evidence_type"].map(data.EVIDENCE_TYPE_LABELS)
     return table
 
@@ -55,25 +62,55 @@ def th_balance_chart() -> Figure:
     bars["votes"] = bars["n"].where(bars["shift"] == SHIFT_LESS, -bars["n"])
     classes = [c for c in ANTIDEPRESSANT_CLASSES if c in set(table["drug_class"])]
     types = [t for t in data.EVIDENCE_TYPE_LABELS.values() if t in set(bars["Evidence type"])]
-    base = alt.Chart(bars).mark_bar(stroke="#FFFFFF", strokeWidth=0.5).encode(
-        y=alt.Y("drug_class:N", title=None, sort=classes, scale=alt.Scale(domain=classes)),
-        x=alt.X("sum(votes):Q", title=["← more inflammatory · findings ·", "less inflammatory →"],
-                axis=alt.Axis(tickMinStep=1, format="d", labelExpr="abs(datum.value)")),
-        color=alt.Color("Evidence type:N", sort=types,
-                        scale=alt.Scale(domain=types, range=[charts.EVIDENCE_COLOURS[t] for t in types])),
-        order=alt.Order("evidence_type:O"),
-        tooltip=[alt.Tooltip("drug_class:N", title="Class"), alt.Tooltip("arm:N", title="Arm"),
-                 alt.Tooltip("shift:N", title="Toward"), "Evidence type:N", alt.Tooltip("n:Q", title="Findings")],
+    base = (
+        alt.Chart(bars)
+        .mark_bar(stroke="#FFFFFF", strokeWidth=0.5)
+        .encode(
+            y=alt.Y("drug_class:N", title=None, sort=classes, scale=alt.Scale(domain=classes)),
+            x=alt.X(
+                "sum(votes):Q",
+                title=["← more inflammatory · findings ·", "less inflammatory →"],
+                axis=alt.Axis(tickMinStep=1, format="d", labelExpr="abs(datum.value)"),
+            ),
+            color=alt.Color(
+                "Evidence type:N",
+                sort=types,
+                scale=alt.Scale(domain=types, range=[charts.EVIDENCE_COLOURS[t] for t in types]),
+            ),
+            order=alt.Order("evidence_type:O"),
+            tooltip=[
+                alt.Tooltip("drug_class:N", title="Class"),
+                alt.Tooltip("arm:N", title="Arm"),
+                alt.Tooltip("shift:N", title="Toward"),
+                "Evidence type:N",
+                alt.Tooltip("n:Q", title="Findings"),
+            ],
+        )
     )
-    rule = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#000000", aria=False).encode(x="x:Q")
+    rule = (
+        alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#000000", aria=False).encode(x="x:Q")
+    )
     panels = [
-        alt.layer(base.transform_filter(alt.datum.arm == arm).encode(
-            y=alt.Y("drug_class:N", title=None, sort=classes, scale=alt.Scale(domain=classes),
-                    axis=alt.Axis(labels=i == 0, ticks=i == 0))), rule).properties(
-            width=210, height=alt.Step(22), title=alt.TitleParams(arm, anchor="middle"))
+        alt.layer(
+            base.transform_filter(alt.datum.arm == arm).encode(
+                y=alt.Y(
+                    "drug_class:N",
+                    title=None,
+                    sort=classes,
+                    scale=alt.Scale(domain=classes),
+                    axis=alt.Axis(labels=i == 0, ticks=i == 0),
+                )
+            ),
+            rule,
+        ).properties(width=210, height=alt.Step(22), title=alt.TitleParams(arm, anchor="middle"))
         for i, arm in enumerate(ARMS.values())
     ]
-    chart = alt.hconcat(*panels, spacing=20).resolve_scale(x="shared").configure_legend(orient="bottom", direction="horizontal").configure_view(stroke=None)
+    chart = (
+        alt.hconcat(*panels, spacing=20)
+        .resolve_scale(x="shared")
+        .configure_legend(orient="bottom", direction="horizontal")
+        .configure_view(stroke=None)
+    )
     total = int(table["n"].sum())
     title = "Th1/Th2 balance by class (vote count)"
     description = (
@@ -95,8 +132,10 @@ def th_balance_counts() -> pd.DataFrame:
         th1, th2 = part[part["th_axis"] == "Th1"], part[part["th_axis"] == "Th2"]
         row = {
             "drug_class": drug_class,
-            "th1_less": int((th1["shift"] == SHIFT_LESS).sum()), "th1_more": int((th1["shift"] == SHIFT_MORE).sum()),
-            "th2_less": int((th2["shift"] == SHIFT_LESS).sum()), "th2_more": int((th2["shift"] == SHIFT_MORE).sum()),
+            "th1_less": int((th1["shift"] == SHIFT_LESS).sum()),
+            "th1_more": int((th1["shift"] == SHIFT_MORE).sum()),
+            "th2_less": int((th2["shift"] == SHIFT_LESS).sum()),
+            "th2_more": int((th2["shift"] == SHIFT_MORE).sum()),
             "no_shift": int((part["shift"] == SHIFT_NONE).sum()),
             "clinical": int((part["evidence_type"] == "clinical").sum()),
             "total": len(part),
@@ -108,13 +147,19 @@ def th_balance_counts() -> pd.DataFrame:
 
 def th_balance_counts_table() -> Table:
     counts = th_balance_counts()
-    shown = pd.DataFrame({
-        "Class": counts["drug_class"],
-        "Th1 toward less inflammatory": counts["th1_less"], "Th1 toward more inflammatory": counts["th1_more"],
-        "Th2 toward less inflammatory": counts["th2_less"], "Th2 toward more inflammatory": counts["th2_more"],
-        "No shift": counts["no_shift"], "Of which clinical": counts["clinical"], "Total findings": counts["total"],
-        "Net (less − more)": counts["net"],
-    })
+    shown = pd.DataFrame(
+        {
+            "Class": counts["drug_class"],
+            "Th1 toward less inflammatory": counts["th1_less"],
+            "Th1 toward more inflammatory": counts["th1_more"],
+            "Th2 toward less inflammatory": counts["th2_less"],
+            "Th2 toward more inflammatory": counts["th2_more"],
+            "No shift": counts["no_shift"],
+            "Of which clinical": counts["clinical"],
+            "Total findings": counts["total"],
+            "Net (less − more)": counts["net"],
+        }
+    )
     return Table(shown, "Th1/Th2 vote counts per class")
 
 
@@ -130,22 +175,41 @@ def th_balance_summary():
     c_more = int((clinical["shift"] == SHIFT_MORE).sum())
     pleio = votes[votes["role_from_axis"]]
     balanced = with_data[with_data["net"] == 0]
-    parts = [f"The count covers {_plural(len(votes), 'finding')} on Th1 or Th2 mediators across "
-             f"{_plural(len(with_data), 'class', 'classes')}."]
+    parts = [
+        f"The count covers {_plural(len(votes), 'finding')} on Th1 or Th2 mediators across "
+        f"{_plural(len(with_data), 'class', 'classes')}."
+    ]
     missing = [c for c in ANTIDEPRESSANT_CLASSES if c not in set(with_data["drug_class"])]
     if missing:
         parts.append(f"No such finding exists for {escape_markdown(missing)}.")
-    lean = [f"toward a less inflammatory state in {_plural(len(supports), 'class', 'classes')} "
-            f"({escape_markdown(supports['drug_class'].tolist())})" if len(supports) else ""]
+    lean = [
+        f"toward a less inflammatory state in {_plural(len(supports), 'class', 'classes')} "
+        f"({escape_markdown(supports['drug_class'].tolist())})"
+        if len(supports)
+        else ""
+    ]
     if len(against):
-        lean.append(f"toward a more inflammatory state in {_plural(len(against), 'class', 'classes')} "
-                    f"({escape_markdown(against['drug_class'].tolist())})")
+        lean.append(
+            f"toward a more inflammatory state in {_plural(len(against), 'class', 'classes')} "
+            f"({escape_markdown(against['drug_class'].tolist())})"
+        )
     lean = [x for x in lean if x]
     if lean:
-        parts.append("The net vote leans " + " and ".join(lean) + (
-            f"; it is even for {escape_markdown(balanced['drug_class'].tolist())}." if len(balanced) else "."))
-    parts.append(f"Clinical findings alone split {c_less} to {c_more} (toward less against toward more inflammatory).")
-    both_down = counts[(counts["th1_less"] > counts["th1_more"]) & (counts["th2_more"] > counts["th2_less"])]
+        parts.append(
+            "The net vote leans "
+            + " and ".join(lean)
+            + (
+                f"; it is even for {escape_markdown(balanced['drug_class'].tolist())}."
+                if len(balanced)
+                else "."
+            )
+        )
+    parts.append(
+        f"Clinical findings alone split {c_less} to {c_more} (toward less against toward more inflammatory)."
+    )
+    both_down = counts[
+        (counts["th1_less"] > counts["th1_more"]) & (counts["th2_more"] > counts["th2_less"])
+    ]
     if len(both_down):
         parts.append(
             f"In the {escape_markdown(_and_list(both_down['drug_class'].tolist()))} "
@@ -155,7 +219,10 @@ def th_balance_summary():
     if len(th2_more):
         parts.append(
             "Findings that lower a Th2 mediator, against the Th2-up half of the story, appear under "
-            + escape_markdown([f"{c} ({n})" for c, n in zip(th2_more['drug_class'], th2_more['th2_more'])]) + "."
+            + escape_markdown(
+                [f"{c} ({n})" for c, n in zip(th2_more["drug_class"], th2_more["th2_more"])]
+            )
+            + "."
         )
     if len(pleio):
         parts.append(
@@ -163,5 +230,3 @@ def th_balance_summary():
             f"({escape_markdown(sorted(set(pleio['mediator'])))}), read here by their T-helper arm."
         )
     return markdown(" ".join(parts))
-
-
