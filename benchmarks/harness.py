@@ -36,9 +36,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import neuroimmune_review
@@ -173,7 +174,8 @@ def synthesize(root: Path, scale: int, seed: int = 7) -> dict[str, Any]:
                 ]
             else:
                 rows.loc[where, "sample"] = [
-                    f"{s} (synthetic cohort {i})" for s, i in zip(rows.loc[where, "sample"], where)
+                    f"{s} (synthetic cohort {i})"
+                    for s, i in zip(rows.loc[where, "sample"], where, strict=False)
                 ]
         frames.append(rows)
     out = pd.concat(frames, ignore_index=True)
@@ -660,7 +662,7 @@ def run(
     browser: bool = True,
     keep: bool = False,
 ) -> dict[str, Any]:
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     work = Path(tempfile.mkdtemp(prefix="review-bench-"))
     logs = out / "logs"
     results: dict[int, dict[str, Any]] = {}
@@ -674,7 +676,7 @@ def run(
             shutil.rmtree(work, ignore_errors=True)
     report = {
         "date": started.isoformat(timespec="seconds"),
-        "duration_seconds": round((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 1),
+        "duration_seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
         "machine": machine(),
         **git_commit(repo),
         "smoke": smoke,
@@ -745,11 +747,11 @@ def markdown_report(report: dict[str, Any], out: Path) -> str:
     for scale, r in report["scales"].items():
 
         def s(key: str) -> str:
-            b = r.get(key)
+            b = r.get(key)  # noqa: B023 - called within this iteration
             return _fmt(b["seconds"]) if b else "–"
 
         def executed(key: str) -> str:
-            b = r.get(key)
+            b = r.get(key)  # noqa: B023 - called within this iteration
             return f"{b['seconds']:.2f} ({len(b['pages_executed'])})" if b else "–"
 
         charts = r.get("charts")

@@ -16,7 +16,6 @@ import math
 import re
 
 import pytest
-
 from conftest import REPO, WAIT_FOR_CHARTS, PageWatcher, toc_documents
 
 PAGES = [*toc_documents(REPO), "genindex", "search"]

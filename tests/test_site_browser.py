@@ -9,7 +9,6 @@ import re
 from urllib.parse import urljoin
 
 import pytest
-
 from conftest import REPO, PageWatcher, toc_documents
 
 EXTRA_PAGES = [

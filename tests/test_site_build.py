@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
-
 from conftest import REPO
 
 CLASS_CALL = re.compile(r"""charts\.class_effects\(\s*["']([^"']+)["']\s*\)""")

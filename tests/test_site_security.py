@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import REPO, WAIT_FOR_CHARTS, PageWatcher, toc_documents
 
 FIXTURE = Path(__file__).parent / "fixtures" / "xss"

@@ -14,8 +14,9 @@ import hashlib
 import importlib
 import json
 import pkgutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 

@@ -18,10 +18,10 @@ import difflib
 import io
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -351,9 +351,11 @@ def read_csv_table(
         lambda v, _l: f"record has {v} fields; expected {len(header)} as in the header",
     )
     good = (widths == len(header)).to_numpy()
-    good_records = [record for record, ok in zip(body, good) if ok]
+    good_records = [record for record, ok in zip(body, good, strict=False) if ok]
     lines = pd.Index(
-        [line for line, ok in zip(body_starts, good) if ok], name="line", dtype="int64"
+        [line for line, ok in zip(body_starts, good, strict=False) if ok],
+        name="line",
+        dtype="int64",
     )
     first_position: dict[
         str, int
@@ -548,7 +550,7 @@ def _aliases(table: CsvTable, name_column: str) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for column in ALIAS_COLUMNS:
         if column in table.frame and name_column in table.frame:
-            for name, cell in zip(table.frame[name_column], table.frame[column]):
+            for name, cell in zip(table.frame[name_column], table.frame[column], strict=False):
                 for alias in split_list(cell):
                     if alias:
                         aliases.setdefault(alias, name)
@@ -570,9 +572,9 @@ def check_foreign_keys(
         suggest = Suggester(sorted(allowed), _aliases(target, target_column))
 
         def judge(value: str) -> str | None:
-            if not value.strip() or value in allowed:
+            if not value.strip() or value in allowed:  # noqa: B023 - called within this iteration
                 return None
-            return f"{show(value)} is not a {target_column} in {target.path}{suggest.hint(value)}"
+            return f"{show(value)} is not a {target_column} in {target.path}{suggest.hint(value)}"  # noqa: B023 - called within this iteration
 
         problems += _messages(table.path, column, judge_column(table, column, judge))
     return problems

@@ -157,14 +157,14 @@ def direct_contested(rows: pd.DataFrame) -> set[tuple[str, str, str]]:
 
 def test_contested_pairs_match_a_direct_computation(root):
     pairs = synthesis.contested_pairs()
-    found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"]))
+    found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"], strict=False))
     assert found == direct_contested(joined(root))
     assert len(found) == len(pairs)
 
 
 def test_contested_pairs_include_the_articles_known_conflicts(root):
     pairs = synthesis.contested_pairs()
-    found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"]))
+    found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"], strict=False))
     assert ("intervention", "TCAs", "IL-6") in found
     assert ("intervention", "bupropion", "IL-1β") in found
     assert (
@@ -204,9 +204,9 @@ def test_a_new_conflicting_row_creates_a_contested_finding(copy_root):
     assert (
         (after["level"] == "class") & (after["subject"] == "SSRI") & (after["mediator"] == "IFN-γ")
     ).any()
-    assert set(zip(after["level"], after["subject"], after["mediator"])) == direct_contested(
-        joined(copy_root)
-    )
+    assert set(
+        zip(after["level"], after["subject"], after["mediator"], strict=False)
+    ) == direct_contested(joined(copy_root))
     assert "fluoxetine" in synthesis.contested_summary().data
 
 
@@ -295,8 +295,8 @@ def test_agreement_uses_only_allowed_verdicts(root):
     table = synthesis.agreement()
     assert set(table["verdict"]) <= {"agrees", "partly", "disagrees", "not assessed"}
     meta = read(root, "meta_analyses")
-    assert set(zip(table["comparison"], table["mediator"])) == set(
-        zip(meta["comparison"], meta["mediator"])
+    assert set(zip(table["comparison"], table["mediator"], strict=False)) == set(
+        zip(meta["comparison"], meta["mediator"], strict=False)
     )
 
 

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from .safe_write import (  # noqa: F401
-    CurationError,
-    LOCK_NAME,
-    atomic_write,
-    detect_newline,
-    exclusive_lock,
-)
 from .evidence import (  # noqa: F401
     EVIDENCE_FILE,
-    EvidenceResult,
     ID_PATTERN,
     ID_PREFIX,
+    EvidenceResult,
     add_evidence,
     format_id,
     read_rows,
 )
+from .importers import (  # noqa: F401
+    FORMATS,
+    detect_format,
+    parse_references,
+    read_reference_file,
+)
 from .references import (  # noqa: F401
-    Duplicate,
     HOUSE_FIELDS,
     REQUIRED_REFERENCE_FIELDS,
+    Duplicate,
     Record,
     ReferenceResult,
     add_references,
@@ -32,9 +31,10 @@ from .references import (  # noqa: F401
     normalise_doi,
     unique_key,
 )
-from .importers import (  # noqa: F401
-    FORMATS,
-    detect_format,
-    parse_references,
-    read_reference_file,
+from .safe_write import (  # noqa: F401
+    LOCK_NAME,
+    CurationError,
+    atomic_write,
+    detect_newline,
+    exclusive_lock,
 )

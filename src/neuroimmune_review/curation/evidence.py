@@ -67,7 +67,7 @@ def read_rows(text: str, source: str = "input") -> list[dict[str, str]]:
                 f"{source}: the record ending on line {line} has {len(record)} fields; "
                 f"expected {len(header)} as in the header"
             )
-        rows.append(dict(zip(header, record)))
+        rows.append(dict(zip(header, record, strict=False)))
     if not rows:
         raise CurationError(f"{source}: no rows below the header; nothing to add")
     return rows

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-from .safe_write import CurationError
 from .references import Record, _bibtex_authors, _doi_from_url, _person, _pmid_from_url, normalise
+from .safe_write import CurationError
 
 FORMATS = ("bibtex", "ris", "medline")
 _EXTENSIONS = {

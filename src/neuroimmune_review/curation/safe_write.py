@@ -22,8 +22,8 @@ import contextlib
 import fcntl
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .. import paths
 

@@ -14,9 +14,8 @@ import altair as alt
 import pandas as pd
 
 from .. import data
-
-from . import citations
 from ..render import Figure
+from . import citations
 
 # Okabe-Ito colours: distinguishable under the common colour-vision deficiencies.
 DIRECTION_COLOURS = {

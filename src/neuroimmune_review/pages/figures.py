@@ -139,7 +139,7 @@ def build_dot(edges: pd.DataFrame, nodes: pd.DataFrame, *, name: str) -> str:
     """The DOT source of one diagram: nodes styled by group, edges by relation, left to right."""
     _require_columns(edges, EDGE_COLUMNS, name)
     _require_columns(nodes, NODE_COLUMNS, f"{name}_nodes")
-    groups = dict(zip(nodes["node"].map(_clean), nodes["group"].map(_clean)))
+    groups = dict(zip(nodes["node"].map(_clean), nodes["group"].map(_clean), strict=False))
     edges = edges.assign(
         source=edges["source"].map(_clean),
         target=edges["target"].map(_clean),
@@ -348,7 +348,9 @@ def diagram(name: str, *, figure: int, title: str, caption: str) -> Diagram:
     used = set(edges["source"]) | set(edges["target"])
     groups = list(
         dict.fromkeys(
-            g for n, g in zip(nodes["node"].map(_clean), nodes["group"].map(_clean)) if n in used
+            g
+            for n, g in zip(nodes["node"].map(_clean), nodes["group"].map(_clean), strict=False)
+            if n in used
         )
     )
     return Diagram(

@@ -7,9 +7,8 @@ import posixpath
 import pandas as pd
 
 from .. import data, provenance
-
-from . import citations
 from ..render import Table
+from . import citations
 
 COLUMNS = {
     "id": "ID",

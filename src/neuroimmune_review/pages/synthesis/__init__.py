@@ -34,6 +34,13 @@ from .common import (  # noqa: F401
     row_sources,
     source_labels,
 )
+from .contested import (  # noqa: F401
+    DIRECTION_ORDER,
+    contested_chart,
+    contested_pairs,
+    contested_summary,
+    contested_table,
+)
 from .explorer import (  # noqa: F401
     explorer,
     explorer_strata,
@@ -46,12 +53,16 @@ from .gap_map import (  # noqa: F401
     gap_map_table,
     gap_summary,
 )
-from .contested import (  # noqa: F401
-    DIRECTION_ORDER,
-    contested_chart,
-    contested_pairs,
-    contested_summary,
-    contested_table,
+from .meta_analyses import (  # noqa: F401
+    COMPARISON_LABELS,
+    MA_DIRECTION_LABELS,
+    agreement,
+    agreement_table,
+    forest_plot,
+    meta_analyses,
+    meta_summary,
+    meta_table,
+    scope_label,
 )
 from .th_balance import (  # noqa: F401
     ARMS,
@@ -64,15 +75,4 @@ from .th_balance import (  # noqa: F401
     th_balance_summary,
     th_balance_table,
     th_votes,
-)
-from .meta_analyses import (  # noqa: F401
-    COMPARISON_LABELS,
-    MA_DIRECTION_LABELS,
-    agreement,
-    agreement_table,
-    forest_plot,
-    meta_analyses,
-    meta_summary,
-    meta_table,
-    scope_label,
 )

@@ -112,7 +112,8 @@ def row_sources(rows: pd.DataFrame) -> pd.Series:
     if rows.empty:
         return pd.Series([], index=rows.index, dtype=object)
     return pd.Series(
-        [sources(c, r) for c, r in zip(rows["citation"], rows["review_ref"])], index=rows.index
+        [sources(c, r) for c, r in zip(rows["citation"], rows["review_ref"], strict=False)],
+        index=rows.index,
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .. import charts
 from ... import data
 from ...render import Figure, Table, escape_markdown, markdown
+from .. import charts
 from .common import (
     ANTIDEPRESSANT_CLASSES,
     MAX_LISTED,
@@ -237,7 +237,7 @@ def contested_summary():
     between = cls[
         [
             not (single["subject"].isin(i.split("; ")) & (single["mediator"] == m)).any()
-            for i, m in zip(cls["interventions"], cls["mediator"])
+            for i, m in zip(cls["interventions"], cls["mediator"], strict=False)
         ]
     ]
     # Conflicts where clinical and non-clinical findings point different ways.
@@ -248,7 +248,7 @@ def contested_summary():
     ]
     parts = [
         f"The detector finds **{_plural(len(pairs), 'contested pair')}**: {len(single)} for single interventions "
-        f"({escape_markdown([_pair_label('intervention', s, m) for s, m in zip(single['subject'], single['mediator'])])}) "
+        f"({escape_markdown([_pair_label('intervention', s, m) for s, m in zip(single['subject'], single['mediator'], strict=False)])}) "
         f"and {len(cls)} for drug classes. In {_plural(len(opposite), 'pair')} some sources report an increase and others "
         "a decrease"
         + (
@@ -265,7 +265,10 @@ def contested_summary():
                 [
                     f"{m} in the {s} class ({i})"
                     for s, m, i in zip(
-                        between["subject"], between["mediator"], between["interventions"]
+                        between["subject"],
+                        between["mediator"],
+                        between["interventions"],
+                        strict=False,
                     )
                 ]
             )

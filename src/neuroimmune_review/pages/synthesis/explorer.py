@@ -67,7 +67,7 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         src = sorted({labels[s] for cell in part["source_ids"] for s in cell})
         out.append(
             {
-                **dict(zip(keys, key)),
+                **dict(zip(keys, key, strict=False)),
                 "n_inc": int(counts.get("increase", 0)),
                 "n_dec": int(counts.get("decrease", 0)),
                 "n_nc": int(counts.get("no_change", 0)),
@@ -84,7 +84,8 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         table["axis"].map({a: i for i, a in enumerate(TH_AXES)}).fillna(len(TH_AXES)).astype(int)
     )
     table["mlabel"] = [
-        m if a in ("none", "") else f"{m} ({a})" for m, a in zip(table["mediator"], table["axis"])
+        m if a in ("none", "") else f"{m} ({a})"
+        for m, a in zip(table["mediator"], table["axis"], strict=False)
     ]
     table["summary"] = [
         ", ".join(
@@ -92,7 +93,9 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
             for n, word in ((i, "up"), (d, "down"), (c, "unchanged"), (x, "mixed"))
             if n
         )
-        for i, d, c, x in zip(table["n_inc"], table["n_dec"], table["n_nc"], table["n_mix"])
+        for i, d, c, x in zip(
+            table["n_inc"], table["n_dec"], table["n_nc"], table["n_mix"], strict=False
+        )
     ]
     return table[columns]
 

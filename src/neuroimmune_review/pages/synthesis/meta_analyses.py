@@ -5,9 +5,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .. import charts, citations
 from ... import data
 from ...render import Figure, Table, escape_markdown, markdown
+from .. import charts, citations
 from .common import ANTIDEPRESSANT_CLASSES, UMBRELLA, _plural
 
 # ---------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     )
     plotted["ci"] = [
         f"{lo:.2f} to {hi:.2f}" if pd.notna(lo) else "not reported"
-        for lo, hi in zip(plotted["ci_low"], plotted["ci_high"])
+        for lo, hi in zip(plotted["ci_low"], plotted["ci_high"], strict=False)
     ]
     domain = [MA_DIRECTION_LABELS[d] for d in ("decrease", "no_change", "increase")]
     colours = [charts.DIRECTION_COLOURS[d] for d in ("decrease", "no_change", "increase")]
@@ -336,7 +336,10 @@ def meta_summary():
                 [
                     f"{m} ({COMPARISON_LABELS[c]}: {r})"
                     for c, m, r in zip(
-                        disagree["comparison"], disagree["mediator"], disagree["reason"]
+                        disagree["comparison"],
+                        disagree["mediator"],
+                        disagree["reason"],
+                        strict=False,
                     )
                 ]
             )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .. import charts
 from ... import data
 from ...render import Figure, Table, escape_markdown, markdown
+from .. import charts
 from .common import ANTIDEPRESSANT_CLASSES, _and_list, _antidepressant_rows, _plural
 
 # ---------------------------------------------------------------------------
@@ -220,7 +220,10 @@ def th_balance_summary():
         parts.append(
             "Findings that lower a Th2 mediator, against the Th2-up half of the story, appear under "
             + escape_markdown(
-                [f"{c} ({n})" for c, n in zip(th2_more["drug_class"], th2_more["th2_more"])]
+                [
+                    f"{c} ({n})"
+                    for c, n in zip(th2_more["drug_class"], th2_more["th2_more"], strict=False)
+                ]
             )
             + "."
         )
