@@ -244,10 +244,7 @@ def module_palettes() -> dict[str, list[str]]:
         "figures.RELATIONS (lines)": [s.color for s in figures.RELATIONS.values()],
     }
     for name in ("charts", "figures", "synthesis"):
-        try:
-            module = importlib.import_module(f"neuroimmune_review.{name}")
-        except ImportError:
-            continue
+        module = importlib.import_module(f"neuroimmune_review.pages.{name}")
         for attribute in dir(module):
             value = getattr(module, attribute)
             if attribute.endswith(("_COLOURS", "_COLORS")) and isinstance(value, dict):

@@ -116,7 +116,7 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
             [
                 sys.executable,
                 "-c",
-                "from neuroimmune_review.shared_kernels import _kernel_worker; _kernel_worker()",
+                "from neuroimmune_review.build.shared_kernels import _kernel_worker; _kernel_worker()",
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
