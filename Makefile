@@ -4,12 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: site test validate bench clean system-deps
+.PHONY: site test validate bench clean system-deps lock
 
-$(STAMP): requirements.txt pyproject.toml
+# The venv is installed from requirements.lock (every package of the tree, exact versions), then
+# the project itself, editable and without dependencies, so nothing floats.
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 
@@ -39,3 +42,13 @@ bench: $(STAMP) system-deps
 
 clean:
 	rm -rf _build
+
+# Refresh the lock after editing requirements.txt: resolves the whole tree again with uv
+# (pinned here), for Linux x86_64 and Python 3.11, and rewrites requirements.lock.
+UV_VERSION := 0.13.8
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet uv==$(UV_VERSION)
+	.venv-lock/bin/uv pip compile requirements.txt --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --quiet -o requirements.lock
+	rm -rf .venv-lock
