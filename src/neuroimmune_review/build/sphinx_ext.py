@@ -64,8 +64,15 @@ def _stamp_every_page(root: Path, config) -> None:
 
     from ..version import stamp_text
 
+    from .screening.pages import banner_html, stamp_suffix
+
     options = dict(config.html_theme_options or {})
-    options["extra_footer"] = f'<p class="review-stamp">{html.escape(stamp_text(root))}</p>'
+    text = f"{stamp_text(root)} · {stamp_suffix(root)}"
+    options["extra_footer"] = f'<p class="review-stamp">{html.escape(text)}</p>'
+    # A banner on every page once the last literature search is older than the schedule.
+    banner = banner_html(root, int(config.review_search_schedule_months))
+    if banner:
+        options["announcement"] = banner
     config.html_theme_options = options
 
 
@@ -156,6 +163,8 @@ def load_charts_where_drawn(app: Sphinx, pagename, templatename, context, doctre
 
 
 def setup(app: Sphinx) -> dict:
+    # Months between literature searches (_config.yml: sphinx.config.review_search_schedule_months).
+    app.add_config_value("review_search_schedule_months", 6, "html", types=(int,))
     app.connect("config-inited", on_config)
     app.connect("source-read", inject_tracking_cell)
     app.connect("env-get-outdated", outdated_pages)

@@ -18,6 +18,9 @@ DOWNLOADS = {
     "interventions.csv": "Vocabulary of interventions, drug classes, conditions and stimuli",
     "mediators.csv": "Vocabulary of cytokines and other mediators",
     "meta_analyses.csv": "Pooled results of published meta-analyses",
+    "searches.csv": "Search log: every literature search, its exact query and what it found",
+    "screening_queue.csv": "Every record the searches found, with duplicates marked",
+    "screening.csv": "Screening decisions: include, or exclude with a reason",
     "datapackage.json": "Frictionless Data Package: schema, types, constraints and keys",
     "references.bib": "The bibliography (BibTeX)",
 }

@@ -4,3 +4,4 @@ from __future__ import annotations
 from .core import (  # noqa: F401
     DECISIONS, QUEUE, SEARCHES, CurationError, decide, import_search, latest_decisions, read_export, read_table, reasons,
 )
+from . import pages  # noqa: F401,E402  (registers the pages' tracked query)

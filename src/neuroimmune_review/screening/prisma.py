@@ -1,0 +1,173 @@
+"""PRISMA 2020 flow counts of the searches and the screening, and the flow diagram."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import html
+import io
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from .core import DECISIONS, QUEUE, SEARCHES, latest_decisions, read_table, reasons
+
+
+def _cited_keys(root: Path) -> list[str]:
+    evidence = paths.data_dir(root) / "evidence.csv"
+    if not evidence.is_file():
+        return []
+    text = evidence.read_bytes().decode("utf-8-sig", errors="replace")
+    keys = {key.strip() for row in csv.DictReader(io.StringIO(text, newline="")) for key in (row.get("citation") or "").split(";")}
+    return sorted(k for k in keys if k)
+
+
+def state(root: Path | None = None) -> dict[str, Any]:
+    """Everything the screening pages depend on (JSON-serialisable, so a page can track it)."""
+    root = Path(root or paths.find_root()).resolve()
+    return {
+        "searches": read_table(root, SEARCHES),
+        "queue": [{k: v for k, v in row.items() if k != "abstract"} for row in read_table(root, QUEUE)],
+        "decisions": read_table(root, DECISIONS),
+        "cited": _cited_keys(root),
+        "reasons": list(reasons(root)),
+    }
+
+
+def counts_from(s: dict[str, Any], search_id: str | None = None) -> dict[str, Any]:
+    """Flow counts for one search, or for all of them (*search_id* None)."""
+    queue = [r for r in s["queue"] if search_id is None or r["search_id"] == search_id]
+    screenable = {r["record_id"] for r in queue if not r["duplicate_of"]}
+    decided = {k: v for k, v in latest_decisions(s["decisions"]).items() if k in screenable}
+    excluded = Counter(d["reason"] for d in decided.values() if d["decision"] == "exclude")
+    included = {k: d for k, d in decided.items() if d["decision"] == "include"}
+    cited = set(s["cited"])
+    searches = [x for x in s["searches"] if search_id is None or x["id"] == search_id]
+    return {
+        "searches": len(searches),
+        "records_found": sum(int(x["records_found"] or 0) for x in searches),
+        "identified": len(queue),
+        "duplicates": len(queue) - len(screenable),
+        "screenable": len(screenable),
+        "screened": len(decided),
+        "awaiting": len(screenable) - len(decided),
+        "excluded": sum(excluded.values()),
+        "excluded_by_reason": {r: excluded[r] for r in s["reasons"] if excluded[r]},
+        "included_screening": len(included),
+        "included_synthesis": sum(d["reference"] in cited for d in included.values()),
+        "awaiting_extraction": sorted(k for k, d in included.items() if d["reference"] not in cited),
+    }
+
+
+def counts(root: Path | None = None, search_id: str | None = None) -> dict[str, Any]:
+    return counts_from(state(root), search_id)
+
+
+def last_search(s: dict[str, Any]) -> dict[str, str] | None:
+    return max(s["searches"], key=lambda x: (x["date"], x["id"]), default=None)
+
+
+def overdue(s: dict[str, Any], months: int, today: dt.date | None = None) -> bool:
+    """Whether the last search is older than the schedule (no search at all is overdue too)."""
+    last = last_search(s)
+    if last is None:
+        return True
+    today = today or dt.date.today()
+    date = dt.date.fromisoformat(last["date"])
+    due_month = date.month - 1 + months
+    year, month = date.year + due_month // 12, due_month % 12 + 1
+    day = min(date.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31,
+                         30, 31, 30, 31][month - 1])
+    return today > dt.date(year, month, day)
+
+
+def status_line(s: dict[str, Any]) -> str:
+    """'Last search: 2026-12-01 (PubMed), 16 records screened, 1 included'."""
+    last = last_search(s)
+    if last is None:
+        return "No literature search recorded yet"
+    c = counts_from(s)
+    databases = sorted({x["database"] for x in s["searches"] if x["date"] == last["date"]})
+    return (f"Last search: {last['date']} ({', '.join(databases)}), {c['screened']} record"
+            f"{'' if c['screened'] == 1 else 's'} screened, {c['included_synthesis']} included")
+
+
+# ---------------------------------------------------------------------------
+# The flow diagram
+
+
+REASON_LABELS = {
+    "wrong_intervention": "no antidepressant or related treatment",
+    "wrong_outcome": "no immune mediator measured",
+    "wrong_population": "not depression or a model of it",
+    "wrong_publication_type": "no data of its own",
+    "duplicate_report": "same data as another record",
+    "not_retrievable": "full text not obtained",
+}
+
+
+def flow_dot(c: dict[str, Any], label: str) -> str:
+    """DOT source of the PRISMA 2020 flow: identification, screening, inclusion."""
+    from ..figures import FONT, dot_string
+
+    def box(text: str, n: int, extra: list[str] = ()) -> str:
+        body = dot_string(text, 32)[1:-1] + f"\\n(n = {n})"
+        body += "".join(f"\\n{dot_string(line)[1:-1]}" for line in extra)
+        return f'"{body}"'
+
+    reasons_text = [f"{REASON_LABELS.get(r, r)}: {n}" for r, n in c["excluded_by_reason"].items()]
+    boxes = {
+        "found": box(f"Records identified from {label}", c["identified"]),
+        "dup": box("Duplicate records removed before screening", c["duplicates"]),
+        "screened": box("Records screened", c["screened"]),
+        "waiting": box("Records awaiting screening", c["awaiting"]),
+        "excluded": box("Records excluded", c["excluded"], reasons_text),
+        "included": box("Records included at screening", c["included_screening"]),
+        "synthesis": box("Studies included in the synthesis (at least one finding)", c["included_synthesis"]),
+    }
+    lines = [
+        "digraph PRISMA {",
+        f'  graph [rankdir=TB, bgcolor="#FFFFFF", fontname="{FONT}", nodesep=0.4, ranksep=0.35, pad=0.1];',
+        f'  node [fontname="{FONT}", fontsize=10, shape=box, style=rounded, color="#333333", margin="0.12,0.06"];',
+        '  edge [color="#333333", arrowsize=0.8];',
+        *(f"  {name} [label={text}];" for name, text in boxes.items()),
+        "  found -> dup; found -> screened; screened -> excluded; found -> waiting [style=dashed];",
+        "  screened -> included; included -> synthesis;",
+        "  { rank=same; found; dup; } { rank=same; screened; excluded; waiting; }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class FlowDiagram:
+    def __init__(self, counts: dict[str, Any], label: str, title: str):
+        self.counts, self.label, self.title = counts, label, title
+        self.dot = flow_dot(counts, label)
+
+    def text_version(self) -> list[str]:
+        c = self.counts
+        out = [f"Records identified: {c['identified']}", f"Duplicates removed: {c['duplicates']}",
+               f"Records screened: {c['screened']}", f"Records awaiting screening: {c['awaiting']}",
+               f"Records excluded: {c['excluded']}"]
+        out += [f"Excluded, {REASON_LABELS.get(r, r)}: {n}" for r, n in c["excluded_by_reason"].items()]
+        out += [f"Included at screening: {c['included_screening']}",
+                f"Included in the synthesis (at least one finding): {c['included_synthesis']}"]
+        return out
+
+    def _repr_html_(self) -> str:
+        from ..figures import inline_svg, run_dot
+
+        ident = "prisma-" + hashlib.sha256(self.dot.encode()).hexdigest()[:12]
+        svg = inline_svg(run_dot(self.dot), ident=ident, title=self.title,
+                         description="PRISMA 2020 flow diagram. " + "; ".join(self.text_version()) + ".")
+        steps = "".join(f"<li>{html.escape(line)}</li>" for line in self.text_version())
+        return (f'<figure class="review-chart review-diagram review-prisma" id="{ident}" aria-labelledby="{ident}-caption">'
+                f'<div class="review-diagram__canvas" style="overflow-x:auto">{svg}</div>'
+                f'<figcaption id="{ident}-caption"><strong>{html.escape(self.title)}.</strong> PRISMA 2020 flow of '
+                f"records, generated from data/searches.csv, data/screening_queue.csv, data/screening.csv and "
+                f"data/evidence.csv.<details><summary>The diagram as text</summary><ul>{steps}</ul></details>"
+                f"</figcaption></figure>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": f"{self.title}\n" + "\n".join(self.text_version())}
