@@ -280,3 +280,14 @@ def test_flow_counts_and_overdue_schedule(imported):
     assert not prisma.overdue(s, 6, today=dt.date(2027, 6, 1))
     assert prisma.overdue(s, 6, today=dt.date(2027, 6, 2))
     assert prisma.overdue({"searches": []}, 6)
+
+
+def test_overdue_banner_appears_only_after_the_schedule(review):
+    from neuroimmune_review.screening.pages import banner_html
+
+    assert "has not been recorded" in banner_html(review, 6)  # no search yet
+    screening.import_search(EXPORT, review, database="PubMed", query=QUERY, date="2020-01-01")
+    assert banner_html(review, 1200) == ""  # due in 2120
+    banner = banner_html(review, 6)
+    assert "The literature search is overdue: the last search was on 2020-01-01" in banner
+    assert "one every 6 months" in banner
