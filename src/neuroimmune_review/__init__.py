@@ -16,7 +16,16 @@ import importlib
 __version__ = "2026.1.0"
 
 # Page-builder modules chapters import as ``from neuroimmune_review import <name>``.
-_PAGE_MODULES = ("about", "charts", "citations", "figures", "summaries", "synthesis", "tables")
+_PAGE_MODULES = (
+    "about",
+    "charts",
+    "citations",
+    "figures",
+    "screening",
+    "summaries",
+    "synthesis",
+    "tables",
+)
 
 
 def __getattr__(name: str):

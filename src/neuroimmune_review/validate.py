@@ -1032,7 +1032,7 @@ def validate(root: str | Path) -> ValidationResult:
         problems += cross_file
     if "evidence" in result.tables:
         problems += check_duplicate_findings(result.tables["evidence"])
-    from .screening.checks import check_screening  # search log, queue and decisions
+    from .curation.screening.checks import check_screening  # search log, queue and decisions
 
     problems += check_screening(result.tables, bibliography if bib_usable else None)
     if bibliography is not None and bibliography.entries:

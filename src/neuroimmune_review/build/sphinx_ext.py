@@ -62,9 +62,8 @@ def _stamp_every_page(root: Path, config) -> None:
     """ "Evidence as of <date> · version · commit" in the footer of every page."""
     import html
 
+    from ..pages.screening import banner_html, stamp_suffix
     from ..version import stamp_text
-
-    from .screening.pages import banner_html, stamp_suffix
 
     options = dict(config.html_theme_options or {})
     text = f"{stamp_text(root)} · {stamp_suffix(root)}"

@@ -1,4 +1,5 @@
 """PRISMA 2020 flow counts of the searches and the screening, and the flow diagram."""
+
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from .core import DECISIONS, QUEUE, SEARCHES, latest_decisions, read_table, reasons
+from ..curation.screening.core import (
+    DECISIONS,
+    QUEUE,
+    SEARCHES,
+    latest_decisions,
+    read_table,
+    reasons,
+)
 
 
 def _cited_keys(root: Path) -> list[str]:
@@ -19,7 +27,11 @@ def _cited_keys(root: Path) -> list[str]:
     if not evidence.is_file():
         return []
     text = evidence.read_bytes().decode("utf-8-sig", errors="replace")
-    keys = {key.strip() for row in csv.DictReader(io.StringIO(text, newline="")) for key in (row.get("citation") or "").split(";")}
+    keys = {
+        key.strip()
+        for row in csv.DictReader(io.StringIO(text, newline=""))
+        for key in (row.get("citation") or "").split(";")
+    }
     return sorted(k for k in keys if k)
 
 
@@ -28,7 +40,9 @@ def state(root: Path | None = None) -> dict[str, Any]:
     root = Path(root or paths.find_root()).resolve()
     return {
         "searches": read_table(root, SEARCHES),
-        "queue": [{k: v for k, v in row.items() if k != "abstract"} for row in read_table(root, QUEUE)],
+        "queue": [
+            {k: v for k, v in row.items() if k != "abstract"} for row in read_table(root, QUEUE)
+        ],
         "decisions": read_table(root, DECISIONS),
         "cited": _cited_keys(root),
         "reasons": list(reasons(root)),
@@ -56,7 +70,9 @@ def counts_from(s: dict[str, Any], search_id: str | None = None) -> dict[str, An
         "excluded_by_reason": {r: excluded[r] for r in s["reasons"] if excluded[r]},
         "included_screening": len(included),
         "included_synthesis": sum(d["reference"] in cited for d in included.values()),
-        "awaiting_extraction": sorted(k for k, d in included.items() if d["reference"] not in cited),
+        "awaiting_extraction": sorted(
+            k for k, d in included.items() if d["reference"] not in cited
+        ),
     }
 
 
@@ -77,8 +93,23 @@ def overdue(s: dict[str, Any], months: int, today: dt.date | None = None) -> boo
     date = dt.date.fromisoformat(last["date"])
     due_month = date.month - 1 + months
     year, month = date.year + due_month // 12, due_month % 12 + 1
-    day = min(date.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31,
-                         30, 31, 30, 31][month - 1])
+    day = min(
+        date.day,
+        [
+            31,
+            29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ][month - 1],
+    )
     return today > dt.date(year, month, day)
 
 
@@ -89,8 +120,10 @@ def status_line(s: dict[str, Any]) -> str:
         return "No literature search recorded yet"
     c = counts_from(s)
     databases = sorted({x["database"] for x in s["searches"] if x["date"] == last["date"]})
-    return (f"Last search: {last['date']} ({', '.join(databases)}), {c['screened']} record"
-            f"{'' if c['screened'] == 1 else 's'} screened, {c['included_synthesis']} included")
+    return (
+        f"Last search: {last['date']} ({', '.join(databases)}), {c['screened']} record"
+        f"{'' if c['screened'] == 1 else 's'} screened, {c['included_synthesis']} included"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -109,7 +142,7 @@ REASON_LABELS = {
 
 def flow_dot(c: dict[str, Any], label: str) -> str:
     """DOT source of the PRISMA 2020 flow: identification, screening, inclusion."""
-    from ..figures import FONT, dot_string
+    from .figures import FONT, dot_string
 
     def box(text: str, n: int, extra: list[str] = ()) -> str:
         body = dot_string(text, 32)[1:-1] + f"\\n(n = {n})"
@@ -124,7 +157,9 @@ def flow_dot(c: dict[str, Any], label: str) -> str:
         "waiting": box("Records awaiting screening", c["awaiting"]),
         "excluded": box("Records excluded", c["excluded"], reasons_text),
         "included": box("Records included at screening", c["included_screening"]),
-        "synthesis": box("Studies included in the synthesis (at least one finding)", c["included_synthesis"]),
+        "synthesis": box(
+            "Studies included in the synthesis (at least one finding)", c["included_synthesis"]
+        ),
     }
     lines = [
         "digraph PRISMA {",
@@ -147,27 +182,44 @@ class FlowDiagram:
 
     def text_version(self) -> list[str]:
         c = self.counts
-        out = [f"Records identified: {c['identified']}", f"Duplicates removed: {c['duplicates']}",
-               f"Records screened: {c['screened']}", f"Records awaiting screening: {c['awaiting']}",
-               f"Records excluded: {c['excluded']}"]
-        out += [f"Excluded, {REASON_LABELS.get(r, r)}: {n}" for r, n in c["excluded_by_reason"].items()]
-        out += [f"Included at screening: {c['included_screening']}",
-                f"Included in the synthesis (at least one finding): {c['included_synthesis']}"]
+        out = [
+            f"Records identified: {c['identified']}",
+            f"Duplicates removed: {c['duplicates']}",
+            f"Records screened: {c['screened']}",
+            f"Records awaiting screening: {c['awaiting']}",
+            f"Records excluded: {c['excluded']}",
+        ]
+        out += [
+            f"Excluded, {REASON_LABELS.get(r, r)}: {n}" for r, n in c["excluded_by_reason"].items()
+        ]
+        out += [
+            f"Included at screening: {c['included_screening']}",
+            f"Included in the synthesis (at least one finding): {c['included_synthesis']}",
+        ]
         return out
 
     def _repr_html_(self) -> str:
-        from ..figures import inline_svg, run_dot
+        from .figures import inline_svg, run_dot
 
         ident = "prisma-" + hashlib.sha256(self.dot.encode()).hexdigest()[:12]
-        svg = inline_svg(run_dot(self.dot), ident=ident, title=self.title,
-                         description="PRISMA 2020 flow diagram. " + "; ".join(self.text_version()) + ".")
+        svg = inline_svg(
+            run_dot(self.dot),
+            ident=ident,
+            title=self.title,
+            description="PRISMA 2020 flow diagram. " + "; ".join(self.text_version()) + ".",
+        )
         steps = "".join(f"<li>{html.escape(line)}</li>" for line in self.text_version())
-        return (f'<figure class="review-chart review-diagram review-prisma" id="{ident}" aria-labelledby="{ident}-caption">'
-                f'<div class="review-diagram__canvas" style="overflow-x:auto">{svg}</div>'
-                f'<figcaption id="{ident}-caption"><strong>{html.escape(self.title)}.</strong> PRISMA 2020 flow of '
-                f"records, generated from data/searches.csv, data/screening_queue.csv, data/screening.csv and "
-                f"data/evidence.csv.<details><summary>The diagram as text</summary><ul>{steps}</ul></details>"
-                f"</figcaption></figure>")
+        return (
+            f'<figure class="review-chart review-diagram review-prisma" id="{ident}" aria-labelledby="{ident}-caption">'
+            f'<div class="review-diagram__canvas" style="overflow-x:auto">{svg}</div>'
+            f'<figcaption id="{ident}-caption"><strong>{html.escape(self.title)}.</strong> PRISMA 2020 flow of '
+            f"records, generated from data/searches.csv, data/screening_queue.csv, data/screening.csv and "
+            f"data/evidence.csv.<details><summary>The diagram as text</summary><ul>{steps}</ul></details>"
+            f"</figcaption></figure>"
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self._repr_html_(), "text/plain": f"{self.title}\n" + "\n".join(self.text_version())}
+        return {
+            "text/html": self._repr_html_(),
+            "text/plain": f"{self.title}\n" + "\n".join(self.text_version()),
+        }

@@ -13,6 +13,7 @@ with the new rows before anything is written, files are replaced atomically, new
 appended. Screening writers hold ``data/.screening.lock``; an include then calls the reference
 import (which takes the curation lock), so the lock order is always screening, then curation.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,12 +23,13 @@ import fcntl
 import io
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from .. import curation, paths
-from ..schema import load_root_package
+from ... import curation, paths
+from ...schema import load_root_package
+from .. import importers, safe_write
 
 SEARCHES = "searches"
 QUEUE = "screening_queue"
@@ -89,28 +91,38 @@ def _serialise(rows: list[dict[str, str]], header: list[str], newline: bytes) ->
     return buffer.getvalue().encode("utf-8")
 
 
-def _candidate(path: Path, rows: list[dict[str, str]], header: list[str]) -> tuple[bytes, bytes, range]:
+def _candidate(
+    path: Path, rows: list[dict[str, str]], header: list[str]
+) -> tuple[bytes, bytes, range]:
     """(original bytes, original + appended rows, lines the new rows occupy)."""
     original = path.read_bytes() if path.is_file() else b""
     newline = curation.detect_newline(original)
-    base = curation._appendable(original, newline)
+    base = safe_write._appendable(original, newline)
     if not base.strip():
-        base = _serialise([dict(zip(header, header))], header, newline)
+        base = _serialise([dict(zip(header, header, strict=True))], header, newline)
     added = _serialise(rows, header, newline)
     first = base.count(b"\n") + 1
     return original, base + added, range(first, first + added.count(b"\n"))
 
 
-def _write_checked(root: Path, changes: dict[Path, tuple[bytes, bytes, range]], what: str, dry_run: bool) -> list[str]:
+def _write_checked(
+    root: Path, changes: dict[Path, tuple[bytes, bytes, range]], what: str, dry_run: bool
+) -> list[str]:
     """Validate the data set with *changes* applied; write them only if they add no error."""
     rels = {path: path.relative_to(root).as_posix() for path in changes}
-    before = curation._validate(root)
-    with curation._shadow_root(root, {rels[p]: new for p, (_, new, _) in changes.items()}) as shadow:
-        after = curation._validate(shadow)
-    blocking = curation._new_errors(before, after, {rels[p]: lines for p, (_, _, lines) in changes.items()})
+    before = safe_write._validate(root)
+    with safe_write._shadow_root(
+        root, {rels[p]: new for p, (_, new, _) in changes.items()}
+    ) as shadow:
+        after = safe_write._validate(shadow)
+    blocking = safe_write._new_errors(
+        before, after, {rels[p]: lines for p, (_, _, lines) in changes.items()}
+    )
     if blocking:
-        raise CurationError(f"{what} would make the data set invalid; nothing was written",
-                            [curation._format(p) for p in blocking])
+        raise CurationError(
+            f"{what} would make the data set invalid; nothing was written",
+            [safe_write._format(p) for p in blocking],
+        )
     if dry_run:
         return []
     written: list[Path] = []
@@ -122,10 +134,12 @@ def _write_checked(root: Path, changes: dict[Path, tuple[bytes, bytes, range]], 
         for path in written:  # put back what was already replaced
             curation.atomic_write(path, changes[path][0])
         raise
-    return [curation._format(p) for p in curation._new_warnings(before, after)]
+    return [safe_write._format(p) for p in safe_write._new_warnings(before, after)]
 
 
-def _next_id(rows: list[dict[str, str]], column: str, pattern: re.Pattern, prefix: str, width: int) -> Iterator[str]:
+def _next_id(
+    rows: list[dict[str, str]], column: str, pattern: re.Pattern, prefix: str, width: int
+) -> Iterator[str]:
     numbers = [int(m.group(1)) for row in rows if (m := pattern.fullmatch(row.get(column, "")))]
     number = max(numbers, default=0)
     while True:
@@ -150,7 +164,9 @@ class ExportRecord:
         return self.record.fields
 
 
-def read_export(path: str | Path, fmt: str | None = None, text: str | None = None) -> list[ExportRecord]:
+def read_export(
+    path: str | Path, fmt: str | None = None, text: str | None = None
+) -> list[ExportRecord]:
     """Records of a MEDLINE (.nbib) or RIS export; refuses truncated or unidentifiable records.
 
     The house fields come from the reference importer (one parser for every import path); the
@@ -161,35 +177,51 @@ def read_export(path: str | Path, fmt: str | None = None, text: str | None = Non
         try:
             text = Path(path).read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise CurationError(f"{name}: not UTF-8 text ({error}); expected a PubMed MEDLINE or RIS export") from None
+            raise CurationError(
+                f"{name}: not UTF-8 text ({error}); expected a PubMed MEDLINE or RIS export"
+            ) from None
     fmt = fmt or curation.detect_format(text, name)
     if fmt not in IMPORT_FORMATS:
-        raise CurationError(f"{name}: this is a {fmt} file; expected a search export in PubMed MEDLINE (.nbib) "
-                            "or RIS (.ris) format, with one record per work found")
+        raise CurationError(
+            f"{name}: this is a {fmt} file; expected a search export in PubMed MEDLINE (.nbib) "
+            "or RIS (.ris) format, with one record per work found"
+        )
     clean = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    raw = list(curation._ris_records(clean) if fmt == "ris" else curation._medline_records(clean))
+    raw = list(importers._ris_records(clean) if fmt == "ris" else importers._medline_records(clean))
     if not raw:
-        raise CurationError(f"{name}: no {fmt.upper()} records found; expected a PubMed MEDLINE (.nbib) or RIS export "
-                            "(is the file empty, or saved in another format?)")
+        raise CurationError(
+            f"{name}: no {fmt.upper()} records found; expected a PubMed MEDLINE (.nbib) or RIS export "
+            "(is the file empty, or saved in another format?)"
+        )
     records = curation.parse_references(text, fmt, name)
     problems = []
     if fmt == "ris" and raw and ("TY_END", "") not in raw[-1][1]:
-        problems.append(f"{name}, record {len(raw)} (line {raw[-1][0]}): no 'ER  -' line closes it; "
-                        "the export looks truncated; export the search again")
+        problems.append(
+            f"{name}, record {len(raw)} (line {raw[-1][0]}): no 'ER  -' line closes it; "
+            "the export looks truncated; export the search again"
+        )
     out = []
-    for number, ((line, tags), record) in enumerate(zip(raw, records), start=1):
-        values = curation._tag_values(tags)
+    # A truncated export parses fewer records than raw blocks; the problem above reports it.
+    for number, ((line, tags), record) in enumerate(zip(raw, records, strict=False), start=1):
+        values = importers._tag_values(tags)
         origin = f"{name}, record {number} (line {line})"
         abstract = " ".join(values.get("AB", []) + values.get("N2", []))
         if not record.fields.get("title"):
             problems.append(f"{origin}: no title (TI); expected every record to have one")
         if not (record.fields.get("pmid") or record.fields.get("doi")):
-            problems.append(f"{origin} ({record.describe()}): no PMID or DOI; expected at least one identifier")
+            problems.append(
+                f"{origin} ({record.describe()}): no PMID or DOI; expected at least one identifier"
+            )
         if fmt == "medline" and not values.get("PMID"):
-            problems.append(f"{origin}: does not start with a PMID line; the export looks truncated or edited")
+            problems.append(
+                f"{origin}: does not start with a PMID line; the export looks truncated or edited"
+            )
         out.append(ExportRecord(record, " ".join(abstract.split()), origin))
     if problems:
-        raise CurationError(f"{name}: the export has records that cannot be screened; nothing was imported", problems)
+        raise CurationError(
+            f"{name}: the export has records that cannot be screened; nothing was imported",
+            problems,
+        )
     return out
 
 
@@ -209,14 +241,20 @@ class DuplicateIndex:
         self.seen: dict[tuple[str, str], str] = {}
 
     def add(self, where: str, doi: str = "", pmid: str = "", title: str = "") -> None:
-        for kind, value in (("doi", curation.normalise_doi(doi) if doi else ""), ("pmid", pmid.strip()),
-                            ("title", fold_title(title) if len(fold_title(title)) >= 20 else "")):
+        for kind, value in (
+            ("doi", curation.normalise_doi(doi) if doi else ""),
+            ("pmid", pmid.strip()),
+            ("title", fold_title(title) if len(fold_title(title)) >= 20 else ""),
+        ):
             if value:
                 self.seen.setdefault((kind, value), where)
 
     def find(self, doi: str = "", pmid: str = "", title: str = "") -> tuple[str, str] | None:
-        for kind, value, label in (("doi", curation.normalise_doi(doi) if doi else "", f"DOI {doi}"),
-                                   ("pmid", pmid.strip(), f"PMID {pmid}"), ("title", fold_title(title), "title")):
+        for kind, value, label in (
+            ("doi", curation.normalise_doi(doi) if doi else "", f"DOI {doi}"),
+            ("pmid", pmid.strip(), f"PMID {pmid}"),
+            ("title", fold_title(title), "title"),
+        ):
             if value and (kind, value) in self.seen:
                 return self.seen[(kind, value)], label
         return None
@@ -224,15 +262,22 @@ class DuplicateIndex:
 
 def known_works(root: Path) -> DuplicateIndex:
     """Every work in references.bib and every record screened before."""
-    from ..bib import load_bibliography
+    from ...bib import load_bibliography
 
     index = DuplicateIndex()
     bib_file = paths.bib_path(root)
     if bib_file.is_file():
         for key, fields in load_bibliography(bib_file).entries.items():
-            index.add(f"bib:{key}", fields.get("doi", ""), fields.get("pmid", ""), fields.get("title", ""))
+            index.add(
+                f"bib:{key}", fields.get("doi", ""), fields.get("pmid", ""), fields.get("title", "")
+            )
     for row in read_table(root, QUEUE):
-        index.add(row["duplicate_of"] or row["record_id"], row.get("doi", ""), row.get("pmid", ""), row.get("title", ""))
+        index.add(
+            row["duplicate_of"] or row["record_id"],
+            row.get("doi", ""),
+            row.get("pmid", ""),
+            row.get("title", ""),
+        )
     return index
 
 
@@ -279,7 +324,9 @@ def import_search(
     items = read_export(export, fmt)
     date = date or dt.date.today().isoformat()
     if not query.strip():
-        raise CurationError("the search has no query string; give the exact query as run in the database (--query)")
+        raise CurationError(
+            "the search has no query string; give the exact query as run in the database (--query)"
+        )
     with screening_lock(root):
         searches = read_table(root, SEARCHES)
         queue = read_table(root, QUEUE)
@@ -292,9 +339,17 @@ def import_search(
             found = index.find(f.get("doi", ""), f.get("pmid", ""), f.get("title", ""))
             record_id = next(ids)
             row = {
-                "record_id": record_id, "search_id": search_id, "pmid": f.get("pmid", ""), "doi": f.get("doi", ""),
-                "title": f.get("title", ""), "authors": "; ".join(a.strip() for a in f.get("author", "").split(" and ") if a.strip()),
-                "year": f.get("year", ""), "journal": f.get("journal", ""), "abstract": item.abstract,
+                "record_id": record_id,
+                "search_id": search_id,
+                "pmid": f.get("pmid", ""),
+                "doi": f.get("doi", ""),
+                "title": f.get("title", ""),
+                "authors": "; ".join(
+                    a.strip() for a in f.get("author", "").split(" and ") if a.strip()
+                ),
+                "year": f.get("year", ""),
+                "journal": f.get("journal", ""),
+                "abstract": item.abstract,
                 "duplicate_of": found[0] if found else "",
             }
             index.add(found[0] if found else record_id, row["doi"], row["pmid"], row["title"])
@@ -303,13 +358,23 @@ def import_search(
         with contextlib.suppress(ValueError):
             export_name = Path(export).resolve().relative_to(root).as_posix()
         search = {
-            "id": search_id, "date": date, "database": database, "query": " ".join(query.split()),
-            "date_limits": date_limits, "records_found": str(records_found if records_found is not None else len(items)),
-            "records_exported": str(len(items)), "export_file": export_name, "note": note,
+            "id": search_id,
+            "date": date,
+            "database": database,
+            "query": " ".join(query.split()),
+            "date_limits": date_limits,
+            "records_found": str(records_found if records_found is not None else len(items)),
+            "records_exported": str(len(items)),
+            "export_file": export_name,
+            "note": note,
         }
         changes = {
-            table_path(root, QUEUE): _candidate(table_path(root, QUEUE), result.records, columns(root, QUEUE)),
-            table_path(root, SEARCHES): _candidate(table_path(root, SEARCHES), [search], columns(root, SEARCHES)),
+            table_path(root, QUEUE): _candidate(
+                table_path(root, QUEUE), result.records, columns(root, QUEUE)
+            ),
+            table_path(root, SEARCHES): _candidate(
+                table_path(root, SEARCHES), [search], columns(root, SEARCHES)
+            ),
         }
         result.warnings = _write_checked(root, changes, f"search {search_id}", dry_run)
         result.written = not dry_run
@@ -341,10 +406,15 @@ def queue_record(row: dict[str, str]) -> curation.Record:
     """A queued record as a reference to import (house fields only)."""
     fields = {
         "author": " and ".join(a.strip() for a in row.get("authors", "").split(";") if a.strip()),
-        "title": row.get("title", ""), "journal": row.get("journal", ""), "year": row.get("year", ""),
-        "doi": row.get("doi", ""), "pmid": row.get("pmid", ""),
+        "title": row.get("title", ""),
+        "journal": row.get("journal", ""),
+        "year": row.get("year", ""),
+        "doi": row.get("doi", ""),
+        "pmid": row.get("pmid", ""),
     }
-    return curation.normalise(curation.Record("article", fields, f"screening queue, record {row['record_id']}"))
+    return curation.normalise(
+        curation.Record("article", fields, f"screening queue, record {row['record_id']}")
+    )
 
 
 def decide(
@@ -372,8 +442,11 @@ def decide(
     if decision not in ("include", "exclude"):
         problems.append(f"decision {decision!r} is not allowed; expected include or exclude")
     if decision == "exclude" and reason not in allowed:
-        problems.append(f"reason {reason!r} is not allowed for an exclusion; expected one of: {', '.join(allowed)}"
-                        if reason else f"an exclusion needs a reason; expected one of: {', '.join(allowed)}")
+        problems.append(
+            f"reason {reason!r} is not allowed for an exclusion; expected one of: {', '.join(allowed)}"
+            if reason
+            else f"an exclusion needs a reason; expected one of: {', '.join(allowed)}"
+        )
     if decision == "include" and reason:
         problems.append(f"an include takes no reason (got {reason!r}); reasons are for exclusions")
     if not curator.strip():
@@ -391,13 +464,19 @@ def decide(
         for record_id in record_ids:
             row = queue.get(record_id)
             if row is None:
-                problems.append(f"record {record_id}: not in {table_path(root, QUEUE).name}; expected an id from `screen.py next`")
+                problems.append(
+                    f"record {record_id}: not in {table_path(root, QUEUE).name}; expected an id from `screen.py next`"
+                )
             elif row["duplicate_of"]:
-                problems.append(f"record {record_id}: a duplicate of {row['duplicate_of']}, removed before screening; nothing to decide")
+                problems.append(
+                    f"record {record_id}: a duplicate of {row['duplicate_of']}, removed before screening; nothing to decide"
+                )
             elif record_id in decided and not revise:
                 old = decided[record_id]
-                problems.append(f"record {record_id}: already decided ({old['decision']}{' ' + old['reason'] if old['reason'] else ''}, "
-                                f"{old['date']}, {old['curator']}); give --revise to record a new decision")
+                problems.append(
+                    f"record {record_id}: already decided ({old['decision']}{' ' + old['reason'] if old['reason'] else ''}, "
+                    f"{old['date']}, {old['curator']}); give --revise to record a new decision"
+                )
         if len(set(record_ids)) != len(record_ids):
             problems.append("a record id is given more than once")
         if problems:
@@ -408,7 +487,9 @@ def decide(
         bib_before = bib_file.read_bytes() if bib_file.exists() else None
         keys: dict[str, str] = {}
         if decision == "include":
-            refs = curation.add_references([queue_record(queue[r]) for r in record_ids], root, dry_run=dry_run)
+            refs = curation.add_references(
+                [queue_record(queue[r]) for r in record_ids], root, dry_run=dry_run
+            )
             for key, record in refs.added:
                 keys[record.origin.rsplit(" ", 1)[-1]] = key
                 result.added_references.append(key)
@@ -417,15 +498,31 @@ def decide(
                 result.existing_references.append(dup.existing_key)
             result.warnings += refs.warnings
         bib_after = bib_file.read_bytes() if bib_file.exists() else None
-        rows = [{"record_id": r, "date": date, "curator": curator.strip(), "decision": decision, "reason": reason,
-                 "reference": keys.get(r, ""), "note": " ".join(note.split())} for r in record_ids]
+        rows = [
+            {
+                "record_id": r,
+                "date": date,
+                "curator": curator.strip(),
+                "decision": decision,
+                "reason": reason,
+                "reference": keys.get(r, ""),
+                "note": " ".join(note.split()),
+            }
+            for r in record_ids
+        ]
         path = table_path(root, DECISIONS)
         try:
-            result.warnings += _write_checked(root, {path: _candidate(path, rows, columns(root, DECISIONS))},
-                                              "the decision(s)", dry_run)
+            result.warnings += _write_checked(
+                root,
+                {path: _candidate(path, rows, columns(root, DECISIONS))},
+                "the decision(s)",
+                dry_run,
+            )
         except BaseException:
             if bib_after != bib_before and bib_before is not None:
-                with curation.exclusive_lock(root):  # undo the reference import unless someone wrote since
+                with curation.exclusive_lock(
+                    root
+                ):  # undo the reference import unless someone wrote since
                     if bib_file.read_bytes() == bib_after:
                         curation.atomic_write(bib_file, bib_before)
             raise

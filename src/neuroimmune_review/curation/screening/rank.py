@@ -14,6 +14,7 @@ ASReview itself is not used: version 3 needs pandas < 3 (the review pins pandas 
 Flask web application, SQLAlchemy, gevent and dataset downloaders that a ranking of a few hundred
 records does not need. scikit-learn gives the same model offline, with nothing to download.
 """
+
 from __future__ import annotations
 
 import random
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
+from ... import paths
 from .core import DECISIONS, QUEUE, latest_decisions, read_table
 
 
@@ -33,8 +34,13 @@ def record_text(row: dict[str, str]) -> str:
 def _vectorizer():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1, stop_words="english",
-                           token_pattern=r"(?u)\b[\w-]{2,}\b")
+    return TfidfVectorizer(
+        sublinear_tf=True,
+        ngram_range=(1, 2),
+        min_df=1,
+        stop_words="english",
+        token_pattern=r"(?u)\b[\w-]{2,}\b",
+    )
 
 
 def scores(candidates: list[str], positives: list[str], negatives: list[str]) -> np.ndarray:
@@ -59,7 +65,7 @@ def scores(candidates: list[str], positives: list[str], negatives: list[str]) ->
 
 
 def bibliography_texts(root: Path) -> list[str]:
-    from ..bib import SOURCE_ARTICLE_KEY, load_bibliography
+    from ...bib import SOURCE_ARTICLE_KEY, load_bibliography
 
     bib_file = paths.bib_path(root)
     if not bib_file.is_file():
@@ -80,9 +86,16 @@ def ranked_queue(root: Path | None = None) -> list[Ranked]:
     queue = [row for row in read_table(root, QUEUE) if not row["duplicate_of"]]
     decided = latest_decisions(read_table(root, DECISIONS))
     by_id = {row["record_id"]: row for row in queue}
-    positives = bibliography_texts(root) + [record_text(by_id[r]) for r, d in decided.items()
-                                            if d["decision"] == "include" and r in by_id]
-    negatives = [record_text(by_id[r]) for r, d in decided.items() if d["decision"] == "exclude" and r in by_id]
+    positives = bibliography_texts(root) + [
+        record_text(by_id[r])
+        for r, d in decided.items()
+        if d["decision"] == "include" and r in by_id
+    ]
+    negatives = [
+        record_text(by_id[r])
+        for r, d in decided.items()
+        if d["decision"] == "exclude" and r in by_id
+    ]
     todo = [row for row in queue if row["record_id"] not in decided]
     values = scores([record_text(r) for r in todo], positives, negatives)
     order = sorted(range(len(todo)), key=lambda i: (-values[i], todo[i]["record_id"]))
@@ -124,7 +137,14 @@ def wss(order: list[int], relevant: list[bool], level: float = 0.95) -> float:
     return 0.0
 
 
-def evaluate(texts: list[str], relevant: list[bool], prior: list[str], ks=(3, 5, 8), runs: int = 1000, seed: int = 20261201) -> dict:
+def evaluate(
+    texts: list[str],
+    relevant: list[bool],
+    prior: list[str],
+    ks=(3, 5, 8),
+    runs: int = 1000,
+    seed: int = 20261201,
+) -> dict:
     """Recall in the top k and WSS@95 of the model's order, against the mean of random orders."""
     order = simulate(texts, relevant, prior)
     rng = random.Random(seed)
@@ -134,13 +154,21 @@ def evaluate(texts: list[str], relevant: list[bool], prior: list[str], ks=(3, 5,
         rng.shuffle(shuffled)
         randoms.append(shuffled)
     result = {
-        "records": len(texts), "relevant": sum(relevant), "prior_relevant": len(prior), "random_runs": runs,
+        "records": len(texts),
+        "relevant": sum(relevant),
+        "prior_relevant": len(prior),
+        "random_runs": runs,
         "model": {f"recall@{k}": round(recall_at(order, relevant, k), 3) for k in ks},
-        "random": {f"recall@{k}": round(float(np.mean([recall_at(o, relevant, k) for o in randoms])), 3) for k in ks},
+        "random": {
+            f"recall@{k}": round(float(np.mean([recall_at(o, relevant, k) for o in randoms])), 3)
+            for k in ks
+        },
     }
     result["model"]["wss@95"] = round(wss(order, relevant), 3)
     result["random"]["wss@95"] = round(float(np.mean([wss(o, relevant) for o in randoms])), 3)
-    reads = next(n for n in range(1, len(order) + 1) if sum(relevant[i] for i in order[:n]) == sum(relevant))
+    reads = next(
+        n for n in range(1, len(order) + 1) if sum(relevant[i] for i in order[:n]) == sum(relevant)
+    )
     result["model"]["records read to find all relevant"] = reads
     result["order"] = ["R" if relevant[i] else "-" for i in order]
     return result
@@ -151,11 +179,13 @@ def benchmark(root: Path, export: Path, labels: Path) -> dict:
     duplicates removed, the bibliography as prior knowledge)."""
     import csv
 
+    from ...bib import load_bibliography
     from .core import DuplicateIndex, read_export
 
-    from ..bib import load_bibliography
-
-    answer = {row["doi"].lower(): row["relevant"] == "yes" for row in csv.DictReader(labels.open(encoding="utf-8"))}
+    answer = {
+        row["doi"].lower(): row["relevant"] == "yes"
+        for row in csv.DictReader(labels.open(encoding="utf-8"))
+    }
     index = DuplicateIndex()
     for key, fields in load_bibliography(paths.bib_path(root)).entries.items():
         index.add(key, fields.get("doi", ""), fields.get("pmid", ""), fields.get("title", ""))

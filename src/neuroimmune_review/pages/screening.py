@@ -3,6 +3,7 @@
 Every builder reads :func:`screening_state`, a tracked query, so a page is re-executed exactly
 when a search is logged, a decision is recorded or an included record gets its first finding.
 """
+
 from __future__ import annotations
 
 import html
@@ -46,8 +47,11 @@ def flow(search: str | None = None) -> prisma.FlowDiagram:
     row = next((x for x in s["searches"] if x["id"] == search), None)
     if row is None:
         raise ValueError(f"no search {search!r} in data/searches.csv")
-    return prisma.FlowDiagram(prisma.counts_from(s, search), row["database"],
-                              f"Flow of records, search {search} ({row['database']}, {row['date']})")
+    return prisma.FlowDiagram(
+        prisma.counts_from(s, search),
+        row["database"],
+        f"Flow of records, search {search} ({row['database']}, {row['date']})",
+    )
 
 
 def flows():
@@ -59,7 +63,10 @@ def flows():
         return markdown("No search has been logged yet, so there is no flow of records to show.")
     parts = [flow()._repr_html_()]
     if len(s["searches"]) > 1:
-        parts += [flow(x["id"])._repr_html_() for x in sorted(s["searches"], key=lambda x: x["date"], reverse=True)]
+        parts += [
+            flow(x["id"])._repr_html_()
+            for x in sorted(s["searches"], key=lambda x: x["date"], reverse=True)
+        ]
     return HTML("".join(parts))
 
 
@@ -69,15 +76,17 @@ def search_strategy() -> Table | Any:
     if not s["searches"]:
         return markdown("No search has been logged yet.")
     rows = sorted(s["searches"], key=lambda x: (x["date"], x["id"]), reverse=True)
-    frame = pd.DataFrame({
-        "Search": [x["id"] for x in rows],
-        "Date": [x["date"] for x in rows],
-        "Database": [x["database"] for x in rows],
-        "Query, exactly as run": [x["query"] for x in rows],
-        "Date limits": [x["date_limits"] or "none" for x in rows],
-        "Records found": [x["records_found"] for x in rows],
-        "Records imported": [x["records_exported"] for x in rows],
-    })
+    frame = pd.DataFrame(
+        {
+            "Search": [x["id"] for x in rows],
+            "Date": [x["date"] for x in rows],
+            "Database": [x["database"] for x in rows],
+            "Query, exactly as run": [x["query"] for x in rows],
+            "Date limits": [x["date_limits"] or "none" for x in rows],
+            "Records found": [x["records_found"] for x in rows],
+            "Records imported": [x["records_exported"] for x in rows],
+        }
+    )
     return Table(frame, "Search strategy: every search, newest first (data/searches.csv)")
 
 
@@ -85,11 +94,13 @@ def exclusion_reasons() -> Table:
     """The fixed list of exclusion reasons and how often each was used."""
     s = screening_state()
     c = prisma.counts_from(s)
-    frame = pd.DataFrame({
-        "Reason": s["reasons"],
-        "Meaning": [prisma.REASON_LABELS.get(r, "") for r in s["reasons"]],
-        "Records excluded": [c["excluded_by_reason"].get(r, 0) for r in s["reasons"]],
-    })
+    frame = pd.DataFrame(
+        {
+            "Reason": s["reasons"],
+            "Meaning": [prisma.REASON_LABELS.get(r, "") for r in s["reasons"]],
+            "Records excluded": [c["excluded_by_reason"].get(r, 0) for r in s["reasons"]],
+        }
+    )
     return Table(frame, "Exclusion reasons (data/screening.csv)")
 
 
@@ -122,6 +133,8 @@ def banner_html(root, months: int) -> str:
         return ""
     last = prisma.last_search(s)
     when = f"was on {last['date']}" if last else "has not been recorded"
-    return (f'<span class="review-overdue">The literature search is overdue: the last search {html.escape(when)}, '
-            f"and this review plans one every {months} month{'s' if months != 1 else ''}. Newer studies may be "
-            "missing.</span>")
+    return (
+        f'<span class="review-overdue">The literature search is overdue: the last search {html.escape(when)}, '
+        f"and this review plans one every {months} month{'s' if months != 1 else ''}. Newer studies may be "
+        "missing.</span>"
+    )
