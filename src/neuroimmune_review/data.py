@@ -12,49 +12,140 @@ from pathlib import Path
 import pandas as pd
 
 from . import paths
+from .bib import SOURCE_ARTICLE_KEY
 from .provenance import tracked
+from .schema import DATAPACKAGE_FILE, PackageSpec, load_package
 
-EVIDENCE_COLUMNS = [
-    "id",
-    "intervention",
-    "mediator",
-    "direction",
-    "evidence_type",
-    "species",
-    "sample",
-    "dose",
-    "citation",
-    "review_ref",
-    "chapter",
-    "note",
-]
-# Display order and wording used by every chart and table.
-DIRECTIONS = ["increase", "decrease", "no_change", "mixed"]
-DIRECTION_LABELS = {
-    "increase": "Increase",
-    "decrease": "Decrease",
-    "no_change": "No change",
-    "mixed": "Mixed",
+# Every enum, its display order and its labels come from data/datapackage.json (the enum's
+# order is the display order; its ``categories`` give the labels): no copy of them lives in
+# the code, so a new drug class or direction appears on every page without a code change.
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_package(path: str, mtime_ns: int, size: int) -> PackageSpec:
+    return load_package(path)
+
+
+def package(root: Path | None = None) -> PackageSpec:
+    """The data package descriptor of *root* (default: the review root), re-read when it changes."""
+    path = paths.data_dir(root) / DATAPACKAGE_FILE
+    stat = path.stat()
+    return _cached_package(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@tracked
+def enum(*, table: str, field: str) -> list[str]:
+    """Allowed values of one field, in display order (tracked: a new value re-executes its pages)."""
+    values = package().table(table).field(field).enum
+    if values is None:
+        raise ValueError(f"{table}.{field} has no enum in {DATAPACKAGE_FILE}")
+    return list(values)
+
+
+def labels(table: str, field: str) -> dict[str, str]:
+    """Display label of every allowed value of one field, in display order."""
+    spec = package().table(table).field(field)
+    return {value: spec.label(value) for value in enum(table=table, field=field)}
+
+
+def evidence_columns() -> list[str]:
+    return package().table("evidence").columns
+
+
+def drug_classes() -> list[str]:
+    return enum(table="interventions", field="drug_class")
+
+
+def directions() -> list[str]:
+    return enum(table="evidence", field="direction")
+
+
+def direction_labels() -> dict[str, str]:
+    return labels("evidence", "direction")
+
+
+def evidence_types() -> list[str]:
+    return enum(table="evidence", field="evidence_type")
+
+
+def evidence_type_labels() -> dict[str, str]:
+    return labels("evidence", "evidence_type")
+
+
+def claim_types() -> list[str]:
+    return enum(table="evidence", field="claim_type")
+
+
+def claim_type_labels() -> dict[str, str]:
+    return labels("evidence", "claim_type")
+
+
+# Module attributes kept for callers of the old constants: computed from the package on access.
+_DERIVED = {
+    "EVIDENCE_COLUMNS": evidence_columns,
+    "DRUG_CLASSES": drug_classes,
+    "DIRECTIONS": directions,
+    "DIRECTION_LABELS": direction_labels,
+    "EVIDENCE_TYPES": evidence_types,
+    "EVIDENCE_TYPE_LABELS": evidence_type_labels,
+    "CLAIM_TYPES": claim_types,
+    "CLAIM_TYPE_LABELS": claim_type_labels,
 }
-EVIDENCE_TYPES = ["clinical", "preclinical_in_vivo", "ex_vivo", "in_vitro", "unspecified"]
-EVIDENCE_TYPE_LABELS = {
-    "clinical": "Clinical",
-    "preclinical_in_vivo": "Preclinical (in vivo)",
-    "ex_vivo": "Ex vivo",
-    "in_vitro": "In vitro",
-    "unspecified": "Unspecified",
-}
-DRUG_CLASSES = [
-    "SSRI",
-    "SNRI",
-    "SARI",
-    "TCA",
-    "MAOI",
-    "NRI",
-    "NDRI",
-    "NMDA antagonist",
-    "mood stabilizer",
-]
+
+
+def __getattr__(name: str):
+    if name in _DERIVED:
+        return _DERIVED[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------------------
+# Independent sources (the counting rule of the evidence model)
+
+
+def _ref_numbers(review_ref: str) -> list[str]:
+    numbers = {part.strip() for part in str(review_ref).split(";") if part.strip()}
+    return sorted(numbers, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
+
+
+def source_id(row) -> str:
+    """The independent source of one evidence row (a mapping with citation and review_ref).
+
+    The source is the row's citation key, unless the key is the source article itself: then
+    it is the article plus the sorted set of its review_ref numbers (one unresolved reference
+    of the article), or the review alone when review_ref is empty.  Every count on every page
+    is of distinct ``source_id`` values, so a pooled result fanned out into per-drug rows, or a
+    duplicated row, still counts once; a work cited under two numbers is one source.
+    """
+    key = str(row["citation"]).strip()
+    if key != SOURCE_ARTICLE_KEY:
+        return key
+    numbers = _ref_numbers(row["review_ref"])
+    return f"{key}#{','.join(numbers)}" if numbers else key
+
+
+def source_ids(rows: pd.DataFrame) -> pd.Series:
+    """``source_id`` of every row (computed once per distinct citation and review_ref)."""
+    if rows.empty:
+        return pd.Series([], index=rows.index, dtype=object)
+    pairs = rows[["citation", "review_ref"]].drop_duplicates()
+    ids = {
+        (c, r): source_id({"citation": c, "review_ref": r})
+        for c, r in zip(pairs["citation"], pairs["review_ref"], strict=True)
+    }
+    return pd.Series(
+        [ids[(c, r)] for c, r in zip(rows["citation"], rows["review_ref"], strict=True)],
+        index=rows.index,
+        dtype=object,
+    )
+
+
+def n_sources(rows: pd.DataFrame) -> int:
+    """Distinct independent sources of *rows* (which may already carry a ``source_id`` column)."""
+    if rows.empty:
+        return 0
+    ids = rows["source_id"] if "source_id" in rows else source_ids(rows)
+    return int(ids.nunique())
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -92,14 +183,16 @@ def _cached_join(
     # Performance: pages call ``evidence()`` several times each, and pages executed in one
     # kernel share this; the join is redone only when one of the three files changes.
     evidence = _cached_csv(*evidence_key)
-    interventions = _cached_csv(*interventions_key)[["name", "kind", "drug_class"]]
+    interventions = _cached_csv(*interventions_key)[["name", "kind", "drug_class", "members"]]
     mediators = _cached_csv(*mediators_key)[["name", "family", "th_axis", "inflammatory_role"]]
     joined = evidence.merge(
         interventions.rename(columns={"name": "intervention", "kind": "intervention_kind"}),
         on="intervention",
         how="left",
     ).merge(mediators.rename(columns={"name": "mediator"}), on="mediator", how="left")
-    return joined.fillna("")
+    joined = joined.fillna("")
+    joined["source_id"] = source_ids(joined)
+    return joined
 
 
 def _joined_evidence(root: Path | None = None) -> pd.DataFrame:
@@ -114,11 +207,12 @@ def evidence(
     chapter: str | None = None,
     intervention_kind: str | None = None,
     mediator: str | None = None,
+    claim_type: str | None = None,
 ) -> pd.DataFrame:
     """Evidence rows joined with their vocabularies, optionally filtered.
 
-    Columns: the evidence columns plus ``intervention_kind``, ``drug_class``,
-    ``family``, ``th_axis`` and ``inflammatory_role``.
+    Columns: the evidence columns plus ``intervention_kind``, ``drug_class``, ``members``,
+    ``family``, ``th_axis``, ``inflammatory_role`` and ``source_id`` (see :func:`source_id`).
     """
     rows = _joined_evidence()
     mask = None
@@ -127,6 +221,7 @@ def evidence(
         ("chapter", chapter),
         ("intervention_kind", intervention_kind),
         ("mediator", mediator),
+        ("claim_type", claim_type),
     ):
         if wanted is not None:
             match = rows[column] == wanted

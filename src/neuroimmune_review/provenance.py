@@ -83,7 +83,10 @@ _DIGESTS: dict[tuple[str, tuple], str] = {}
 
 def _data_state() -> tuple:
     root = paths.find_root()
-    files = sorted(paths.data_dir(root).glob("*.csv")) + [paths.bib_path(root)]
+    files = sorted(paths.data_dir(root).glob("*.csv")) + [
+        paths.data_dir(root) / "datapackage.json",
+        paths.bib_path(root),
+    ]
     return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
 
 

@@ -33,6 +33,11 @@ class FieldSpec:
     pattern: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # Display label of each enum value, from the field's Table Schema ``categories``.
+    labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def label(self, value: str) -> str:
+        return self.labels.get(value, value)
 
 
 @dataclass(frozen=True)
@@ -161,8 +166,18 @@ def _field_from_descriptor(descriptor: dict[str, Any]) -> FieldSpec:
             value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)),
             f"field {descriptor['name']!r}: {bound} must be a number",
         )
+    categories = descriptor.get("categories", [])
+    _expect(
+        isinstance(categories, list)
+        and all(isinstance(c, str) or (isinstance(c, dict) and "value" in c) for c in categories),
+        f"field {descriptor['name']!r}: categories must be a list of values or {{value, label}} objects",
+    )
+    labels = {
+        str(c["value"]): str(c.get("label", c["value"])) for c in categories if isinstance(c, dict)
+    }
     return FieldSpec(
         name=descriptor["name"],
+        labels=labels,
         type=descriptor.get("type", "string"),
         title=descriptor.get("title", ""),
         description=descriptor.get("description", ""),

@@ -15,34 +15,20 @@ import pandas as pd
 
 from .. import data
 from ..render import Figure
-from . import citations
+from . import citations, palette
+from .counts import sources_phrase
 
-# Okabe-Ito colours: distinguishable under the common colour-vision deficiencies.
-DIRECTION_COLOURS = {
-    "increase": "#D55E00",
-    "decrease": "#0072B2",
-    "no_change": "#6E6E6E",
-    "mixed": "#CC79A7",
-}
-DIRECTION_SHAPES = {
-    "increase": "triangle-up",
-    "decrease": "triangle-down",
-    "no_change": "circle",
-    "mixed": "diamond",
-}
-EVIDENCE_COLOURS = {
-    "Clinical": "#0072B2",
-    "Preclinical (in vivo)": "#E69F00",
-    "Ex vivo": "#009E73",
-    "In vitro": "#CC79A7",
-    "Unspecified": "#6E6E6E",
-}
+# Colours and shapes have one home, palette.py; re-exported for the chapters' use.
+DIRECTION_COLOURS = palette.DIRECTION_COLOURS
+DIRECTION_SHAPES = palette.DIRECTION_SHAPES
+EVIDENCE_COLOURS = palette.EVIDENCE_COLOURS
 
 
 def _direction_scale(kind: str) -> alt.Scale:
     source = DIRECTION_COLOURS if kind == "colour" else DIRECTION_SHAPES
+    order = data.directions()
     return alt.Scale(
-        domain=[data.DIRECTION_LABELS[d] for d in data.DIRECTIONS], range=list(source.values())
+        domain=[data.direction_labels()[d] for d in order], range=[source[d] for d in order]
     )
 
 
@@ -88,41 +74,76 @@ def _compact_chart(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
 
 
 def aggregate_findings(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per intervention × mediator × direction × evidence type, with count, sources and samples."""
-    columns = ["intervention", "mediator", "direction", "evidence_type"]
+    """One row per intervention × mediator × claim type × direction × evidence type, with the
+    number of distinct sources (``n_sources``), of rows (``n``), and the sources and samples."""
+    columns = ["intervention", "mediator", "claim_type", "direction", "evidence_type"]
+    out_columns = [
+        *columns,
+        "Direction",
+        "Evidence type",
+        "Claim type",
+        "panel",
+        "n",
+        "n_sources",
+        "sources",
+        "samples",
+    ]
     if rows.empty:
-        return pd.DataFrame(
-            columns=[*columns, "Direction", "Evidence type", "n", "sources", "samples"]
-        )
+        return pd.DataFrame(columns=out_columns)
     rows = rows.assign(source=citations.labels(rows["citation"]))
+    if "source_id" not in rows:
+        rows = rows.assign(source_id=data.source_ids(rows))
     grouped = (
         rows.groupby(columns, sort=True)
         .agg(
             n=("id", "size"),
-            sources=(
-                "source",
-                lambda s: _capped_list(set("; ".join(s).split("; ")), MAX_TOOLTIP_SOURCES),
-            ),
+            n_sources=("source_id", "nunique"),
+            sources=("source", lambda s: _capped_list(set(s), MAX_TOOLTIP_SOURCES)),
             samples=("sample", lambda s: _capped_list(set(s), MAX_TOOLTIP_SAMPLES)),
         )
         .reset_index()
     )
-    grouped["Direction"] = grouped["direction"].map(data.DIRECTION_LABELS)
-    grouped["Evidence type"] = grouped["evidence_type"].map(data.EVIDENCE_TYPE_LABELS)
-    return grouped
+    grouped["Direction"] = grouped["direction"].map(data.direction_labels())
+    grouped["Evidence type"] = grouped["evidence_type"].map(data.evidence_type_labels())
+    grouped["Claim type"] = grouped["claim_type"].map(data.claim_type_labels())
+    grouped["panel"] = grouped["Claim type"] + " · " + grouped["Evidence type"]
+    return grouped[out_columns]
+
+
+def _panel_order() -> list[str]:
+    claims = data.claim_type_labels().values()
+    types = data.evidence_type_labels().values()
+    return [f"{c} · {t}" for c in claims for t in types]
 
 
 def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
-    """Mediators (x) against interventions (y); a mark per direction, one panel per evidence type."""
+    """Mediators (x) against interventions (y); a mark per direction, one panel per claim type
+    and evidence type; mark size is the number of distinct sources."""
     table = aggregate_findings(rows)
-    n_findings = int(table["n"].sum()) if not table.empty else 0
-    description = (
-        f"{n_findings} findings on {subject}: each mark is a reported change of a mediator (columns) "
-        f"under an intervention or condition (rows); upward orange triangles are increases, downward blue "
-        f"triangles decreases, grey circles no change and purple diamonds mixed results; larger marks "
-        f"stand for more findings. Panels separate evidence types. The evidence table below lists every finding."
+    labels = data.direction_labels()
+    legend = "; ".join(
+        f"{labels[d].lower()}: {palette.DIRECTION_SHAPES[d].replace('-', ' ')}"
+        for d in data.directions()
     )
-    fields = ["intervention", "mediator", "Direction", "Evidence type", "n", "sources", "samples"]
+    description = (
+        f"{sources_phrase(rows)} on {subject}: each mark is a reported result for a mediator (columns) "
+        f"under an intervention or condition (rows), drawn by direction ({legend}); larger marks stand for "
+        "more independent sources. Panels separate claim types (intervention effects, conditions compared "
+        "with controls, associations, proposed mechanisms, non-mediator outcomes) and evidence types. "
+        "The evidence table below lists every row."
+    )
+    fields = [
+        "intervention",
+        "mediator",
+        "Direction",
+        "Evidence type",
+        "Claim type",
+        "panel",
+        "n",
+        "n_sources",
+        "sources",
+        "samples",
+    ]
     chart = (
         _compact_chart(table, fields)
         .mark_point(filled=True, opacity=0.9)
@@ -133,7 +154,7 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
             y=alt.Y("intervention:N", title=None, sort="ascending"),
             xOffset=alt.XOffset(
                 "Direction:N",
-                scale=alt.Scale(domain=[data.DIRECTION_LABELS[d] for d in data.DIRECTIONS]),
+                scale=alt.Scale(domain=list(labels.values())),
             ),
             color=alt.Color(
                 "Direction:N",
@@ -143,25 +164,29 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
             shape=alt.Shape(
                 "Direction:N", scale=_direction_scale("shape"), legend=alt.Legend(title="Direction")
             ),
-            size=alt.Size("n:Q", title="Findings", scale=alt.Scale(range=[60, 360]), legend=None),
+            size=alt.Size(
+                "n_sources:Q", title="Sources", scale=alt.Scale(range=[60, 360]), legend=None
+            ),
             row=alt.Row(
-                "Evidence type:N",
+                "panel:N",
                 title=None,
-                sort=list(data.EVIDENCE_TYPE_LABELS.values()),
+                sort=_panel_order(),
                 header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"),
             ),
             tooltip=[
                 alt.Tooltip("intervention:N", title="Intervention"),
                 alt.Tooltip("mediator:N", title="Mediator"),
+                alt.Tooltip("Claim type:N"),
                 alt.Tooltip("Direction:N"),
                 alt.Tooltip("Evidence type:N"),
-                alt.Tooltip("n:Q", title="Findings"),
-                alt.Tooltip("sources:N", title="Sources"),
+                alt.Tooltip("n_sources:Q", title="Sources"),
+                alt.Tooltip("n:Q", title="Rows"),
+                alt.Tooltip("sources:N", title="Cited"),
                 alt.Tooltip("samples:N", title="Samples"),
             ],
         )
         .properties(
-            # Each mediator's band holds four direction slots (xOffset); a step of 9 px keeps it about 36 px wide.
+            # Each mediator's band holds a slot per direction (xOffset); a step of 9 px keeps it narrow.
             width=alt.Step(9),
             height=alt.Step(22),
             title=title,
@@ -196,42 +221,62 @@ def condition_effects() -> Figure:
 
 
 def class_overview() -> Figure:
-    """Findings per antidepressant class, stacked by direction."""
-    rows = data.evidence()
-    rows = rows[rows["drug_class"].isin(data.DRUG_CLASSES)]
-    table = rows.groupby(["drug_class", "direction"]).size().rename("n").reset_index()
-    table["Direction"] = table["direction"].map(data.DIRECTION_LABELS)
-    title = "Findings per antidepressant class"
-    description = (
-        f"{int(table['n'].sum())} findings across {table['drug_class'].nunique()} classes, split by the direction "
-        "of the reported change; each cell is labelled with its count."
+    """Independent sources per antidepressant class and direction (intervention effects only).
+
+    The classes are the drug_class enum of data/datapackage.json, in its order: a class added
+    there (with a drug of that class) appears here without a code change."""
+    classes = data.drug_classes()
+    rows = data.evidence(claim_type="intervention_effect")
+    rows = rows[rows["drug_class"].isin(classes)]
+    labels = data.direction_labels()
+    table = (
+        rows.groupby(["drug_class", "direction"])
+        .agg(n_sources=("source_id", "nunique"), n_rows=("id", "size"))
+        .reset_index()
     )
+    table["Direction"] = table["direction"].map(labels)
+    table["label"] = [
+        f"{s} ({r})" if r != s else str(s)
+        for s, r in zip(table["n_sources"], table["n_rows"], strict=True)
+    ]
+    title = "Independent sources per antidepressant class (intervention effects)"
+    description = (
+        f"{sources_phrase(rows)} of intervention effects across {table['drug_class'].nunique()} classes, "
+        "split by the direction of the reported change; each cell gives its number of distinct sources, with "
+        "the number of rows in brackets where it differs. Associations, proposed mechanisms and conditions "
+        "compared with controls are not counted here."
+    )
+    shown_classes = [c for c in classes if c in set(table["drug_class"])]
     # Direction is a column position, not a colour, so the table reads without colour vision.
     base = alt.Chart(table).encode(
-        y=alt.Y("drug_class:N", title=None, sort=data.DRUG_CLASSES),
+        y=alt.Y("drug_class:N", title=None, sort=shown_classes),
         x=alt.X(
             "Direction:N",
             title="Direction of change",
-            sort=list(data.DIRECTION_LABELS.values()),
+            sort=list(labels.values()),
             axis=alt.Axis(labelAngle=0, orient="top"),
         ),
         tooltip=[
             alt.Tooltip("drug_class:N", title="Class"),
             "Direction:N",
-            alt.Tooltip("n:Q", title="Findings"),
+            alt.Tooltip("n_sources:Q", title="Sources"),
+            alt.Tooltip("n_rows:Q", title="Rows"),
         ],
     )
+    largest = table["n_sources"].max() if len(table) else 0
     chart = (
         base.mark_rect().encode(
-            color=alt.Color("n:Q", title="Findings", scale=alt.Scale(scheme="blues"))
+            color=alt.Color("n_sources:Q", title="Sources", scale=alt.Scale(scheme="blues"))
         )
         + base.mark_text(fontWeight="bold").encode(
-            text="n:Q",
+            text="label:N",
             color=alt.condition(
-                f"datum.n > {table['n'].max() / 2 if len(table) else 0}",
+                f"datum.n_sources > {largest / 2}",
                 alt.value("white"),
                 alt.value("black"),
             ),
         )
     ).properties(width=alt.Step(90), height=alt.Step(28), title=title)
-    return Figure(chart=chart, title=title, description=description, data=table)
+    return Figure(
+        chart=chart, title=title, description=description, data=table.assign(n=table["n_rows"])
+    )

@@ -6,46 +6,75 @@ import pandas as pd
 
 from .. import data
 from ..render import escape_markdown, markdown
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+from . import counts
+from .counts import sources_phrase
 
 
 def _sources(rows: pd.DataFrame) -> int:
-    return len({key for cell in rows["citation"] for key in data.split_list(cell)})
+    return data.n_sources(rows)
 
 
 def _top(rows: pd.DataFrame, direction: str, limit: int = 4) -> str:
-    counts = rows[rows["direction"] == direction]["mediator"].value_counts()
+    """Mediators most often moved in *direction*, by distinct sources."""
+    counts = (
+        rows[rows["direction"] == direction]
+        .groupby("mediator")["source_id"]
+        .nunique()
+        .sort_values(ascending=False, kind="stable")
+    )
     return escape_markdown([f"{m} ({n})" for m, n in counts.head(limit).items()]) or "none"
 
 
+COUNTED = ("intervention_effect",)
+
+
 def findings_summary(rows: pd.DataFrame, subject: str) -> str:
-    """One paragraph of counts for a set of findings."""
+    """One paragraph of counts for a set of rows: distinct sources, rows beside them."""
     if rows.empty:
-        return f"The evidence data set holds no findings on {subject} yet."
-    by_direction = rows["direction"].value_counts()
-    by_type = rows["evidence_type"].map(data.EVIDENCE_TYPE_LABELS).value_counts()
-    contested = rows.groupby(["intervention", "mediator"])["direction"].nunique()
+        return f"The evidence data set holds no results on {subject} yet."
+    claim_labels = data.claim_type_labels()
+    by_claim = rows.groupby("claim_type")["source_id"].nunique()
+    claims = [
+        f"{claim_labels[c].lower()} {sources_phrase(rows[rows['claim_type'] == c])}"
+        for c in data.claim_types()
+        if c in by_claim.index
+    ]
+    effects = rows[rows["claim_type"].isin(COUNTED)]
+    by_direction = effects.groupby("direction")["source_id"].nunique()
+    by_type = effects.groupby(effects["evidence_type"].map(data.evidence_type_labels()))[
+        "source_id"
+    ].nunique()
+    contested = (
+        effects[effects["direction"] != "changed_unspecified"]
+        .groupby(["intervention", "mediator"])["direction"]
+        .nunique()
+    )
     contested = contested[contested > 1]
     drugs = sorted(rows.loc[rows["intervention_kind"] == "drug", "intervention"].unique())
+    labels = data.direction_labels()
     parts = [
-        f"The data set holds **{_plural(len(rows), 'finding')}** on {subject} from "
-        f"{_plural(_sources(rows), 'cited source')}"
+        f"The data set holds **{sources_phrase(rows)}** on {subject}"
         + (f", covering {escape_markdown(drugs)}" if drugs else "")
         + ".",
-        f"They report {by_direction.get('decrease', 0)} decreases, {by_direction.get('increase', 0)} increases, "
-        f"{by_direction.get('no_change', 0)} findings of no change and {by_direction.get('mixed', 0)} mixed results.",
-        "By evidence type: "
-        + escape_markdown([f"{t.lower()} {n}" for t, n in by_type.items()])
-        + ".",
-        f"Most often reduced: {_top(rows, 'decrease')}. Most often raised: {_top(rows, 'increase')}.",
+        "By claim type: " + escape_markdown(claims) + ".",
     ]
+    if len(effects):
+        parts += [
+            counts.excluded_claims_sentence(rows, COUNTED)
+            + " Intervention effects by direction (distinct sources): "
+            + ", ".join(
+                f"{labels[d].lower()} {int(by_direction.get(d, 0))}" for d in data.directions()
+            )
+            + ".",
+            "By evidence type: "
+            + escape_markdown([f"{t.lower()} {n}" for t, n in by_type.items()])
+            + ".",
+            f"Most often reduced: {_top(effects, 'decrease')}. Most often raised: {_top(effects, 'increase')}.",
+        ]
     if len(contested):
         pairs = [f"{i} and {m}" for i, m in contested.index]
         parts.append(
-            f"Sources disagree on direction for {_plural(len(contested), 'pair')}: {escape_markdown(pairs)}."
+            f"Sources disagree on direction for {counts.plural(len(contested), 'pair')}: {escape_markdown(pairs)}."
         )
     return " ".join(parts)
 
@@ -63,11 +92,11 @@ def chapter_summary(chapter: str, subject: str):
 def at_a_glance():
     """Headline counts for the home page."""
     rows = data.evidence()
-    classes = sorted(set(rows["drug_class"]) & set(data.DRUG_CLASSES))
+    classes = sorted(set(rows["drug_class"]) & set(data.drug_classes()))
     text = (
-        f"| Findings | Cited sources | Antidepressant classes | Mediators | Interventions and conditions |\n"
+        f"| Independent sources | Rows | Antidepressant classes | Mediators and outcomes | Interventions and conditions |\n"
         f"|---:|---:|---:|---:|---:|\n"
-        f"| {len(rows)} | {_sources(rows)} | {len(classes)} | {rows['mediator'].nunique()} "
+        f"| {_sources(rows)} | {len(rows)} | {len(classes)} | {rows['mediator'].nunique()} "
         f"| {rows['intervention'].nunique()} |\n"
     )
     return markdown(text)

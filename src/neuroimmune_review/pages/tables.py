@@ -9,12 +9,16 @@ import pandas as pd
 from .. import data, provenance
 from ..render import Table
 from . import citations
+from .counts import sources_phrase
 
 COLUMNS = {
     "id": "ID",
+    "claim_type": "Claim type",
     "intervention": "Intervention",
+    "comparator": "Compared with",
     "mediator": "Mediator",
     "direction": "Direction",
+    "reported_as": "Reported as",
     "evidence_type": "Evidence",
     "species": "Species",
     "sample": "Sample",
@@ -38,25 +42,27 @@ def _download_href() -> str:
 
 
 def findings_table(rows: pd.DataFrame, caption: str) -> Table:
-    """The findings in *rows*, sorted by intervention and mediator, with linked sources."""
+    """The rows in *rows*, sorted by intervention and mediator, with linked sources."""
     total = len(rows)
+    counted = sources_phrase(rows)
     rows = rows.sort_values(["intervention", "mediator", "direction", "id"]).reset_index(drop=True)
     more = None
     if total > MAX_INLINE_ROWS:
         rows = rows.iloc[:MAX_INLINE_ROWS]
         more = (
-            f"The first {MAX_INLINE_ROWS} of {total} findings are listed here; "
-            f"download every finding as evidence.csv.",
+            f"The first {MAX_INLINE_ROWS} of {total} rows are listed here; "
+            f"download every row as evidence.csv.",
             _download_href(),
         )
     shown = rows.assign(
         source=citations.labels(rows["citation"]),
-        direction=rows["direction"].map(data.DIRECTION_LABELS),
-        evidence_type=rows["evidence_type"].map(data.EVIDENCE_TYPE_LABELS),
+        claim_type=rows["claim_type"].map(data.claim_type_labels()),
+        direction=rows["direction"].map(data.direction_labels()),
+        evidence_type=rows["evidence_type"].map(data.evidence_type_labels()),
     )[list(COLUMNS)].rename(columns=COLUMNS)
     return Table(
         shown,
-        f"{caption} ({total} findings)",
+        f"{caption} ({counted})",
         links={"Source": citations.first_key_hrefs(rows["citation"])},
         more=more,
     )

@@ -7,20 +7,19 @@ exactly the pages it affects.  The computations (``*_table``, ``contested_pairs`
 plain DataFrames, which the tests compare with direct pandas computations on the CSV files;
 the chart builders only draw them.
 
-A *source* is a cited work.  Findings that cite only the source article (Nava et al. 2025)
-because the primary study is not yet resolved count as one source per reference number
-of the article, so two unresolved studies are not merged into one.
+Every count is of independent sources (:func:`neuroimmune_review.data.source_id`), with the
+row count beside it where it differs; the synthesis of what antidepressants do counts
+``intervention_effect`` rows only, and each page says so in a generated sentence.
 """
 
 from __future__ import annotations
 
 from .common import (  # noqa: F401
-    ANTIDEPRESSANT_CLASSES,
     CYTOKINE_FAMILIES,
+    EFFECT_CLAIMS,
     EXPERIMENTAL_TYPES,
     EXPLORER_ROWS_PER_CELL,
     EXPLORER_TABLE_ROWS,
-    KIND_GROUPS,
     MAX_LABELS,
     MAX_LISTED,
     MIX_COLOURS,
@@ -28,11 +27,13 @@ from .common import (  # noqa: F401
     NET_COLOURS,
     NET_SHAPES,
     PANEL_FAMILIES,
-    TH_AXES,
-    TH_AXIS_LABELS,
     UMBRELLA,
+    antidepressant_classes,
+    kind_groups,
     row_sources,
     source_labels,
+    th_axes,
+    th_axis_labels,
 )
 from .contested import (  # noqa: F401
     DIRECTION_ORDER,
@@ -54,9 +55,9 @@ from .gap_map import (  # noqa: F401
     gap_summary,
 )
 from .meta_analyses import (  # noqa: F401
-    COMPARISON_LABELS,
-    MA_DIRECTION_LABELS,
     agreement,
+    comparison_labels,
+    ma_direction_labels,
     agreement_table,
     forest_plot,
     meta_analyses,

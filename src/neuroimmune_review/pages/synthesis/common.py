@@ -6,61 +6,45 @@ import altair as alt
 import pandas as pd
 
 from ... import data
-from ...bib import SOURCE_ARTICLE_KEY
+from .. import palette
 
 # ---------------------------------------------------------------------------
 # Shared vocabulary
 
-ANTIDEPRESSANT_CLASSES = list(data.DRUG_CLASSES)
-# Rows of the explorer that are not an antidepressant class, in display order.
-KIND_GROUPS = {
-    "drug": "Other drugs",
-    "drug_class": "Other drug classes",
-    "non_drug": "Non-drug interventions",
-    "condition": "Conditions vs controls",
-    "stimulus": "Stimuli",
-}
+# Classes, kinds and T-helper axes, with their order and labels, come from data/datapackage.json.
+
+
+def antidepressant_classes() -> list[str]:
+    return data.drug_classes()
+
+
+def kind_groups() -> dict[str, str]:
+    """Explorer row group of each kind of intervention without an antidepressant class."""
+    return data.labels("interventions", "kind")
+
+
+def th_axes() -> list[str]:
+    return data.enum(table="mediators", field="th_axis")
+
+
+def th_axis_labels() -> dict[str, str]:
+    return data.labels("mediators", "th_axis")
+
+
 UMBRELLA = "antidepressants"  # the class-free umbrella entry of interventions.csv
-TH_AXES = ["Th1", "Th2", "Th17", "Treg", "innate", "none"]
-TH_AXIS_LABELS = {
-    "Th1": "Th1",
-    "Th2": "Th2",
-    "Th17": "Th17",
-    "Treg": "Treg",
-    "innate": "Innate",
-    "none": "No T-helper axis",
-}
 # The gap map always shows these families, so a cytokine nobody measured is a visible empty row.
 PANEL_FAMILIES = ("cytokine", "chemokine", "acute-phase protein")
 CYTOKINE_FAMILIES = PANEL_FAMILIES
 EXPERIMENTAL_TYPES = ("preclinical_in_vivo", "ex_vivo", "in_vitro")
+# What the synthesis of "what antidepressants do" counts (the evidence model's counting rule).
+EFFECT_CLAIMS = ("intervention_effect",)
+# Directions that can disagree with one another; a change of unstated direction cannot.
+STATED_DIRECTIONS = ("increase", "decrease", "no_change", "mixed")
 
-# Net direction of a cell (explorer): Okabe-Ito colours, one shape each.
-NET_COLOURS = {
-    "Net increase": "#D55E00",
-    "Net decrease": "#0072B2",
-    "Balanced (conflicting)": "#CC79A7",
-    "No change or mixed": "#6E6E6E",
-}
-NET_SHAPES = {
-    "Net increase": "triangle-up",
-    "Net decrease": "triangle-down",
-    "Balanced (conflicting)": "diamond",
-    "No change or mixed": "circle",
-}
-# Evidence mix of a gap-map cell.
-MIX_COLOURS = {
-    "Clinical only": "#0072B2",
-    "Clinical and experimental": "#009E73",
-    "Experimental only": "#E69F00",
-    "Type not stated": "#6E6E6E",
-}
-MIX_SHAPES = {
-    "Clinical only": "circle",
-    "Clinical and experimental": "square",
-    "Experimental only": "diamond",
-    "Type not stated": "cross",
-}
+NET_COLOURS = palette.NET_COLOURS
+NET_SHAPES = palette.NET_SHAPES
+MIX_COLOURS = palette.MIX_COLOURS
+MIX_SHAPES = palette.MIX_SHAPES
 
 EXPLORER_TABLE_ROWS = 40  # rows of the linked table shown at most
 EXPLORER_ROWS_PER_CELL = 8  # strata of one matrix cell shown at most
@@ -98,23 +82,8 @@ def _and_list(items: list[str]) -> str:
 
 
 def row_sources(rows: pd.DataFrame) -> pd.Series:
-    """The sources of each finding: its primary citation keys, or the source article plus its
-    reference number(s) when only the source article is cited."""
-
-    def sources(citation: str, review_ref: str) -> list[str]:
-        keys = data.split_list(citation)
-        primary = [key for key in keys if key != SOURCE_ARTICLE_KEY]
-        if primary:
-            return sorted(set(primary))
-        refs = data.split_list(review_ref)
-        return [f"{SOURCE_ARTICLE_KEY}#{','.join(refs)}"] if refs else [SOURCE_ARTICLE_KEY]
-
-    if rows.empty:
-        return pd.Series([], index=rows.index, dtype=object)
-    return pd.Series(
-        [sources(c, r) for c, r in zip(rows["citation"], rows["review_ref"], strict=False)],
-        index=rows.index,
-    )
+    """The independent source of each row (see :func:`data.source_id`)."""
+    return rows["source_id"] if "source_id" in rows else data.source_ids(rows)
 
 
 def source_labels(source_ids: list[str] | set[str]) -> dict[str, str]:
@@ -136,17 +105,20 @@ def source_labels(source_ids: list[str] | set[str]) -> dict[str, str]:
 
 
 def _with_sources(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    rows = rows.assign(source_ids=row_sources(rows))
-    ids = {sid for cell in rows["source_ids"] for sid in cell}
-    return rows, source_labels(ids)
+    rows = rows.assign(source_id=row_sources(rows))
+    return rows, source_labels(set(rows["source_id"]))
 
 
 def _class_group(rows: pd.DataFrame) -> pd.Series:
     """Antidepressant class, else a group by kind of intervention."""
     return rows["drug_class"].where(
-        rows["drug_class"] != "", rows["intervention_kind"].map(KIND_GROUPS).fillna("Other")
+        rows["drug_class"] != "", rows["intervention_kind"].map(kind_groups()).fillna("Other")
     )
 
 
 def _antidepressant_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows["drug_class"].isin(ANTIDEPRESSANT_CLASSES)]
+    return rows[rows["drug_class"].isin(antidepressant_classes())]
+
+
+def _effects(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[rows["claim_type"].isin(EFFECT_CLAIMS)]

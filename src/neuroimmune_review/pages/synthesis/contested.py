@@ -8,29 +8,50 @@ import pandas as pd
 from ... import data
 from ...render import Figure, Table, escape_markdown, markdown
 from .. import charts
+from ..counts import excluded_claims_sentence, sources_and_rows
 from .common import (
-    ANTIDEPRESSANT_CLASSES,
+    MAX_LABELS,
     MAX_LISTED,
     _capped,
+    _effects,
+    antidepressant_classes,
     _count_legend,
     _plural,
     _with_sources,
+    EFFECT_CLAIMS,
 )
 
 # ---------------------------------------------------------------------------
 # 3. Contested findings
 
+# Display order of the directions that can disagree (decrease first, as the chart reads).
 DIRECTION_ORDER = ["decrease", "no_change", "mixed", "increase"]
+_KEYS = ["level", "subject", "mediator"]
+
+
+def _per_direction(long: pd.DataFrame, column: str, limit: int) -> pd.Series:
+    """'Decrease: a; b | Increase: c' per pair: the distinct values of *column* by direction."""
+    keys = [*_KEYS, "dorder", "direction"]
+    distinct = long[[*keys, column]].drop_duplicates().sort_values([*keys, column])
+    items = (
+        distinct.groupby(keys, sort=True)[column]
+        .agg(lambda values: _capped(list(values), limit))
+        .reset_index(name="items")
+    )
+    items["text"] = items["direction"].map(data.direction_labels()) + ": " + items["items"]
+    return items.groupby(_KEYS, sort=True)["text"].agg(" | ".join)
 
 
 def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every (intervention, mediator) and (antidepressant class, mediator) pair whose findings
-    point in more than one direction.
+    """Every (intervention, mediator) and (antidepressant class, mediator) pair whose
+    intervention effects point in more than one direction.
 
-    ``level`` is 'intervention' or 'class' (a class pools its drugs and its class entry).
-    ``kind`` is 'opposite' when both increases and decreases are reported, else 'partial'
-    (a change against no change, or a mixed result beside a clear one)."""
-    rows = data.evidence() if rows is None else rows
+    Only ``intervention_effect`` rows with a stated direction are compared.  ``level`` is
+    'intervention' or 'class' (a class pools its drugs, pooled groups and class entry).
+    ``kind`` is 'opposite' when both increases and decreases are reported, else 'partial'.
+    ``n_<direction>`` and ``n_sources`` count distinct sources; ``n_findings`` counts rows.
+    Computed with groupby and pivot over all pairs at once."""
+    rows = data.evidence(claim_type="intervention_effect") if rows is None else _effects(rows)
     columns = [
         "level",
         "subject",
@@ -46,64 +67,58 @@ def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         "sources",
         "ids",
     ]
+    rows = rows[rows["direction"].isin(DIRECTION_ORDER)]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     rows, labels = _with_sources(rows)
-    out = []
-    levels = [
-        ("intervention", rows, "intervention"),
-        ("class", rows[rows["drug_class"].isin(ANTIDEPRESSANT_CLASSES)], "drug_class"),
-    ]
-    for level, subset, column in levels:
-        for (subject, mediator), part in subset.groupby([column, "mediator"], sort=True):
-            directions = set(part["direction"])
-            if len(directions) < 2:
-                continue
-            counts = part["direction"].value_counts()
-            by_direction = []
-            for d in DIRECTION_ORDER:
-                chunk = part[part["direction"] == d]
-                if len(chunk):
-                    names = sorted({labels[s] for cell in chunk["source_ids"] for s in cell})
-                    by_direction.append(f"{data.DIRECTION_LABELS[d]}: {_capped(names)}")
-            out.append(
-                {
-                    "level": level,
-                    "subject": subject,
-                    "mediator": mediator,
-                    "kind": "opposite" if {"increase", "decrease"} <= directions else "partial",
-                    "directions": ", ".join(
-                        data.DIRECTION_LABELS[d].lower() for d in DIRECTION_ORDER if d in directions
-                    ),
-                    "n_findings": len(part),
-                    "n_sources": len({s for cell in part["source_ids"] for s in cell}),
-                    "interventions": _capped(sorted(set(part["intervention"])), MAX_LISTED),
-                    **{f"n_{d}": int(counts.get(d, 0)) for d in DIRECTION_ORDER},
-                    "evidence_types": " | ".join(
-                        f"{data.DIRECTION_LABELS[d]}: "
-                        + ", ".join(
-                            sorted(
-                                set(
-                                    part.loc[part["direction"] == d, "evidence_type"].map(
-                                        data.EVIDENCE_TYPE_LABELS
-                                    )
-                                )
-                            )
-                        )
-                        for d in DIRECTION_ORDER
-                        if d in directions
-                    ),
-                    "samples": " | ".join(
-                        f"{data.DIRECTION_LABELS[d]}: "
-                        + _capped(sorted(set(part.loc[part["direction"] == d, "sample"])))
-                        for d in DIRECTION_ORDER
-                        if d in directions
-                    ),
-                    "sources": " | ".join(by_direction),
-                    "ids": _capped(sorted(part["id"]), MAX_LISTED),
-                }
-            )
-    return pd.DataFrame(out, columns=columns)
+    classed = rows[rows["drug_class"].isin(antidepressant_classes())]
+    long = pd.concat(
+        [
+            rows.assign(level="intervention", subject=rows["intervention"]),
+            classed.assign(level="class", subject=classed["drug_class"]),
+        ],
+        ignore_index=True,
+    )
+    long = long[long.groupby(_KEYS)["direction"].transform("nunique") > 1]
+    if long.empty:
+        return pd.DataFrame(columns=columns)
+    long = long.assign(
+        dorder=long["direction"].map({d: i for i, d in enumerate(DIRECTION_ORDER)}),
+        source_label=long["source_id"].map(labels),
+        evidence_label=long["evidence_type"].map(data.evidence_type_labels()),
+    )
+    by_direction = long.pivot_table(
+        index=_KEYS, columns="direction", values="source_id", aggfunc="nunique", fill_value=0
+    ).reindex(columns=DIRECTION_ORDER, fill_value=0)
+    grouped = long.groupby(_KEYS, sort=True)
+    pairs = pd.DataFrame(
+        {
+            "n_findings": grouped.size(),
+            "n_sources": grouped["source_id"].nunique(),
+            "interventions": grouped["intervention"].agg(
+                lambda v: _capped(sorted(set(v)), MAX_LISTED)
+            ),
+            "ids": grouped["id"].agg(lambda v: _capped(sorted(v), MAX_LISTED)),
+            "evidence_types": _per_direction(long, "evidence_label", 100),
+            "samples": _per_direction(long, "sample", MAX_LABELS),
+            "sources": _per_direction(long, "source_label", MAX_LABELS),
+        }
+    )
+    for d in DIRECTION_ORDER:
+        pairs[f"n_{d}"] = by_direction[d].astype(int)
+    present = by_direction > 0
+    pairs["kind"] = (present["increase"] & present["decrease"]).map(
+        {True: "opposite", False: "partial"}
+    )
+    names = pd.DataFrame(
+        {d: data.direction_labels()[d].lower() for d in DIRECTION_ORDER}, index=present.index
+    ).where(present, "")
+    pairs["directions"] = names.agg(lambda r: ", ".join(x for x in r if x), axis=1)
+    pairs = pairs.reset_index()
+    # Single interventions first, as before; then classes.
+    pairs["order"] = (pairs["level"] == "class").astype(int)
+    pairs = pairs.sort_values(["order", "subject", "mediator"], kind="stable")
+    return pairs[columns].reset_index(drop=True)
 
 
 def _pair_label(level: str, subject: str, mediator: str) -> str:
@@ -128,14 +143,14 @@ def contested_chart() -> Figure:
                             p["mediator"],
                             p["subject"],
                         ),
-                        "Direction": data.DIRECTION_LABELS[d],
+                        "Direction": data.direction_labels()[d],
                         "n": int(p[f"n_{d}"]),
                         "kind": p["kind"],
                         "evidence": next(
                             (
                                 s.split(": ", 1)[1]
                                 for s in p["evidence_types"].split(" | ")
-                                if s.startswith(data.DIRECTION_LABELS[d] + ":")
+                                if s.startswith(data.direction_labels()[d] + ":")
                             ),
                             "",
                         ),
@@ -145,7 +160,7 @@ def contested_chart() -> Figure:
         long, columns=["pair", "Level", "order", "Direction", "n", "kind", "evidence"]
     )
     table["order"] = table["order"].rank(method="dense") if len(table) else table["order"]
-    domain = [data.DIRECTION_LABELS[d] for d in DIRECTION_ORDER]
+    domain = [data.direction_labels()[d] for d in DIRECTION_ORDER]
     colours = [charts.DIRECTION_COLOURS[d] for d in DIRECTION_ORDER]
     shapes = [charts.DIRECTION_SHAPES[d] for d in DIRECTION_ORDER]
     base = alt.Chart(table).encode(
@@ -166,7 +181,7 @@ def contested_chart() -> Figure:
             alt.Tooltip("pair:N", title="Pair"),
             "Level:N",
             "Direction:N",
-            alt.Tooltip("n:Q", title="Findings"),
+            alt.Tooltip("n:Q", title="Sources"),
             alt.Tooltip("evidence:N", title="Evidence types"),
             alt.Tooltip("kind:N", title="Disagreement"),
         ],
@@ -177,7 +192,7 @@ def contested_chart() -> Figure:
         size=alt.Size(
             "n:Q",
             scale=alt.Scale(range=[80, 400], zero=False),
-            legend=_count_legend("Findings", table["n"].max() if len(table) else 1),
+            legend=_count_legend("Sources", table["n"].max() if len(table) else 1),
         ),
     )
     labels = base.mark_text(dx=16, align="left", fontSize=11).encode(text="n:Q")
@@ -191,7 +206,8 @@ def contested_chart() -> Figure:
         f"{_plural(len(pairs), 'contested pair')} ({int((pairs['level'] == 'intervention').sum())} for single interventions, "
         f"{int((pairs['level'] == 'class').sum())} for drug classes). Each row is a pair; each mark a direction reported for it "
         "(blue downward triangles decreases, grey circles no change, purple diamonds mixed, orange upward triangles "
-        "increases), sized and labelled by the number of findings. The table below names the sources."
+        "increases), sized and labelled by the number of distinct sources reporting that direction. Only intervention "
+        "effects with a stated direction are compared. The table below names the sources."
     )
     return Figure(chart=chart, title=title, description=description, data=table)
 
@@ -204,18 +220,22 @@ def contested_table() -> Table:
             "Intervention or class": pairs["subject"],
             "Mediator": pairs["mediator"],
             "Disagreement": pairs["kind"],
-            "Directions (findings)": [
+            "Directions (sources)": [
                 ", ".join(
-                    f"{data.DIRECTION_LABELS[d].lower()} {p[f'n_{d}']}"
+                    f"{data.direction_labels()[d].lower()} {p[f'n_{d}']}"
                     for d in DIRECTION_ORDER
                     if p[f"n_{d}"]
                 )
                 for _, p in pairs.iterrows()
             ],
+            "Sources (rows)": [
+                sources_and_rows(s, r)
+                for s, r in zip(pairs["n_sources"], pairs["n_findings"], strict=True)
+            ],
             "Evidence types": pairs["evidence_types"],
-            "Sources": pairs["sources"],
+            "Cited": pairs["sources"],
             "Samples": pairs["samples"],
-            "Finding IDs": pairs["ids"],
+            "Row IDs": pairs["ids"],
         }
     )
     return Table(
@@ -226,9 +246,11 @@ def contested_table() -> Table:
 
 def contested_summary():
     pairs = contested_pairs()
+    scope = excluded_claims_sentence(data.evidence(), EFFECT_CLAIMS)
     if pairs.empty:
         return markdown(
-            "No intervention or class has findings that disagree on direction for the same mediator."
+            "No intervention or class has intervention effects that disagree on direction for the "
+            f"same mediator. {scope}"
         )
     single = pairs[pairs["level"] == "intervention"]
     cls = pairs[pairs["level"] == "class"]
@@ -247,6 +269,7 @@ def contested_summary():
         if len({part.split(": ", 1)[1] for part in p["evidence_types"].split(" | ")}) > 1
     ]
     parts = [
+        scope,
         f"The detector finds **{_plural(len(pairs), 'contested pair')}**: {len(single)} for single interventions "
         f"({escape_markdown([_pair_label('intervention', s, m) for s, m in zip(single['subject'], single['mediator'], strict=False)])}) "
         f"and {len(cls)} for drug classes. In {_plural(len(opposite), 'pair')} some sources report an increase and others "

@@ -7,16 +7,19 @@ import pandas as pd
 
 from ... import data
 from ...render import Figure, markdown
+from ..counts import sources_phrase
 from .common import (
-    ANTIDEPRESSANT_CLASSES,
+    EFFECT_CLAIMS,
     EXPLORER_ROWS_PER_CELL,
     EXPLORER_TABLE_ROWS,
-    KIND_GROUPS,
     MAX_LABELS,
     NET_COLOURS,
     NET_SHAPES,
-    TH_AXES,
     _antidepressant_rows,
+    _effects,
+    antidepressant_classes,
+    kind_groups,
+    th_axes,
     _capped,
     _class_group,
     _count_legend,
@@ -29,10 +32,12 @@ from .common import (
 
 
 def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per intervention × mediator × evidence type × species: counts by direction and
-    the sources.  This aggregate, not the findings, is what the explorer page embeds."""
+    """One row per claim type × intervention × mediator × evidence type × species: distinct
+    sources by direction (``n_inc`` …), distinct sources (``n``), rows (``n_rows``) and the
+    sources.  This aggregate, not the rows, is what the explorer page embeds."""
     rows = data.evidence() if rows is None else rows
     columns = [
+        "claim",
         "group",
         "gorder",
         "intervention",
@@ -47,7 +52,9 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         "n_dec",
         "n_nc",
         "n_mix",
+        "n_unsp",
         "n",
+        "n_rows",
         "src",
         "src_label",
         "summary",
@@ -56,32 +63,49 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     rows, labels = _with_sources(rows)
     rows = rows.assign(
+        claim=rows["claim_type"].map(data.claim_type_labels()),
         group=_class_group(rows),
-        evidence=rows["evidence_type"].map(data.EVIDENCE_TYPE_LABELS),
+        evidence=rows["evidence_type"].map(data.evidence_type_labels()),
         species_label=rows["species"].where(rows["species"] != "", "not stated"),
+        source_label=rows["source_id"].map(labels),
     )
-    keys = ["group", "intervention", "mediator", "family", "th_axis", "evidence", "species_label"]
-    out = []
-    for key, part in rows.groupby(keys, sort=True):
-        counts = part["direction"].value_counts()
-        src = sorted({labels[s] for cell in part["source_ids"] for s in cell})
-        out.append(
-            {
-                **dict(zip(keys, key, strict=False)),
-                "n_inc": int(counts.get("increase", 0)),
-                "n_dec": int(counts.get("decrease", 0)),
-                "n_nc": int(counts.get("no_change", 0)),
-                "n_mix": int(counts.get("mixed", 0)),
-                "n": len(part),
-                "src": src,
-                "src_label": _capped(src),
-            }
-        )
-    table = pd.DataFrame(out).rename(columns={"th_axis": "axis", "species_label": "species"})
-    group_order = ANTIDEPRESSANT_CLASSES + list(KIND_GROUPS.values()) + ["Other"]
+    keys = [
+        "claim",
+        "group",
+        "intervention",
+        "mediator",
+        "family",
+        "th_axis",
+        "evidence",
+        "species_label",
+    ]
+    grouped = rows.groupby(keys, sort=True)
+    by_direction = rows.pivot_table(
+        index=keys, columns="direction", values="source_id", aggfunc="nunique", fill_value=0
+    ).reindex(columns=data.directions(), fill_value=0)
+    distinct = rows[[*keys, "source_label"]].drop_duplicates().sort_values([*keys, "source_label"])
+    table = pd.DataFrame(
+        {
+            "n": grouped["source_id"].nunique(),
+            "n_rows": grouped.size(),
+            "src": distinct.groupby(keys)["source_label"].agg(list),
+        }
+    )
+    for column, direction in (
+        ("n_inc", "increase"),
+        ("n_dec", "decrease"),
+        ("n_nc", "no_change"),
+        ("n_mix", "mixed"),
+        ("n_unsp", "changed_unspecified"),
+    ):
+        table[column] = by_direction[direction].astype(int)
+    table["src_label"] = table["src"].map(_capped)
+    table = table.reset_index().rename(columns={"th_axis": "axis", "species_label": "species"})
+    group_order = antidepressant_classes() + list(kind_groups().values()) + ["Other"]
+    axes = th_axes()
     table["gorder"] = table["group"].map({g: i for i, g in enumerate(group_order)})
     table["morder"] = (
-        table["axis"].map({a: i for i, a in enumerate(TH_AXES)}).fillna(len(TH_AXES)).astype(int)
+        table["axis"].map({a: i for i, a in enumerate(axes)}).fillna(len(axes)).astype(int)
     )
     table["mlabel"] = [
         m if a in ("none", "") else f"{m} ({a})"
@@ -90,11 +114,25 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     table["summary"] = [
         ", ".join(
             f"{n} {word}"
-            for n, word in ((i, "up"), (d, "down"), (c, "unchanged"), (x, "mixed"))
+            for n, word in (
+                (i, "up"),
+                (d, "down"),
+                (c, "unchanged"),
+                (x, "mixed"),
+                (u, "changed, direction not stated"),
+            )
             if n
         )
-        for i, d, c, x in zip(
-            table["n_inc"], table["n_dec"], table["n_nc"], table["n_mix"], strict=False
+        + (f" ({r} rows)" if r != n_src else "")
+        for i, d, c, x, u, r, n_src in zip(
+            table["n_inc"],
+            table["n_dec"],
+            table["n_nc"],
+            table["n_mix"],
+            table["n_unsp"],
+            table["n_rows"],
+            table["n"],
+            strict=True,
         )
     ]
     return table[columns]
@@ -112,13 +150,17 @@ def explorer(default_family: str = "cytokine") -> Figure:
     families = sorted(strata["family"].unique())
     if default_family not in families:
         default_family = "All"
+    classes = antidepressant_classes()
     groups = [
-        g
-        for g in ANTIDEPRESSANT_CLASSES + list(KIND_GROUPS.values()) + ["Other"]
-        if g in set(strata["group"])
+        g for g in classes + list(kind_groups().values()) + ["Other"] if g in set(strata["group"])
     ]
+    claims = [c for c in data.claim_type_labels().values() if c in set(strata["claim"])]
+    default_claim = data.claim_type_labels()[EFFECT_CLAIMS[0]]
+    p_claim = _select(
+        "claim_filter", "Claim type", claims, default_claim if default_claim in claims else "All"
+    )
     species = sorted(strata["species"].unique(), key=lambda s: (s == "not stated", s))
-    types = [t for t in data.EVIDENCE_TYPE_LABELS.values() if t in set(strata["evidence"])]
+    types = [t for t in data.evidence_type_labels().values() if t in set(strata["evidence"])]
     p_ev = _select("evidence_filter", "Evidence type", types, "All")
     p_sp = _select("species_filter", "Species", species, "All")
     p_cl = _select("class_filter", "Class or group", ["All antidepressant classes", *groups], "All")
@@ -127,10 +169,11 @@ def explorer(default_family: str = "cytokine") -> Figure:
         name="cell", fields=["intervention", "mediator"], on="click", clear="dblclick"
     )
     filter_expr = (
-        "(evidence_filter == 'All' || datum.evidence == evidence_filter)"
+        "(claim_filter == 'All' || datum.claim == claim_filter)"
+        " && (evidence_filter == 'All' || datum.evidence == evidence_filter)"
         " && (species_filter == 'All' || datum.species == species_filter)"
         " && (class_filter == 'All' || datum.group == class_filter"
-        f" || (class_filter == 'All antidepressant classes' && indexof({ANTIDEPRESSANT_CLASSES!r}, datum.group) >= 0))"
+        f" || (class_filter == 'All antidepressant classes' && indexof({classes!r}, datum.group) >= 0))"
         " && (family_filter == 'All' || datum.family == family_filter)"
     )
     cell_keys = [
@@ -145,7 +188,8 @@ def explorer(default_family: str = "cytokine") -> Figure:
     ]
     net = (
         "datum.inc > datum.dec ? 'Net increase' : datum.dec > datum.inc ? 'Net decrease' : "
-        "datum.inc > 0 ? 'Balanced (conflicting)' : 'No change or mixed'"
+        "datum.inc > 0 ? 'Balanced (conflicting)' : (datum.nc + datum.mix) > 0 ? 'No change or mixed' : "
+        "'Changed, direction not stated'"
     )
 
     def cells(chart):
@@ -157,6 +201,7 @@ def explorer(default_family: str = "cytokine") -> Figure:
                 w_dec="datum.n_dec / length(datum.src)",
                 w_nc="datum.n_nc / length(datum.src)",
                 w_mix="datum.n_mix / length(datum.src)",
+                w_unsp="datum.n_unsp / length(datum.src)",
             )
             .transform_flatten(["src"], as_=["source"])
             .transform_aggregate(
@@ -165,6 +210,7 @@ def explorer(default_family: str = "cytokine") -> Figure:
                 s_dec="sum(w_dec)",
                 s_nc="sum(w_nc)",
                 s_mix="sum(w_mix)",
+                s_unsp="sum(w_unsp)",
                 groupby=[*cell_keys, "source"],
             )
             .transform_aggregate(
@@ -172,6 +218,7 @@ def explorer(default_family: str = "cytokine") -> Figure:
                 t_dec="sum(s_dec)",
                 t_nc="sum(s_nc)",
                 t_mix="sum(s_mix)",
+                t_unsp="sum(s_unsp)",
                 n_sources="count()",
                 vals="values(source)",
                 groupby=cell_keys,
@@ -181,9 +228,10 @@ def explorer(default_family: str = "cytokine") -> Figure:
                 dec="round(datum.t_dec)",
                 nc="round(datum.t_nc)",
                 mix="round(datum.t_mix)",
+                unsp="round(datum.t_unsp)",
             )
             .transform_calculate(
-                n="datum.inc + datum.dec + datum.nc + datum.mix",
+                n="datum.inc + datum.dec + datum.nc + datum.mix + datum.unsp",
                 net=net,
                 contested="(datum.inc > 0) + (datum.dec > 0) + (datum.nc > 0) + (datum.mix > 0) > 1",
                 sources=f"join(slice(pluck(datum.vals, 'source'), 0, {MAX_LABELS}), '; ')"
@@ -215,6 +263,7 @@ def explorer(default_family: str = "cytokine") -> Figure:
         alt.Tooltip("dec:Q", title="Decreases"),
         alt.Tooltip("nc:Q", title="No change"),
         alt.Tooltip("mix:Q", title="Mixed"),
+        alt.Tooltip("unsp:Q", title="Changed, direction not stated"),
         alt.Tooltip("n_sources:Q", title="Distinct sources"),
         alt.Tooltip("sources:N", title="Sources"),
     ]
@@ -301,8 +350,8 @@ def explorer(default_family: str = "cytokine") -> Figure:
         ("intervention", "Intervention", 110),
         ("mediator", "Mediator", 75),
         ("kind", "Evidence, species", 125),
-        ("summary", "Findings", 95),
-        ("src_label", "Sources", 160),
+        ("summary", "Sources", 95),
+        ("src_label", "Cited", 160),
     ]
     fields = [c[0] for c in columns]
     offsets = [sum(c[2] for c in columns[:i]) for i in range(len(columns))]
@@ -360,7 +409,7 @@ def explorer(default_family: str = "cytokine") -> Figure:
     title = "Evidence explorer: interventions against mediators"
     chart = (
         alt.concat(matrix, table, columns=1, spacing=24, align="none")
-        .add_params(p_ev, p_sp, p_cl, p_fam)
+        .add_params(p_claim, p_ev, p_sp, p_cl, p_fam)
         .properties(
             title=alt.TitleParams(title, anchor="start"),
         )
@@ -368,14 +417,15 @@ def explorer(default_family: str = "cytokine") -> Figure:
         .configure_legend(orient="top", direction="vertical")
     )
     description = (
-        f"{int(strata['n'].sum())} findings aggregated into {_plural(len(strata), 'group')} of intervention, "
-        "mediator, evidence type and species. Each mark is one intervention (rows, grouped by antidepressant class "
+        f"{sources_phrase(data.evidence())} aggregated into {_plural(len(strata), 'group')} of claim type, "
+        "intervention, mediator, evidence type and species. Each mark is one intervention (rows, grouped by antidepressant class "
         "or kind of intervention) and one mediator (columns, ordered by T-helper axis). Orange upward triangles: more "
-        "findings of increase than decrease; blue downward triangles: more decreases; purple diamonds: as many "
-        "increases as decreases; grey circles: only no-change or mixed findings. Mark size is the number of "
-        "distinct sources; a black outline marks a cell whose findings disagree. Four labelled menus filter by "
-        "evidence type, species, class and mediator family; the table below lists the findings behind the "
-        "clicked cell."
+        "sources reporting an increase than a decrease; blue downward triangles: more decreases; purple diamonds: "
+        "as many increases as decreases; grey circles: only no-change or mixed results; green squares: a change "
+        "whose direction the source does not state. Mark size is the number of distinct sources; a black outline "
+        "marks a cell whose results disagree. Five labelled menus filter by claim type (intervention effects by "
+        "default), evidence type, species, class and mediator family; the table below lists the results behind "
+        "the clicked cell."
     )
     return Figure(chart=chart, title=title, description=description, data=strata)
 
@@ -386,9 +436,12 @@ def explorer_summary():
     strata = explorer_strata(rows)
     cells = strata.groupby(["intervention", "mediator"]).size()
     ad = _antidepressant_rows(rows)
+    effects = _effects(rows)
     return markdown(
-        f"The explorer draws on {_plural(len(rows), 'finding')} covering {_plural(rows['intervention'].nunique(), 'intervention')} "
-        f"and conditions and {_plural(rows['mediator'].nunique(), 'mediator')}, which fill {_plural(len(cells), 'cell')} "
-        f"of the matrix. Of these findings, {len(ad)} concern the {len(set(ad['drug_class']))} antidepressant and "
-        f"mood-stabiliser classes. The page embeds {_plural(len(strata), 'aggregated row')}, not the findings themselves."
+        f"The explorer draws on {sources_phrase(rows)} covering {_plural(rows['intervention'].nunique(), 'intervention')} "
+        f"and conditions and {_plural(rows['mediator'].nunique(), 'mediator')} or outcomes, which fill "
+        f"{_plural(len(cells), 'cell')} of the matrix. Of these, {sources_phrase(ad)} concern the "
+        f"{len(set(ad['drug_class']))} antidepressant and mood-stabiliser classes. It opens on intervention effects "
+        f"({sources_phrase(effects)}); the claim-type menu shows the other rows, which the synthesis pages list but "
+        f"do not count. The page embeds {_plural(len(strata), 'aggregated row')}, not the rows themselves."
     )

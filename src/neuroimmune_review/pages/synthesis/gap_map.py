@@ -7,78 +7,107 @@ import pandas as pd
 
 from ... import data
 from ...render import Figure, escape_markdown, markdown
+from ..counts import excluded_claims_sentence
 from .common import (
-    ANTIDEPRESSANT_CLASSES,
     CYTOKINE_FAMILIES,
     EXPERIMENTAL_TYPES,
     MIX_COLOURS,
     MIX_SHAPES,
     PANEL_FAMILIES,
-    TH_AXES,
-    TH_AXIS_LABELS,
+    EFFECT_CLAIMS,
     _and_list,
     _antidepressant_rows,
     _capped,
     _count_legend,
     _plural,
-    row_sources,
+    antidepressant_classes,
     source_labels,
+    th_axes,
+    th_axis_labels,
 )
 
 # ---------------------------------------------------------------------------
 # 2. Evidence-gap map
 
 
-def _mix(types: set[str]) -> str:
-    clinical = "clinical" in types
-    experimental = bool(types & set(EXPERIMENTAL_TYPES))
-    if clinical and experimental:
-        return "Clinical and experimental"
-    if clinical:
-        return "Clinical only"
-    if experimental:
-        return "Experimental only"
-    return "Type not stated"
+def _mix(has_clinical: pd.Series, has_experimental: pd.Series, filled: pd.Series) -> pd.Series:
+    """Evidence mix of each cell, from whole-column booleans."""
+    mix = pd.Series("Type not stated", index=filled.index, dtype=object)
+    mix[has_experimental] = "Experimental only"
+    mix[has_clinical] = "Clinical only"
+    mix[has_clinical & has_experimental] = "Clinical and experimental"
+    return mix.where(filled, "")
 
 
 def _panel_mediators(mediators: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     studied = set(rows["mediator"])
+    axes = th_axes()
     panel = mediators[mediators["family"].isin(PANEL_FAMILIES) | mediators["name"].isin(studied)]
     return panel.assign(
-        axis_order=panel["th_axis"].map({a: i for i, a in enumerate(TH_AXES)}).fillna(len(TH_AXES)),
+        axis_order=panel["th_axis"].map({a: i for i, a in enumerate(axes)}).fillna(len(axes)),
         in_panel=panel["family"].isin(PANEL_FAMILIES),
     ).sort_values(["axis_order", "name"])
+
+
+def _gap_rows() -> pd.DataFrame:
+    """The rows the gap map counts: intervention effects under antidepressant classes."""
+    return _antidepressant_rows(data.evidence(claim_type="intervention_effect"))
 
 
 def gap_map_table() -> pd.DataFrame:
     """Every antidepressant class × mediator cell of the gap map, empty cells included.
 
-    Columns: drug_class, mediator, th_axis, family, n_findings, n_sources, one count per
-    evidence type, and mix (the evidence-type mix; '' for an empty cell)."""
-    rows = _antidepressant_rows(data.evidence())
+    Columns: drug_class, mediator, th_axis, family, n_findings (rows), n_sources (distinct
+    sources), one count of distinct sources per evidence type, mix (the evidence-type mix;
+    '' for an empty cell) and sources.  Counts intervention effects only.  Built with one
+    groupby and pivot over all cells, then reindexed onto the full grid."""
+    rows = _gap_rows()
     mediators = data.vocabulary(name="mediators")
     panel = _panel_mediators(mediators, rows)
-    rows = rows.assign(source_ids=row_sources(rows))
-    cells = []
-    for drug_class in ANTIDEPRESSANT_CLASSES:
-        for _, mediator in panel.iterrows():
-            part = rows[(rows["drug_class"] == drug_class) & (rows["mediator"] == mediator["name"])]
-            types = part["evidence_type"].value_counts()
-            cells.append(
-                {
-                    "drug_class": drug_class,
-                    "mediator": mediator["name"],
-                    "th_axis": mediator["th_axis"],
-                    "family": mediator["family"],
-                    "axis_order": int(mediator["axis_order"]),
-                    "n_findings": len(part),
-                    "n_sources": len({s for cell in part["source_ids"] for s in cell}),
-                    **{f"n_{t}": int(types.get(t, 0)) for t in data.EVIDENCE_TYPES},
-                    "mix": _mix(set(part["evidence_type"])) if len(part) else "",
-                    "sources": "; ".join(sorted({s for cell in part["source_ids"] for s in cell})),
-                }
-            )
-    return pd.DataFrame(cells)
+    classes = antidepressant_classes()
+    types = data.evidence_types()
+    grid = pd.MultiIndex.from_product(
+        [classes, panel["name"].tolist()], names=["drug_class", "mediator"]
+    )
+    keys = ["drug_class", "mediator"]
+    grouped = rows.groupby(keys)
+    by_type = rows.pivot_table(
+        index=keys, columns="evidence_type", values="source_id", aggfunc="nunique", fill_value=0
+    ).reindex(columns=types, fill_value=0)
+    distinct = rows[[*keys, "source_id"]].drop_duplicates().sort_values([*keys, "source_id"])
+    cells = pd.DataFrame(
+        {
+            "n_findings": grouped.size(),
+            "n_sources": grouped["source_id"].nunique(),
+            "sources": distinct.groupby(keys)["source_id"].agg("; ".join),
+        }
+    ).join(by_type.add_prefix("n_"))
+    cells = cells.reindex(grid)
+    counts = [c for c in cells.columns if c.startswith("n_")]
+    cells[counts] = cells[counts].fillna(0).astype(int)
+    cells["sources"] = cells["sources"].fillna("")
+    experimental = [f"n_{t}" for t in EXPERIMENTAL_TYPES if t in types]
+    cells["mix"] = _mix(
+        cells["n_clinical"] > 0 if "n_clinical" in cells else False,
+        cells[experimental].sum(axis=1) > 0,
+        cells["n_findings"] > 0,
+    )
+    info = panel.set_index("name")[["th_axis", "family", "axis_order"]]
+    cells = cells.reset_index().join(info, on="mediator")
+    cells["axis_order"] = cells["axis_order"].astype(int)
+    ordered = [
+        "drug_class",
+        "mediator",
+        "th_axis",
+        "family",
+        "axis_order",
+        "n_findings",
+        "n_sources",
+        *[f"n_{t}" for t in types],
+        "mix",
+        "sources",
+    ]
+    return cells[ordered]
 
 
 ARM_TITLES = {"Th1", "Th2", "Th17", "Treg", "Innate"}
@@ -87,15 +116,18 @@ ARM_TITLES = {"Th1", "Th2", "Th17", "Treg", "Innate"}
 def gap_map() -> Figure:
     """Class × mediator bubble map: size = distinct sources, colour and shape = evidence mix."""
     table = gap_map_table()
+    classes = antidepressant_classes()
+    axis_labels = th_axis_labels()
+    ev_labels = data.evidence_type_labels()
     ids = {s for cell in table["sources"] for s in data.split_list(cell)}
     labels = source_labels(ids)
     table = table.assign(
-        axis_label=table["th_axis"].map(TH_AXIS_LABELS),
+        axis_label=table["th_axis"].map(axis_labels),
         source_names=[_capped([labels[s] for s in data.split_list(c)]) for c in table["sources"]],
         types=[
             ", ".join(
-                f"{data.EVIDENCE_TYPE_LABELS[t].lower()} {r[f'n_{t}']}"
-                for t in data.EVIDENCE_TYPES
+                f"{ev_labels[t].lower()} {r[f'n_{t}']}"
+                for t in data.evidence_types()
                 if r[f"n_{t}"]
             )
             for _, r in table.iterrows()
@@ -109,14 +141,14 @@ def gap_map() -> Figure:
             {
                 "mediator": mediator,
                 "axis_label": part["axis_label"].iat[0],
-                "classes": ANTIDEPRESSANT_CLASSES,
+                "classes": classes,
                 "cells": part.loc[part["n_findings"] > 0, cell_fields].to_dict("records"),
                 "n": int(part["n_findings"].sum()),
             }
             for mediator, part in table.groupby("mediator", sort=False)
         ]
     )
-    axis_sort = [TH_AXIS_LABELS[a] for a in TH_AXES]
+    axis_sort = [axis_labels[a] for a in th_axes()]
     y = alt.Y("mediator:N", title=None, sort="ascending")
     x_axis = alt.Axis(orient="top", labelAngle=-40)
     grid = (
@@ -128,7 +160,7 @@ def gap_map() -> Figure:
             strokeWidth=2,
         )
         .encode(
-            x=alt.X("drug_class:N", title=None, sort=ANTIDEPRESSANT_CLASSES, axis=x_axis),
+            x=alt.X("drug_class:N", title=None, sort=classes, axis=x_axis),
             y=y,
             tooltip=[
                 alt.Tooltip("drug_class:N", title="Class"),
@@ -145,7 +177,7 @@ def gap_map() -> Figure:
         )
         .mark_point(filled=True, opacity=0.9)
         .encode(
-            x=alt.X("drug_class:N", title=None, sort=ANTIDEPRESSANT_CLASSES, axis=x_axis),
+            x=alt.X("drug_class:N", title=None, sort=classes, axis=x_axis),
             y=y,
             size=alt.Size(
                 "n_sources:Q",
@@ -166,7 +198,7 @@ def gap_map() -> Figure:
                 alt.Tooltip("drug_class:N", title="Class"),
                 alt.Tooltip("mediator:N", title="Mediator"),
                 alt.Tooltip("n_sources:Q", title="Distinct sources"),
-                alt.Tooltip("n_findings:Q", title="Findings"),
+                alt.Tooltip("n_findings:Q", title="Rows"),
                 alt.Tooltip("types:N", title="Evidence types"),
                 alt.Tooltip("mix:N", title="Mix"),
                 alt.Tooltip("source_names:N", title="Sources"),
@@ -195,8 +227,8 @@ def gap_map() -> Figure:
     filled = int((table["n_findings"] > 0).sum())
     title = "Evidence-gap map: antidepressant classes against mediators"
     description = (
-        f"{len(ANTIDEPRESSANT_CLASSES)} classes (columns) against {table['mediator'].nunique()} mediators (rows, grouped "
-        f"by T-helper axis): {filled} of {len(table)} cells hold at least one finding; every other cell is an empty grey "
+        f"{len(classes)} classes (columns) against {table['mediator'].nunique()} mediators (rows, grouped "
+        f"by T-helper axis): {filled} of {len(table)} cells hold at least one intervention effect; every other cell is an empty grey "
         "square, a gap. Bubble size is the number of distinct sources; colour and shape give the evidence mix: blue "
         "circles clinical only, green squares clinical and experimental, orange diamonds experimental only (in vivo, "
         "ex vivo or in vitro), grey crosses evidence type not stated. All cytokines, chemokines and CRP are listed "
@@ -208,7 +240,8 @@ def gap_map() -> Figure:
 def gap_findings() -> dict[str, object]:
     """The largest gaps, as data: used by :func:`gap_summary` and the tests."""
     table = gap_map_table()
-    rows = _antidepressant_rows(data.evidence())
+    classes = antidepressant_classes()
+    rows = _gap_rows()
     cyto = rows[rows["family"].isin(CYTOKINE_FAMILIES)]
     clinical_cyto = set(cyto.loc[cyto["evidence_type"] == "clinical", "drug_class"])
     panel = table[table["family"].isin(PANEL_FAMILIES)]
@@ -216,21 +249,17 @@ def gap_findings() -> dict[str, object]:
     # The most-studied mediators across classes, and the classes that lack each of them.
     studied = table.groupby("mediator")["n_sources"].sum().sort_values(ascending=False)
     core = [m for m in studied.index if studied[m] > 0][:5]
-    missing_core = {
-        m: [
-            c
-            for c in ANTIDEPRESSANT_CLASSES
-            if not table[(table["drug_class"] == c) & (table["mediator"] == m)]["n_findings"].iat[0]
-        ]
-        for m in core
-    }
+    empty = table[(table["n_findings"] == 0) & table["mediator"].isin(core)]
+    order = {c: i for i, c in enumerate(classes)}
+    empty = empty.assign(order=empty["drug_class"].map(order)).sort_values("order")
+    missing_core = {m: empty.loc[empty["mediator"] == m, "drug_class"].tolist() for m in core}
     per_class = table.groupby("drug_class", sort=False).agg(
         cells=("n_findings", lambda s: int((s > 0).sum())),
         sources=("n_sources", "sum"),
     )
     unstated_only = table[table["mix"] == "Type not stated"]
     return {
-        "no_clinical_cytokine": [c for c in ANTIDEPRESSANT_CLASSES if c not in clinical_cyto],
+        "no_clinical_cytokine": [c for c in classes if c not in clinical_cyto],
         "unstudied_panel": sorted(by_mediator[by_mediator == 0].index),
         "core": core,
         "missing_core": missing_core,
@@ -247,7 +276,8 @@ def gap_summary():
     gaps = gap_findings()
     per_class = gaps["per_class"]
     parts = [
-        f"Of the {gaps['cells']} class–mediator cells on the map, {gaps['filled']} hold any finding.",
+        excluded_claims_sentence(_antidepressant_rows(data.evidence()), EFFECT_CLAIMS),
+        f"Of the {gaps['cells']} class–mediator cells on the map, {gaps['filled']} hold any intervention effect.",
     ]
     if gaps["no_clinical_cytokine"]:
         parts.append(

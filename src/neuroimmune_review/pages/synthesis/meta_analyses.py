@@ -8,23 +8,29 @@ import pandas as pd
 from ... import data
 from ...render import Figure, Table, escape_markdown, markdown
 from .. import charts, citations
-from .common import ANTIDEPRESSANT_CLASSES, UMBRELLA, _plural
+from .common import UMBRELLA, _effects, _plural, antidepressant_classes
 
 # ---------------------------------------------------------------------------
 # 5. Meta-analyses against the review
 
-COMPARISON_LABELS = {
-    "treatment_pre_post": "After vs before antidepressant treatment",
-    "responders_vs_nonresponders": "Responders vs non-responders (baseline)",
-    "mdd_vs_controls": "MDD vs controls",
-    "anti_cytokine_vs_placebo": "Anti-cytokine drugs vs placebo (depressive symptoms)",
-}
-MA_DIRECTION_LABELS = {
-    "decrease": "Decrease",
-    "increase": "Increase",
-    "no_change": "No change",
-    "not_reported": "Not reported",
-}
+# Labels and order of the meta-analyses' enums come from data/datapackage.json.
+
+
+def comparison_labels() -> dict[str, str]:
+    return data.labels("meta_analyses", "comparison")
+
+
+def ma_direction_labels() -> dict[str, str]:
+    return data.labels("meta_analyses", "direction")
+
+
+def __getattr__(name: str):
+    # The old constant names, computed from the package on access.
+    if name == "COMPARISON_LABELS":
+        return comparison_labels()
+    if name == "MA_DIRECTION_LABELS":
+        return ma_direction_labels()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def scope_label(scope: str) -> str:
@@ -50,16 +56,16 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     plotted["row"] = plotted["source"] + " · " + plotted["scope"].map(scope_label)
     if len(comparisons) > 1:  # panels are then comparisons, so name the mediator in each row
         plotted["row"] = plotted["mediator"] + " · " + plotted["row"]
-    plotted["Direction"] = plotted["direction"].map(MA_DIRECTION_LABELS)
-    plotted["Comparison"] = plotted["comparison"].map(COMPARISON_LABELS)
+    plotted["Direction"] = plotted["direction"].map(ma_direction_labels())
+    plotted["Comparison"] = plotted["comparison"].map(comparison_labels())
     plotted["significance"] = plotted["significant"].map(
-        {"yes": "Significant", "no": "Not significant", "unclear": "Unclear"}
+        data.labels("meta_analyses", "significant")
     )
     plotted["ci"] = [
         f"{lo:.2f} to {hi:.2f}" if pd.notna(lo) else "not reported"
         for lo, hi in zip(plotted["ci_low"], plotted["ci_high"], strict=False)
     ]
-    domain = [MA_DIRECTION_LABELS[d] for d in ("decrease", "no_change", "increase")]
+    domain = [ma_direction_labels()[d] for d in ("decrease", "no_change", "increase")]
     colours = [charts.DIRECTION_COLOURS[d] for d in ("decrease", "no_change", "increase")]
     shapes = [charts.DIRECTION_SHAPES[d] for d in ("decrease", "no_change", "increase")]
     y = alt.Y(
@@ -98,7 +104,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     groups = sorted(
         plotted[group_field].unique(),
         key=lambda g: (
-            list(COMPARISON_LABELS.values()).index(g) if g in COMPARISON_LABELS.values() else 0,
+            list(comparison_labels().values()).index(g) if g in comparison_labels().values() else 0,
             g,
         ),
     )
@@ -148,7 +154,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         .configure_view(stroke=None)
     )
     not_plotted = ma[ma["effect"].isna()]
-    names = " and ".join(COMPARISON_LABELS[c].lower() for c in comparisons)
+    names = " and ".join(comparison_labels()[c].lower() for c in comparisons)
     title = f"Pooled effects from published meta-analyses: {names}"
     description = (
         f"{_plural(len(plotted), 'pooled result')} with a numeric effect, grouped by "
@@ -176,9 +182,10 @@ def _net(counts: pd.Series) -> str:
 
 
 def _counts_text(counts: pd.Series) -> str:
+    labels = data.direction_labels()
     text = ", ".join(
-        f"{data.DIRECTION_LABELS[d].lower()} {int(counts.get(d, 0))}"
-        for d in data.DIRECTIONS
+        f"{labels[d].lower()} {int(counts.get(d, 0))}"
+        for d in data.directions()
         if counts.get(d, 0)
     )
     return text or "none"
@@ -186,7 +193,9 @@ def _counts_text(counts: pd.Series) -> str:
 
 def agreement() -> pd.DataFrame:
     """For each (comparison, mediator) pooled by a meta-analysis: the pooled verdict, the
-    review's clinical findings for the same comparison, and whether they agree.
+    review's clinical findings for the same comparison, and whether they agree.  The review's
+    side counts distinct sources per direction: intervention effects for before/after
+    meta-analyses, conditions compared with controls for case-control ones.
 
     Review findings compared: antidepressant treatment (every class plus the umbrella
     'antidepressants' entry) for before/after meta-analyses; the MDD-versus-controls findings
@@ -194,19 +203,21 @@ def agreement() -> pd.DataFrame:
     meta-analyses pool clinical studies; findings of other types are shown beside them."""
     ma = meta_analyses()
     rows = data.evidence()
-    treated = rows[
-        rows["drug_class"].isin(ANTIDEPRESSANT_CLASSES) | (rows["intervention"] == UMBRELLA)
+    effects = _effects(rows)
+    treated = effects[
+        effects["drug_class"].isin(antidepressant_classes()) | (effects["intervention"] == UMBRELLA)
     ]
+    cases = rows[rows["claim_type"] == "condition_vs_control"]
     review_sets = {
         "treatment_pre_post": treated,
-        "mdd_vs_controls": rows[rows["intervention"] == "major depressive disorder"],
+        "mdd_vs_controls": cases[cases["intervention"] == "major depressive disorder"],
     }
     out = []
     for (comparison, mediator), part in ma.groupby(["comparison", "mediator"], sort=False):
         part = part[part["direction"] != "not_reported"]
         pooled = sorted(set(part["direction"]))
         pooled_text = "; ".join(
-            f"{MA_DIRECTION_LABELS[d].lower()} ({', '.join(sorted(set(part.loc[part['direction'] == d, 'source'])))})"
+            f"{ma_direction_labels()[d].lower()} ({', '.join(sorted(set(part.loc[part['direction'] == d, 'source'])))})"
             for d in ("decrease", "no_change", "increase")
             if d in pooled
         )
@@ -229,12 +240,9 @@ def agreement() -> pd.DataFrame:
             reason = "the review's data have no findings of this kind"
         else:
             mediator_rows = subset[subset["mediator"] == mediator]
-            clinical = mediator_rows[mediator_rows["evidence_type"] == "clinical"][
-                "direction"
-            ].value_counts()
-            other = mediator_rows[mediator_rows["evidence_type"] != "clinical"][
-                "direction"
-            ].value_counts()
+            is_clinical = mediator_rows["evidence_type"] == "clinical"
+            clinical = mediator_rows[is_clinical].groupby("direction")["source_id"].nunique()
+            other = mediator_rows[~is_clinical].groupby("direction")["source_id"].nunique()
             review_clinical, review_other = _counts_text(clinical), _counts_text(other)
             net = _net(clinical)
             said = net.replace("_", " ")
@@ -266,7 +274,7 @@ def agreement() -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(out)
-    order = {c: i for i, c in enumerate(COMPARISON_LABELS)}
+    order = {c: i for i, c in enumerate(comparison_labels())}
     return table.sort_values(
         ["comparison", "mediator"], key=lambda s: s.map(order) if s.name == "comparison" else s
     ).reset_index(drop=True)
@@ -276,11 +284,11 @@ def agreement_table() -> Table:
     table = agreement()
     shown = pd.DataFrame(
         {
-            "Comparison": table["comparison"].map(COMPARISON_LABELS),
+            "Comparison": table["comparison"].map(comparison_labels()),
             "Mediator": table["mediator"],
             "Pooled direction (meta-analyses)": table["pooled"],
-            "Review: clinical findings": table["review_clinical"],
-            "Review: other findings": table["review_other"],
+            "Review: clinical sources by direction": table["review_clinical"],
+            "Review: other sources by direction": table["review_other"],
             "Verdict": table["verdict"],
             "Why": table["reason"],
         }
@@ -295,7 +303,7 @@ def meta_table() -> Table:
             "ID": ma["id"],
             "Meta-analysis": ma["source"],
             "Mediator": ma["mediator"],
-            "Comparison": ma["comparison"].map(COMPARISON_LABELS),
+            "Comparison": ma["comparison"].map(comparison_labels()),
             "Scope": ma["scope"],
             "Studies": ma["n_studies"],
             "Participants": ma["n_participants"],
@@ -305,7 +313,7 @@ def meta_table() -> Table:
             "As published": ma["reported_effect"],
             "Published sign": ma["sign_convention"],
             "Harmonised effect": ma["effect"].map(lambda v: "" if pd.isna(v) else f"{v:.3g}"),
-            "Direction": ma["direction"].map(MA_DIRECTION_LABELS),
+            "Direction": ma["direction"].map(ma_direction_labels()),
             "Significant": ma["significant"],
             "Read from": ma["source_note"],
             "Note": ma["note"],
@@ -327,6 +335,9 @@ def meta_summary():
         f"on {_plural(ma['mediator'].nunique(), 'mediator')}. Compared mediator by mediator, the review's clinical findings "
         f"agree with the pooled direction for {counts.get('agrees', 0)}, partly agree for {counts.get('partly', 0)}, "
         f"disagree for {counts.get('disagrees', 0)} and cannot be compared for {counts.get('not assessed', 0)}.",
+        "The review's side counts distinct sources: intervention effects for the before/after comparisons and "
+        "conditions compared with controls for the case-control ones; associations and proposed mechanisms are "
+        "listed in the evidence tables but not counted.",
     ]
     disagree = table[table["verdict"] == "disagrees"]
     if len(disagree):
@@ -334,7 +345,7 @@ def meta_summary():
             "Disagreements: "
             + escape_markdown(
                 [
-                    f"{m} ({COMPARISON_LABELS[c]}: {r})"
+                    f"{m} ({comparison_labels()[c]}: {r})"
                     for c, m, r in zip(
                         disagree["comparison"],
                         disagree["mediator"],

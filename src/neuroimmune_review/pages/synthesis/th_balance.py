@@ -8,7 +8,15 @@ import pandas as pd
 from ... import data
 from ...render import Figure, Table, escape_markdown, markdown
 from .. import charts
-from .common import ANTIDEPRESSANT_CLASSES, _and_list, _antidepressant_rows, _plural
+from ..counts import excluded_claims_sentence, sources_and_rows
+from .common import (
+    EFFECT_CLAIMS,
+    _and_list,
+    _antidepressant_rows,
+    _effects,
+    _plural,
+    antidepressant_classes,
+)
 
 # ---------------------------------------------------------------------------
 # 4. Th1/Th2 balance (vote counting)
@@ -20,14 +28,16 @@ ARMS = {"Th1": "Th1 mediators", "Th2": "Th2 mediators"}
 
 
 def th_votes(rows: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each antidepressant-class finding on a Th1 or Th2 mediator, with the shift it votes for.
+    """Each antidepressant-class intervention effect on a Th1 or Th2 mediator, with the shift it
+    votes for.  Rows are kept; the counts built on them are of distinct sources (a source that
+    reports the same shift for one class and arm twice, or for four drugs of the class, is one vote).
 
     A pro-inflammatory mediator falling, or an anti-inflammatory one rising, is a vote for a
     less inflammatory state; the reverse is a vote for a more inflammatory one; no change and
     mixed results are 'no shift'.  Mediators the vocabulary calls pleiotropic (IL-6, IL-2) are
     read by their arm, as the Th1/Th2 account does: a Th1 mediator as pro-, a Th2 mediator as
     anti-inflammatory (``role_from_axis`` marks these votes)."""
-    rows = _antidepressant_rows(data.evidence() if rows is None else rows)
+    rows = _antidepressant_rows(_effects(data.evidence() if rows is None else rows))
     rows = rows[rows["th_axis"].isin(list(ARMS))].copy()
     from_axis = ~rows["inflammatory_role"].isin(["pro", "anti"])
     role = rows["inflammatory_role"].where(
@@ -43,15 +53,15 @@ def th_votes(rows: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def th_balance_table() -> pd.DataFrame:
-    """Votes per class × arm × evidence type × shift (counts; zero rows omitted)."""
+    """Votes per class × arm × evidence type × shift: distinct sources (``n``) and rows
+    (``n_rows``); zero rows omitted."""
     votes = th_votes()
     table = (
         votes.groupby(["drug_class", "arm", "evidence_type", "shift"])
-        .size()
-        .rename("n")
+        .agg(n=("source_id", "nunique"), n_rows=("id", "size"))
         .reset_index()
     )
-    table["Evidence type"] = table["evidence_type"].map(data.EVIDENCE_TYPE_LABELS)
+    table["Evidence type"] = table["evidence_type"].map(data.evidence_type_labels())
     return table
 
 
@@ -60,8 +70,14 @@ def th_balance_chart() -> Figure:
     table = th_balance_table()
     bars = table[table["shift"] != SHIFT_NONE].copy()
     bars["votes"] = bars["n"].where(bars["shift"] == SHIFT_LESS, -bars["n"])
-    classes = [c for c in ANTIDEPRESSANT_CLASSES if c in set(table["drug_class"])]
-    types = [t for t in data.EVIDENCE_TYPE_LABELS.values() if t in set(bars["Evidence type"])]
+    classes = [c for c in antidepressant_classes() if c in set(table["drug_class"])]
+    type_labels = data.evidence_type_labels()
+    types = [
+        type_labels[t]
+        for t in data.evidence_types()
+        if type_labels[t] in set(bars["Evidence type"])
+    ]
+    colours = [charts.EVIDENCE_COLOURS[t] for t in data.evidence_types() if type_labels[t] in types]
     base = (
         alt.Chart(bars)
         .mark_bar(stroke="#FFFFFF", strokeWidth=0.5)
@@ -69,13 +85,13 @@ def th_balance_chart() -> Figure:
             y=alt.Y("drug_class:N", title=None, sort=classes, scale=alt.Scale(domain=classes)),
             x=alt.X(
                 "sum(votes):Q",
-                title=["← more inflammatory · findings ·", "less inflammatory →"],
+                title=["← more inflammatory · sources ·", "less inflammatory →"],
                 axis=alt.Axis(tickMinStep=1, format="d", labelExpr="abs(datum.value)"),
             ),
             color=alt.Color(
                 "Evidence type:N",
                 sort=types,
-                scale=alt.Scale(domain=types, range=[charts.EVIDENCE_COLOURS[t] for t in types]),
+                scale=alt.Scale(domain=types, range=colours),
             ),
             order=alt.Order("evidence_type:O"),
             tooltip=[
@@ -83,7 +99,8 @@ def th_balance_chart() -> Figure:
                 alt.Tooltip("arm:N", title="Arm"),
                 alt.Tooltip("shift:N", title="Toward"),
                 "Evidence type:N",
-                alt.Tooltip("n:Q", title="Findings"),
+                alt.Tooltip("n:Q", title="Sources"),
+                alt.Tooltip("n_rows:Q", title="Rows"),
             ],
         )
     )
@@ -111,38 +128,48 @@ def th_balance_chart() -> Figure:
         .configure_legend(orient="bottom", direction="horizontal")
         .configure_view(stroke=None)
     )
-    total = int(table["n"].sum())
+    votes = th_votes()
     title = "Th1/Th2 balance by class (vote count)"
     description = (
-        f"Vote count of {total} findings on Th1 or Th2 mediators under antidepressant classes (rows). Bars to the right of "
-        "the zero line count findings that moved the mediator toward a less inflammatory state (a Th1 mediator falling "
+        f"Vote count of {sources_and_rows(votes['source_id'].nunique(), len(votes))} of intervention effects on Th1 "
+        "or Th2 mediators under antidepressant classes (rows). Each bar segment counts distinct sources. Bars to the right of "
+        "the zero line count sources that moved the mediator toward a less inflammatory state (a Th1 mediator falling "
         "or a Th2 mediator rising); bars to the left count moves toward a more inflammatory state. The left panel "
-        "holds Th1 mediators, the right panel Th2 mediators; colours split each bar by evidence type. Findings of no "
-        "change are listed in the table, not drawn. Counts of findings, not effect sizes."
+        "holds Th1 mediators, the right panel Th2 mediators; colours split each bar by evidence type. Results of no "
+        "change, mixed or unstated direction are counted in the table, not drawn. Counts of sources, not effect sizes."
     )
     return Figure(chart=chart, title=title, description=description, data=table)
 
 
 def th_balance_counts() -> pd.DataFrame:
-    """Per class: Th1 down/up, Th2 up/down, no-shift votes and the net score."""
+    """Per class: distinct sources voting Th1 down/up, Th2 up/down, no shift; the net score
+    (sum of the four votes); total distinct sources and rows.  One groupby over all classes."""
     votes = th_votes()
-    out = []
-    for drug_class in ANTIDEPRESSANT_CLASSES:
-        part = votes[votes["drug_class"] == drug_class]
-        th1, th2 = part[part["th_axis"] == "Th1"], part[part["th_axis"] == "Th2"]
-        row = {
-            "drug_class": drug_class,
-            "th1_less": int((th1["shift"] == SHIFT_LESS).sum()),
-            "th1_more": int((th1["shift"] == SHIFT_MORE).sum()),
-            "th2_less": int((th2["shift"] == SHIFT_LESS).sum()),
-            "th2_more": int((th2["shift"] == SHIFT_MORE).sum()),
-            "no_shift": int((part["shift"] == SHIFT_NONE).sum()),
-            "clinical": int((part["evidence_type"] == "clinical").sum()),
-            "total": len(part),
-        }
-        row["net"] = row["th1_less"] + row["th2_less"] - row["th1_more"] - row["th2_more"]
-        out.append(row)
-    return pd.DataFrame(out)
+    classes = antidepressant_classes()
+    votes = votes.assign(
+        column=votes["th_axis"].str.lower()
+        + "_"
+        + votes["shift"].map({SHIFT_LESS: "less", SHIFT_MORE: "more", SHIFT_NONE: "none"})
+    )
+    by_vote = votes.pivot_table(
+        index="drug_class", columns="column", values="source_id", aggfunc="nunique", fill_value=0
+    )
+    grouped = votes.groupby("drug_class")
+    columns = ["th1_less", "th1_more", "th2_less", "th2_more"]
+    counts = by_vote.reindex(index=classes, columns=columns, fill_value=0).astype(int)
+    counts["no_shift"] = (
+        votes[votes["shift"] == SHIFT_NONE].groupby("drug_class")["source_id"].nunique()
+    )
+    counts["clinical"] = (
+        votes[votes["evidence_type"] == "clinical"].groupby("drug_class")["source_id"].nunique()
+    )
+    counts["total"] = grouped["source_id"].nunique()
+    counts["rows"] = grouped.size()
+    counts = counts.fillna(0).astype(int)
+    counts["net"] = (
+        counts["th1_less"] + counts["th2_less"] - counts["th1_more"] - counts["th2_more"]
+    )
+    return counts.rename_axis("drug_class").reset_index()
 
 
 def th_balance_counts_table() -> Table:
@@ -156,11 +183,13 @@ def th_balance_counts_table() -> Table:
             "Th2 toward more inflammatory": counts["th2_more"],
             "No shift": counts["no_shift"],
             "Of which clinical": counts["clinical"],
-            "Total findings": counts["total"],
+            "Sources (rows)": [
+                sources_and_rows(s, r) for s, r in zip(counts["total"], counts["rows"], strict=True)
+            ],
             "Net (less − more)": counts["net"],
         }
     )
-    return Table(shown, "Th1/Th2 vote counts per class")
+    return Table(shown, "Th1/Th2 votes per class: distinct sources (intervention effects only)")
 
 
 def th_balance_summary():
@@ -171,15 +200,18 @@ def th_balance_summary():
     against = with_data[(with_data["net"] < 0)]
     th2_more = counts[counts["th2_more"] > 0]
     clinical = votes[votes["evidence_type"] == "clinical"]
-    c_less = int((clinical["shift"] == SHIFT_LESS).sum())
-    c_more = int((clinical["shift"] == SHIFT_MORE).sum())
+    c_less = clinical.loc[clinical["shift"] == SHIFT_LESS, "source_id"].nunique()
+    c_more = clinical.loc[clinical["shift"] == SHIFT_MORE, "source_id"].nunique()
     pleio = votes[votes["role_from_axis"]]
     balanced = with_data[with_data["net"] == 0]
+    scope = _antidepressant_rows(data.evidence())
+    scope = scope[scope["th_axis"].isin(list(ARMS))]
     parts = [
-        f"The count covers {_plural(len(votes), 'finding')} on Th1 or Th2 mediators across "
-        f"{_plural(len(with_data), 'class', 'classes')}."
+        excluded_claims_sentence(scope, EFFECT_CLAIMS),
+        f"The count covers {sources_and_rows(votes['source_id'].nunique(), len(votes))} on Th1 or Th2 "
+        f"mediators across {_plural(len(with_data), 'class', 'classes')}; each vote is one source.",
     ]
-    missing = [c for c in ANTIDEPRESSANT_CLASSES if c not in set(with_data["drug_class"])]
+    missing = [c for c in antidepressant_classes() if c not in set(with_data["drug_class"])]
     if missing:
         parts.append(f"No such finding exists for {escape_markdown(missing)}.")
     lean = [
@@ -205,7 +237,7 @@ def th_balance_summary():
             )
         )
     parts.append(
-        f"Clinical findings alone split {c_less} to {c_more} (toward less against toward more inflammatory)."
+        f"Clinical sources alone split {c_less} to {c_more} (toward less against toward more inflammatory)."
     )
     both_down = counts[
         (counts["th1_less"] > counts["th1_more"]) & (counts["th2_more"] > counts["th2_less"])
@@ -218,7 +250,7 @@ def th_balance_summary():
         )
     if len(th2_more):
         parts.append(
-            "Findings that lower a Th2 mediator, against the Th2-up half of the story, appear under "
+            "Sources that lower a Th2 mediator, against the Th2-up half of the story, appear under "
             + escape_markdown(
                 [
                     f"{c} ({n})"
@@ -229,7 +261,7 @@ def th_balance_summary():
         )
     if len(pleio):
         parts.append(
-            f"{_plural(len(pleio), 'vote')} come from mediators the vocabulary calls pleiotropic "
+            f"{_plural(pleio['source_id'].nunique(), 'source')} vote through mediators the vocabulary calls pleiotropic "
             f"({escape_markdown(sorted(set(pleio['mediator'])))}), read here by their T-helper arm."
         )
     return markdown(" ".join(parts))
