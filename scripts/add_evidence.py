@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Add findings to data/evidence.csv.
 
-    python scripts/add_evidence.py --from-csv new-rows.csv        # or --from-csv - (stdin)
-    python scripts/add_evidence.py --intervention fluoxetine --mediator IL-6 --direction decrease \\
+    python scripts/add_evidence.py new-rows.csv                   # or --from-csv new-rows.csv, or - (stdin)
+    python scripts/add_evidence.py --claim-type intervention_effect --intervention fluoxetine \\
+        --comparator "before treatment" --mediator IL-6 --direction decrease --reported-as reduced \\
         --evidence-type clinical --species human --sample "serum, MDD patients" \\
-        --citation sutcigil2007pro --chapter book/antidepressants/ssri
+        --citation sutcigil2007pro --review-ref 99 --chapter book/antidepressants/ssri
 
 The input CSV has a header with evidence columns; the id column may be left out (or
 left empty), and ids are then assigned. The new rows are validated together with the
@@ -21,9 +22,11 @@ import sys
 from pathlib import Path
 
 from neuroimmune_review import curation
-from neuroimmune_review.data import EVIDENCE_COLUMNS
+from neuroimmune_review.schema import load_root_package
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
+# The flags follow the evidence columns of this repository's data/datapackage.json.
+EVIDENCE_COLUMNS = load_root_package(DEFAULT_ROOT).table("evidence").columns
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=DEFAULT_ROOT,
         help="review root holding data/, references.bib and _toc.yml (default: this repository)",
+    )
+    parser.add_argument(
+        "csv_file",
+        nargs="?",
+        metavar="FILE",
+        help="CSV file with a header of evidence columns; '-' reads stdin (same as --from-csv)",
     )
     parser.add_argument(
         "--from-csv",
@@ -61,12 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         for column in EVIDENCE_COLUMNS
         if getattr(args, column) is not None
     }
+    if args.csv_file and args.from_csv and args.csv_file != args.from_csv:
+        parser.error("give the CSV file once: either as FILE or as --from-csv FILE")
+    args.from_csv = args.from_csv or args.csv_file
     if args.from_csv and flags:
         parser.error("give either --from-csv or the column flags, not both")
     if not args.from_csv and not flags:
-        parser.error(
-            "nothing to add: give --from-csv FILE (or -) or the column flags (--intervention …)"
-        )
+        parser.error("nothing to add: give a CSV FILE (or -) or the column flags (--claim-type …)")
 
     try:
         if args.from_csv:
@@ -76,11 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     text = Path(args.from_csv).read_bytes().decode("utf-8-sig")
                 except FileNotFoundError:
-                    parser.error(f"--from-csv {args.from_csv}: file not found")
+                    parser.error(f"{args.from_csv}: file not found")
                 except OSError as error:
-                    parser.error(
-                        f"--from-csv {args.from_csv}: cannot read ({error.strerror or error})"
-                    )
+                    parser.error(f"{args.from_csv}: cannot read ({error.strerror or error})")
                 except UnicodeDecodeError as error:
                     raise curation.CurationError(
                         f"{args.from_csv}: not UTF-8 text ({error})"

@@ -7,7 +7,9 @@ that the report names the file, the physical line, the field and the value.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -36,7 +38,7 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "valid"
 CLI = REPO / "scripts" / "validate.py"
 EVIDENCE = "data/evidence.csv"
 BIB = "references.bib"
-EVIDENCE_HEADER = "id,intervention,mediator,direction,evidence_type,species,sample,dose,citation,review_ref,chapter,note"
+EVIDENCE_HEADER = "id,claim_type,intervention,comparator,mediator,direction,reported_as,evidence_type,species,sample,dose,citation,review_ref,chapter,note"
 
 
 def make_root(base: Path) -> Path:
@@ -144,7 +146,12 @@ def test_non_utf8_bytes_are_reported_with_their_line(root):
 
 
 def test_header_must_match_exactly(root):
-    edit(root, EVIDENCE, "id,intervention,mediator,direction", "id,intervention,mediatr,direction")
+    edit(
+        root,
+        EVIDENCE,
+        "id,claim_type,intervention,comparator,mediator,",
+        "id,claim_type,intervention,comparator,mediatr,",
+    )
     problems = errors(root)
     find(problems, EVIDENCE, 1, "header", "missing column 'mediator'")
     find(problems, EVIDENCE, 1, "header", "unexpected column 'mediatr'", "did you mean 'mediator'")
@@ -163,10 +170,16 @@ def test_required_field_must_not_be_empty(root):
 @pytest.mark.parametrize(
     ("old", "new", "field", "value", "suggestion"),
     [
-        ("IL-6,increase,clinical", "IL-6,increse,clinical", "direction", "'increse'", "'increase'"),
         (
-            "IL-6,increase,clinical",
-            "IL-6,increase,Clinical",
+            "IL-6,increase,increased,clinical",
+            "IL-6,increse,increased,clinical",
+            "direction",
+            "'increse'",
+            "'increase'",
+        ),
+        (
+            "IL-6,increase,increased,clinical",
+            "IL-6,increase,increased,Clinical",
             "evidence_type",
             "'Clinical'",
             "'clinical'",
@@ -182,7 +195,12 @@ def test_enum_values_with_suggestion(root, old, new, field, value, suggestion):
 
 
 def test_intervention_must_be_in_vocabulary(root):
-    edit(root, EVIDENCE, "EV0004,imipramine", "EV0004,imipramin")
+    edit(
+        root,
+        EVIDENCE,
+        "EV0004,intervention_effect,imipramine",
+        "EV0004,intervention_effect,imipramin",
+    )
     find(
         errors(root),
         EVIDENCE,
@@ -195,7 +213,7 @@ def test_intervention_must_be_in_vocabulary(root):
 
 
 def test_mediator_suggestion_uses_aliases(root):
-    edit(root, EVIDENCE, "fluoxetine,TNF-α,decrease", "fluoxetine,TNF-alpha,decrease")
+    edit(root, EVIDENCE, "treatment,TNF-α,decrease", "treatment,TNF-alpha,decrease")
     find(
         errors(root),
         EVIDENCE,
@@ -219,7 +237,7 @@ def test_id_pattern_from_the_data_package(root):
 
 def test_duplicate_findings(root):
     # Same intervention, mediator, direction, citation and sample as EV0001 (lines 2-3).
-    edit(root, EVIDENCE, "EV0002,fluoxetine,TNF-α", "EV0002,fluoxetine,IL-6")
+    edit(root, EVIDENCE, "before treatment,TNF-α", "before treatment,IL-6")
     problem = find(
         errors(root),
         EVIDENCE,
@@ -238,8 +256,8 @@ def test_unresolved_rows_with_different_numbers_are_not_duplicates(root):
     edit(
         root,
         EVIDENCE,
-        "EV0006,lipopolysaccharide,IL-10,no_change,in_vitro,mouse,microglial culture",
-        'EV0006,major depressive disorder,IL-1β,increase,clinical,human,"serum, MDD patients vs controls"',
+        "EV0006,intervention_effect,lipopolysaccharide,vehicle or untreated,IL-10,no_change,unchanged,in_vitro,mouse,microglial culture",
+        'EV0006,condition_vs_control,major depressive disorder,healthy controls,IL-1β,increase,elevated,clinical,human,"serum, MDD patients vs controls"',
     )
     assert [p for p in errors(root) if p.field == "finding"] == []
 
@@ -291,15 +309,15 @@ def test_chapter_must_be_in_toc(root):
 
 def test_wrong_field_count(root):
     edit(root, EVIDENCE, "rat,rat cortex,10 mg/kg,", "rat,rat cortex,10 mg/kg,extra,")
-    find(errors(root), EVIDENCE, 6, "row", "13 fields", "expected 12")
+    find(errors(root), EVIDENCE, 6, "row", "16 fields", "expected 15")
 
 
 def test_unterminated_quote(root):
     with (root / EVIDENCE).open("a", encoding="utf-8") as handle:
         handle.write(
-            'EV0007,fluoxetine,IL-6,decrease,clinical,human,"serum, never closed,,x,12,book/antidepressants/ssri,\n'
+            'EV0009,intervention_effect,fluoxetine,before treatment,IL-6,decrease,reduced,clinical,human,"serum, never closed,,x,12,book/antidepressants/ssri,\n'
         )
-    find(errors(root), EVIDENCE, 9, "row", "unterminated quoted field")
+    find(errors(root), EVIDENCE, 11, "row", "unterminated quoted field")
 
 
 def test_text_after_closing_quote(root):
@@ -334,10 +352,15 @@ def test_two_megabyte_field_is_reported_shortened(root):
     edit(
         root,
         EVIDENCE,
-        "increase,clinical,human,plasma",
-        "increase,clinical,human,plasma" + "é" * 2_000_000,
+        "increased,clinical,human,plasma",
+        "increased,clinical,human,plasma" + "é" * 2_000_000,
     )
-    edit(root, EVIDENCE, "EV0003,imipramine", "EV0003,imipramine" + "x" * 2_000_000)
+    edit(
+        root,
+        EVIDENCE,
+        "EV0003,intervention_effect,imipramine",
+        "EV0003,intervention_effect,imipramine" + "x" * 2_000_000,
+    )
     problem = find(errors(root), EVIDENCE, 5, "intervention", "2000010 characters")
     assert len(problem.message) < 400
 
@@ -375,7 +398,7 @@ def test_vocabulary_names_unique(root):
 
 def test_many_problems_are_capped(root):
     rows = "".join(
-        f"EV{1000 + i},fluoxetine,IL-6,sideways,clinical,human,sample {i},,smith2010fluoxetine,12,book/antidepressants/ssri,\n"
+        f"EV{1000 + i},intervention_effect,fluoxetine,before treatment,IL-6,sideways,reduced,clinical,human,sample {i},,smith2010fluoxetine,12,book/antidepressants/ssri,\n"
         for i in range(MAX_PROBLEMS_PER_RULE + 10)
     )
     with (root / EVIDENCE).open("a", encoding="utf-8") as handle:
@@ -581,13 +604,13 @@ def test_cli_clean_exit_0_and_report(root):
     assert "0 errors" in result.stdout
     assert "4 of 224 source-article reference numbers resolved" in result.stdout
     assert (
-        "Evidence rows citing only the source article (nava2025modulation): 2 of 6" in result.stdout
+        "Evidence rows citing only the source article (nava2025modulation): 2 of 8" in result.stdout
     )
     assert result.stderr == ""
 
 
 def test_cli_errors_exit_1_with_relative_paths(root):
-    edit(root, EVIDENCE, "IL-6,increase,clinical", "IL-6,increse,clinical")
+    edit(root, EVIDENCE, "IL-6,increase,increased,clinical", "IL-6,increse,increased,clinical")
     result = run_cli("--root", str(root))
     assert result.returncode == 1
     assert "data/evidence.csv:5: direction: 'increse' is not allowed" in result.stdout
@@ -601,7 +624,7 @@ def test_cli_usage_error_exit_2(tmp_path):
 
 
 def test_validation_writes_nothing(root):
-    edit(root, EVIDENCE, "IL-6,increase,clinical", "IL-6,increse,clinical")
+    edit(root, EVIDENCE, "IL-6,increase,increased,clinical", "IL-6,increse,increased,clinical")
     with (root / BIB).open("a", encoding="utf-8") as handle:
         handle.write("\n@article{broken,\n")
     before = tree_digest(root)
@@ -694,3 +717,170 @@ def test_cli_on_arbitrary_bytes_exits_1_without_traceback(tmp_path_factory, evid
     # is a valid (empty) data set: the CLI must exit 1 exactly when the validator finds errors.
     expected = 1 if validate(root).errors else 0
     assert result.returncode == expected, result.stdout
+
+
+# ---------------------------------------------------------------------------
+# Evidence model v2: claim types, directions, one citation, pooled groups, wording
+
+
+def test_claim_type_required(root):
+    edit(root, EVIDENCE, "EV0004,intervention_effect,", "EV0004,,")
+    problem = find(errors(root), EVIDENCE, 6, "claim_type", "required value is empty")
+    assert "condition_vs_control" in problem.message
+
+
+def test_claim_type_must_be_in_enum(root):
+    edit(root, EVIDENCE, "EV0004,intervention_effect,", "EV0004,drug_effect,")
+    find(errors(root), EVIDENCE, 6, "claim_type", "'drug_effect'", "expected one of")
+
+
+def test_changed_unspecified_is_a_direction_and_others_are_not(root):
+    assert not [p for p in errors(root) if p.field == "direction"]  # EV0007 is changed_unspecified
+    edit(root, EVIDENCE, "IL-6,changed_unspecified,", "IL-6,changed,")
+    problem = find(errors(root), EVIDENCE, 9, "direction", "'changed'", "expected one of")
+    assert "changed_unspecified" in problem.message
+
+
+def test_citation_is_exactly_one_key(root):
+    edit(root, EVIDENCE, "lee2001imipramine,20", '"lee2001imipramine;doe2005tricyclic",20')
+    problem = find(errors(root), EVIDENCE, 6, "citation", "names 2 works", "exactly one BibTeX key")
+    assert "one row per work" in problem.message
+
+
+def test_citation_must_exist(root):
+    edit(root, EVIDENCE, "lee2001imipramine,20", "lee2001imipramin,20")
+    find(errors(root), EVIDENCE, 6, "citation", "'lee2001imipramin'", "not in references.bib")
+
+
+def test_comparator_required(root):
+    edit(root, EVIDENCE, "imipramine,vehicle or untreated,", "imipramine,,")
+    find(errors(root), EVIDENCE, 6, "comparator", "required value is empty")
+
+
+def test_reported_as_required(root):
+    edit(root, EVIDENCE, "IL-6,decrease,lowered,", "IL-6,decrease,,")
+    find(errors(root), EVIDENCE, 6, "reported_as", "required value is empty")
+
+
+def test_reported_as_at_most_eight_words(root):
+    eight = "was lowered in the cortex of treated rats"
+    edit(root, EVIDENCE, "IL-6,decrease,lowered,", f"IL-6,decrease,{eight},")
+    assert not [p for p in errors(root) if p.field == "reported_as"]
+    edit(root, EVIDENCE, eight, eight + " today")
+    problem = find(errors(root), EVIDENCE, 6, "reported_as", "has 9 words", "at most 8 words")
+    # One message for the cell: the schema's generic pattern message is not repeated.
+    assert len([p for p in errors(root) if p.field == "reported_as"]) == 1
+    assert "note" in problem.message
+
+
+def test_non_mediator_outcome_names_an_outcome(root):
+    edit(
+        root,
+        EVIDENCE,
+        "non_mediator_outcome,fluoxetine,placebo,depressive symptoms",
+        "non_mediator_outcome,fluoxetine,placebo,IL-6",
+    )
+    find(errors(root), EVIDENCE, 10, "mediator", "'IL-6'", "family 'cytokine'", "clinical outcome")
+
+
+INTERVENTIONS = "data/interventions.csv"
+POOLED = '"SSRIs, pooled: fluoxetine, sertraline",pooled_group,SSRI,fluoxetine; sertraline,'
+
+
+def test_pooled_group_members_must_exist(root):
+    edit(root, INTERVENTIONS, "SSRI,fluoxetine; sertraline,", "SSRI,fluoxetine; sertralin,")
+    find(errors(root), INTERVENTIONS, 8, "members", "'sertralin'", "did you mean 'sertraline'")
+
+
+def test_pooled_group_members_must_be_drugs(root):
+    edit(root, INTERVENTIONS, "SSRI,fluoxetine; sertraline,", "SSRI,fluoxetine; SSRIs,")
+    find(errors(root), INTERVENTIONS, 8, "members", "'SSRIs' (kind drug_class)", "kind 'drug'")
+
+
+def test_pooled_group_needs_two_members(root):
+    edit(root, INTERVENTIONS, "SSRI,fluoxetine; sertraline,", "SSRI,fluoxetine,")
+    find(errors(root), INTERVENTIONS, 8, "members", "1 member", "at least two")
+
+
+def test_pooled_group_class_must_match_its_members(root):
+    edit(root, INTERVENTIONS, POOLED, POOLED.replace(",SSRI,", ",TCA,"))
+    find(
+        errors(root), INTERVENTIONS, 8, "members", "drug_class 'TCA'", "expected drug_class 'SSRI'"
+    )
+
+
+def test_pooled_group_of_mixed_classes_has_no_class(root):
+    edit(root, INTERVENTIONS, "SSRI,fluoxetine; sertraline,", "SSRI,fluoxetine; imipramine,")
+    problem = find(errors(root), INTERVENTIONS, 8, "members", "do not share one class")
+    assert "expected drug_class empty" in problem.message
+    edit(root, INTERVENTIONS, ",SSRI,fluoxetine; imipramine,", ",,fluoxetine; imipramine,")
+    assert not [p for p in errors(root) if p.field == "members"]
+
+
+def test_members_only_for_pooled_groups(root):
+    edit(
+        root, INTERVENTIONS, "imipramine,drug,TCA,,", "imipramine,drug,TCA,fluoxetine; sertraline,"
+    )
+    find(errors(root), INTERVENTIONS, 4, "members", "kind 'drug'", "only for kind 'pooled_group'")
+
+
+V1_HEADER = "id,intervention,mediator,direction,evidence_type,species,sample,dose,citation,review_ref,chapter,note"
+
+
+def v1_text() -> str:
+    return (
+        V1_HEADER
+        + '\nEV0001,fluoxetine,IL-6,decrease,clinical,human,"serum, MDD patients",20 mg/day,smith2010fluoxetine,12,book/antidepressants/ssri,note\n'
+        + "EV0002,imipramine,IL-6,increase,clinical,human,plasma,,doe2005tricyclic,15;16,book/antidepressants/tca,\n"
+    )
+
+
+def test_old_model_file_gets_one_clear_error(root):
+    (root / EVIDENCE).write_text(v1_text(), encoding="utf-8")
+    before = tree_digest(root)
+    evidence_problems = [p for p in errors(root) if p.path == EVIDENCE]
+    assert len(evidence_problems) == 1, evidence_problems
+    message = evidence_problems[0].message
+    assert evidence_problems[0].line == 1
+    assert "v1 evidence model" in message
+    assert f"python scripts/convert_evidence_v1.py {EVIDENCE} > NEW.csv" in message
+    result = run_cli("--root", str(root))
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert f"{EVIDENCE}:1: header:" in result.stdout
+    assert tree_digest(root) == before
+
+
+def run_converter(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "convert_evidence_v1.py"), *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+
+
+def test_converter_adds_the_three_columns_empty_and_validation_names_each(root, tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text(v1_text(), encoding="utf-8")
+    result = run_converter(str(old))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == EVIDENCE_HEADER.split(",")
+    assert [r["claim_type"] + r["comparator"] + r["reported_as"] for r in rows] == ["", ""]
+    assert rows[0]["sample"] == "serum, MDD patients" and rows[1]["review_ref"] == "15;16"
+    assert old.read_text(encoding="utf-8") == v1_text()  # the input is untouched
+    (root / EVIDENCE).write_text(result.stdout, encoding="utf-8")
+    problems = errors(root)
+    for line in (2, 3):
+        for column in ("claim_type", "comparator", "reported_as"):
+            find(problems, EVIDENCE, line, column, "required value is empty")
+
+
+def test_converter_refuses_a_v2_file_and_a_missing_file(tmp_path):
+    result = run_converter(str(FIXTURE / "data" / "evidence.csv"))
+    assert result.returncode == 1
+    assert "not a v1 evidence file" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+    missing = run_converter(str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2 and "file not found" in missing.stderr

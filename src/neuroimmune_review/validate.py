@@ -54,7 +54,15 @@ BOOK_DIR = "book"
 # Columns of a vocabulary that hold other spellings of its names, used for "did you mean".
 ALIAS_COLUMNS = ("aliases", "synonyms")
 # A finding is the same finding when these agree (citation normalised, see _finding_keys).
-FINDING_COLUMNS = ("intervention", "mediator", "direction", "citation", "sample")
+FINDING_COLUMNS = (
+    "claim_type",
+    "intervention",
+    "comparator",
+    "mediator",
+    "direction",
+    "citation",
+    "sample",
+)
 # Cross-file rules, applied to a column of that name in any table of the package.
 CITATION_COLUMN = "citation"
 REVIEW_REF_COLUMN = "review_ref"
@@ -735,6 +743,153 @@ def check_citation_consistency(
 
 
 # ---------------------------------------------------------------------------
+# Evidence model v2 (see data/datapackage.json and CONTRIBUTING.md)
+
+V2_COLUMNS = ("claim_type", "comparator", "reported_as")
+CONVERTER = "python scripts/convert_evidence_v1.py"
+MAX_REPORTED_WORDS = 8
+POOLED_KIND = "pooled_group"
+MEMBERS_COLUMN = "members"
+
+
+def _v1_evidence_problem(file: Path, root: Path, spec: TableSpec) -> Problem | None:
+    """One clear error for an evidence file written under the v1 model (no claim_type, comparator
+    or reported_as columns), instead of one error per missing column and row."""
+    try:
+        first = decode_utf8(file.read_bytes()).text.lstrip("\ufeff").splitlines()[:1]
+    except OSError:
+        return None
+    if not first:
+        return None
+    header = next(csv.reader(io.StringIO(first[0])), [])
+    missing = [c for c in V2_COLUMNS if c in spec.columns and c not in header]
+    if len(missing) < len(V2_COLUMNS) or "intervention" not in header:
+        return None
+    path = _relative(file, root)
+    return Problem(
+        path,
+        1,
+        "header",
+        f"this evidence file is written under the v1 evidence model (its header has no "
+        f"{', '.join(V2_COLUMNS)} columns); expected the v2 header {show(','.join(spec.columns), None)}. "
+        f"Convert it with `{CONVERTER} {path} > NEW.csv`, which adds the three columns empty, then "
+        "fill claim_type, comparator and reported_as for every row by hand (the validator names each "
+        "empty one) and replace the file with NEW.csv",
+    )
+
+
+OUTCOME_FAMILIES = ("clinical outcome", "neural function")
+
+
+def check_evidence_model(table: CsvTable, mediators: CsvTable | None = None) -> list[Problem]:
+    """Rules of the v2 model a Table Schema cannot state clearly: one citation key per row,
+    reported_as at most MAX_REPORTED_WORDS words, and a non_mediator_outcome row names an
+    outcome (family clinical outcome or neural function).  claim_type, comparator and
+    direction are required values or enums in datapackage.json, reported by the schema rules."""
+    problems: list[Problem] = []
+    frame = table.frame
+    if (
+        mediators is not None
+        and {"claim_type", "mediator"} <= set(frame.columns)
+        and {"name", "family"} <= set(mediators.frame.columns)
+    ):
+        family = dict(zip(mediators.frame["name"], mediators.frame["family"], strict=False))
+        outcome_rows = frame[frame["claim_type"] == "non_mediator_outcome"]
+        wrong = outcome_rows["mediator"][
+            outcome_rows["mediator"].map(family).isin(set(family.values()) - set(OUTCOME_FAMILIES))
+        ]
+        problems += _report_rows(
+            table.path,
+            "mediator",
+            wrong,
+            lambda value, _line: (
+                f"{show(value)} is a mediator of family {show(family[value])}, but claim_type is "
+                f"'non_mediator_outcome'; expected an outcome of family "
+                f"{' or '.join(map(repr, OUTCOME_FAMILIES))} in {mediators.path}, or another claim_type"
+            ),
+        )
+    if CITATION_COLUMN in frame:
+
+        def one_key(cell: str) -> str | None:
+            keys = [key for key in split_list(cell) if key]
+            if len(keys) > 1:
+                return (
+                    f"{show(cell)} names {len(keys)} works; expected exactly one BibTeX key per row "
+                    "(make one row per work, each with its own review_ref number)"
+                )
+            return None
+
+        problems += _messages(
+            table.path, CITATION_COLUMN, judge_column(table, CITATION_COLUMN, one_key)
+        )
+    if "reported_as" in frame:
+
+        def short(value: str) -> str | None:
+            words = len(value.split())
+            if words > MAX_REPORTED_WORDS:
+                return (
+                    f"{show(value)} has {words} words; expected the source's own verb or phrase "
+                    f"in at most {MAX_REPORTED_WORDS} words (put the rest in note)"
+                )
+            return None
+
+        problems += _messages(table.path, "reported_as", judge_column(table, "reported_as", short))
+    return problems
+
+
+def check_pooled_groups(table: CsvTable) -> list[Problem]:
+    """A pooled_group lists >= 2 members, each a drug of this file; its drug_class is set exactly
+    when all members share one class, and then equals it; other kinds have no members."""
+    frame = table.frame
+    if not {"name", "kind", "drug_class", MEMBERS_COLUMN} <= set(frame.columns) or frame.empty:
+        return []
+    kinds = dict(zip(frame["name"], frame["kind"], strict=False))
+    classes = dict(zip(frame["name"], frame["drug_class"], strict=False))
+    suggest = Suggester(sorted(kinds))
+    separator = "\x1f"
+
+    def judge(triple: str) -> str | None:
+        kind, members_cell, drug_class = triple.split(separator)
+        members = [m for m in split_list(members_cell) if m]
+        if kind != POOLED_KIND:
+            if members:
+                return f"members {show(members_cell)} given for kind {show(kind)}; expected members only for kind {POOLED_KIND!r}"
+            return None
+        if len(members) < 2:
+            return (
+                f"pooled group has {len(members)} member(s) ({show(members_cell)}); expected at least two "
+                "drug names separated by ';'"
+            )
+        unknown = [m for m in members if m not in kinds]
+        if unknown:
+            hints = "".join(suggest.hint(m) for m in unknown[:3])
+            return f"member(s) {', '.join(map(show, unknown))} not a name in {table.path}{hints}; expected drugs listed in this file"
+        not_drugs = [m for m in members if kinds[m] != "drug"]
+        if not_drugs:
+            return (
+                f"member(s) {', '.join(f'{show(m)} (kind {kinds[m]})' for m in not_drugs)} are not drugs; "
+                "expected each member to be of kind 'drug'"
+            )
+        shared = {classes[m] for m in members}
+        common = shared.pop() if len(shared) == 1 else ""
+        if drug_class != common:
+            if common:
+                return (
+                    f"drug_class {show(drug_class)} but every member is {show(common)}; expected drug_class "
+                    f"{show(common)}"
+                )
+            listed = ", ".join(f"{m}={show(classes[m])}" for m in members)
+            return (
+                f"drug_class {show(drug_class)} but the members do not share one class ({listed}); expected "
+                "drug_class empty"
+            )
+        return None
+
+    triples = frame["kind"] + separator + frame[MEMBERS_COLUMN] + separator + frame["drug_class"]
+    return _messages(table.path, MEMBERS_COLUMN, judge_distinct(triples, judge))
+
+
+# ---------------------------------------------------------------------------
 # references.bib
 
 
@@ -991,7 +1146,13 @@ def validate(root: str | Path) -> ValidationResult:
         return _finish(result)
 
     for name, spec in package.tables.items():
-        table, table_problems = read_csv_table(package.base_dir / spec.path, root, spec.columns)
+        file = package.base_dir / spec.path
+        if name == "evidence":
+            old = _v1_evidence_problem(file, root, spec)
+            if old is not None:
+                problems.append(old)
+                continue
+        table, table_problems = read_csv_table(file, root, spec.columns)
         problems += table_problems
         if table is not None:
             result.tables[name] = table
@@ -1022,6 +1183,10 @@ def validate(root: str | Path) -> ValidationResult:
             cross_file += check_review_refs(table)
         if CHAPTER_COLUMN in columns and chapters is not None:
             cross_file += check_chapters(table, chapters)
+        if name == "evidence":
+            cross_file += check_evidence_model(table, result.tables.get("mediators"))
+        if name == "interventions":
+            cross_file += check_pooled_groups(table)
         # One message per cell: where a cross-file rule explains a value, the schema's
         # generic pattern message for the same cell would only repeat it less clearly.
         explained = {(p.line, p.field) for p in cross_file if p.severity == ERROR}

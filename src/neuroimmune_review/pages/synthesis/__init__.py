@@ -56,10 +56,10 @@ from .gap_map import (  # noqa: F401
 )
 from .meta_analyses import (  # noqa: F401
     agreement,
-    comparison_labels,
-    ma_direction_labels,
     agreement_table,
+    comparison_labels,
     forest_plot,
+    ma_direction_labels,
     meta_analyses,
     meta_summary,
     meta_table,

@@ -10,15 +10,15 @@ from ...render import Figure, Table, escape_markdown, markdown
 from .. import charts
 from ..counts import excluded_claims_sentence, sources_and_rows
 from .common import (
+    EFFECT_CLAIMS,
     MAX_LABELS,
     MAX_LISTED,
     _capped,
-    _effects,
-    antidepressant_classes,
     _count_legend,
+    _effects,
     _plural,
     _with_sources,
-    EFFECT_CLAIMS,
+    antidepressant_classes,
 )
 
 # ---------------------------------------------------------------------------

@@ -16,15 +16,15 @@ from .common import (
     NET_COLOURS,
     NET_SHAPES,
     _antidepressant_rows,
-    _effects,
-    antidepressant_classes,
-    kind_groups,
-    th_axes,
     _capped,
     _class_group,
     _count_legend,
+    _effects,
     _plural,
     _with_sources,
+    antidepressant_classes,
+    kind_groups,
+    th_axes,
 )
 
 # ---------------------------------------------------------------------------

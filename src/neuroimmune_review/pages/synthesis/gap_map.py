@@ -10,11 +10,11 @@ from ...render import Figure, escape_markdown, markdown
 from ..counts import excluded_claims_sentence
 from .common import (
     CYTOKINE_FAMILIES,
+    EFFECT_CLAIMS,
     EXPERIMENTAL_TYPES,
     MIX_COLOURS,
     MIX_SHAPES,
     PANEL_FAMILIES,
-    EFFECT_CLAIMS,
     _and_list,
     _antidepressant_rows,
     _capped,
