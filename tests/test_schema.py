@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import json
@@ -17,9 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 DATAPACKAGE = REPO / "data" / "datapackage.json"
 EVIDENCE_COLUMNS = [
     "id",
+    "claim_type",
     "intervention",
+    "comparator",
     "mediator",
     "direction",
+    "reported_as",
     "evidence_type",
     "species",
     "sample",
@@ -95,15 +99,27 @@ def test_enums_come_from_the_descriptor(package):
         "decrease",
         "no_change",
         "mixed",
+        "changed_unspecified",
     )
+    assert package.table("evidence").enums["claim_type"] == (
+        "intervention_effect",
+        "condition_vs_control",
+        "association",
+        "proposed_mechanism",
+        "non_mediator_outcome",
+    )
+    assert {"clinical outcome", "neural function"} <= set(package.table("mediators").enums["family"])
     assert set(package.table("mediators").enums) >= {"family", "th_axis", "inflammatory_role"}
     assert package.table("interventions").enums["kind"] == (
         "drug",
         "drug_class",
+        "pooled_group",
         "non_drug",
         "condition",
         "stimulus",
     )
+    interventions = package.table("interventions").columns
+    assert interventions[interventions.index("drug_class") + 1] == "members"
 
 
 def test_validator_does_not_repeat_the_enums():
@@ -112,7 +128,7 @@ def test_validator_does_not_repeat_the_enums():
     for value in (
         "preclinical_in_vivo",
         "no_change",
-        "drug_class",
+        "non_drug",
         "acute-phase protein",
         "pleiotropic",
     ):
@@ -138,9 +154,12 @@ def test_keys_and_licence(package):
     assert [licence["name"] for licence in package.licenses] == ["CC-BY-4.0"]
     assert evidence.required_columns == [
         "id",
+        "claim_type",
         "intervention",
+        "comparator",
         "mediator",
         "direction",
+        "reported_as",
         "evidence_type",
         "sample",
         "citation",
@@ -168,3 +187,59 @@ def test_unusable_descriptors_raise_schema_error_only(tmp_path, content, fragmen
         path.write_bytes(content)
     with pytest.raises(schema.SchemaError, match=fragment):
         schema.load_package(path)
+
+
+def test_categories_give_a_label_to_every_enum_value_they_cover(package):
+    for table in package.tables.values():
+        for field in table.fields:
+            if field.labels:
+                assert field.enum is not None, f"{table.name}.{field.name} has labels but no enum"
+                assert set(field.labels) == set(field.enum), f"{table.name}.{field.name}"
+
+
+def _string_literals(node: ast.AST) -> list[str]:
+    """The string elements (for a dict: the keys) of a list, tuple, set or dict literal."""
+    items = node.keys if isinstance(node, ast.Dict) else node.elts
+    return [i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)]
+
+
+def test_no_literal_copy_of_an_enum_in_the_package(package):
+    """Every enum and its display order come from datapackage.json (issue #12): a list, tuple,
+    set or dict literal holding every value of an enum (3 values or more) is a copy that would go
+    stale when the enum changes.  The palettes (one colour per value) are the one allowed home,
+    and test_palettes_cover_every_enum_value keeps them complete."""
+    enums = {
+        f"{t.name}.{f.name}": set(f.enum)
+        for t in package.tables.values()
+        for f in t.fields
+        if f.enum and len(f.enum) >= 3
+    }
+    package_dir = REPO / "src" / "neuroimmune_review"
+    copies = []
+    for file in sorted(package_dir.rglob("*.py")):
+        if file.name == "palette.py":
+            continue
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+                values = set(_string_literals(node))
+                for name, enum in enums.items():
+                    if enum <= values:
+                        copies.append(f"{file.relative_to(REPO)}:{node.lineno}: copy of {name}")
+    assert not copies, "\n".join(copies)
+
+
+def test_the_enum_copy_check_can_fail(tmp_path):
+    """The check above finds a copy when there is one."""
+    node = ast.parse('ORDER = ["increase", "decrease", "no_change", "mixed", "changed_unspecified"]')
+    values = set(_string_literals(node.body[0].value))
+    assert set(schema.load_package(DATAPACKAGE).table("evidence").field("direction").enum) <= values
+
+
+def test_palettes_cover_every_enum_value(package):
+    from neuroimmune_review.pages import palette
+
+    directions = set(package.table("evidence").field("direction").enum)
+    assert set(palette.DIRECTION_COLOURS) == directions == set(palette.DIRECTION_SHAPES)
+    assert len(set(palette.DIRECTION_SHAPES.values())) == len(directions)  # a shape each
+    assert set(palette.EVIDENCE_COLOURS) == set(package.table("evidence").field("evidence_type").enum)
