@@ -5,7 +5,7 @@ import pytest
 
 from neuroimmune_review import charts, data
 
-CLASSES = data.DRUG_CLASSES
+CLASSES = data.drug_classes()
 
 
 def _class_rows(drug_class: str) -> pd.DataFrame:
@@ -33,6 +33,7 @@ def test_aggregation_keeps_conflicting_directions_apart():
         il6["direction"]
     )  # the article's IL-6 conflict under TCAs
     assert table["n"].sum() == len(rows)
+    assert (table["n_sources"] <= table["n"]).all()
 
 
 def test_direction_encoded_by_colour_and_shape():
@@ -41,10 +42,27 @@ def test_direction_encoded_by_colour_and_shape():
     assert encoding["color"]["field"] == encoding["shape"]["field"] == "Direction"
 
 
-def test_overview_counts_only_antidepressant_classes():
+def test_overview_counts_distinct_sources_of_intervention_effects_only():
     figure = charts.class_overview()
     evidence = data.evidence()
-    assert figure.data["n"].sum() == evidence["drug_class"].isin(CLASSES).sum()
+    effects = evidence[
+        evidence["drug_class"].isin(CLASSES) & (evidence["claim_type"] == "intervention_effect")
+    ]
+    assert figure.data["n_rows"].sum() == len(effects)
+    expected = effects.groupby(["drug_class", "direction"])["source_id"].nunique()
+    assert figure.data.set_index(["drug_class", "direction"])["n_sources"].to_dict() == expected.to_dict()
+
+
+def test_class_chart_shows_claim_type_and_changed_unspecified_has_its_own_mark():
+    from neuroimmune_review.pages import palette
+
+    table = charts.class_effects("SSRI").data
+    assert "Claim type" in table and set(table["claim_type"]) >= {"intervention_effect"}
+    assert "changed_unspecified" in set(data.evidence()["direction"])
+    colours, shapes = palette.DIRECTION_COLOURS, palette.DIRECTION_SHAPES
+    others = [d for d in colours if d != "changed_unspecified"]
+    assert all(colours["changed_unspecified"] != colours[d] for d in others)
+    assert all(shapes["changed_unspecified"] != shapes[d] for d in others)
 
 
 def test_empty_selection_gives_an_empty_chart_not_an_error():

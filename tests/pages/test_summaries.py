@@ -8,8 +8,13 @@ from neuroimmune_review import data, summaries
 def test_class_summary_counts_match_data():
     rows = data.evidence(drug_class="NDRI")
     text = summaries.findings_summary(rows, "the NDRI class")
-    assert f"**{len(rows)} findings**" in text
-    assert f"{(rows['direction'] == 'decrease').sum()} decreases" in text
+    n_sources = rows["source_id"].nunique()
+    expected = f"**{n_sources} sources ({len(rows)} rows)**" if n_sources != len(rows) else f"**{n_sources} sources**"
+    assert expected in text
+    effects = rows[rows["claim_type"] == "intervention_effect"]
+    decreases = effects.loc[effects["direction"] == "decrease", "source_id"].nunique()
+    assert f"decrease {decreases}" in text
+    assert "Counts use intervention effects only" in text
     assert "IL-1β" in text  # bupropion's IL-1β is reported both up and down
 
 
@@ -17,9 +22,10 @@ def test_at_a_glance_counts_match_data():
     rows = data.evidence()
     table = summaries.at_a_glance().data
     numbers = [int(n) for n in re.findall(r"\| (\d+) ", table.splitlines()[2] + " ")]
-    assert numbers[0] == len(rows)
+    assert numbers[0] == rows["source_id"].nunique()
+    assert numbers[1] == len(rows)
     assert numbers[3] == rows["mediator"].nunique()
 
 
 def test_summary_of_nothing_says_so():
-    assert "no findings" in summaries.findings_summary(data.evidence().iloc[0:0], "x")
+    assert "no results" in summaries.findings_summary(data.evidence().iloc[0:0], "x")

@@ -55,13 +55,18 @@ def joined(root: Path) -> pd.DataFrame:
 
 
 def sources_of(row) -> set[str]:
-    """Independent restatement of the page's source rule."""
-    keys = {k.strip() for k in row["citation"].split(";") if k.strip()}
-    primary = keys - {"nava2025modulation"}
-    if primary:
-        return primary
-    refs = ",".join(r.strip() for r in row["review_ref"].split(";") if r.strip())
-    return {f"nava2025modulation#{refs}"} if refs else {"nava2025modulation"}
+    """Independent restatement of the counting rule of the evidence model."""
+    key = row["citation"].strip()
+    if key != "nava2025modulation":
+        return {key}
+    refs = sorted({r.strip() for r in row["review_ref"].split(";") if r.strip()}, key=int)
+    return {f"nava2025modulation#{','.join(refs)}"} if refs else {"nava2025modulation"}
+
+
+def effects(root: Path) -> pd.DataFrame:
+    rows = joined(root)
+    rows = rows[rows["claim_type"] == "intervention_effect"]
+    return rows.assign(source=[next(iter(sources_of(r))) for _, r in rows.iterrows()])
 
 
 def append_finding(root: Path, **values: str) -> str:
@@ -81,20 +86,17 @@ def append_finding(root: Path, **values: str) -> str:
 
 def test_gap_map_counts_match_the_csv(root):
     table = synthesis.gap_map_table().set_index(["drug_class", "mediator"])
-    rows = joined(root)
+    rows = effects(root)
     rows = rows[rows["drug_class"].isin(CLASSES)]
     expected_findings = rows.groupby(["drug_class", "mediator"]).size()
-    expected_sources = rows.groupby(["drug_class", "mediator"]).apply(
-        lambda part: len(set().union(*(sources_of(r) for _, r in part.iterrows())))
-    )
+    expected_sources = rows.groupby(["drug_class", "mediator"])["source"].nunique()
     filled = table[table["n_findings"] > 0]
     assert set(filled.index) == set(expected_findings.index)
     for key, n in expected_findings.items():
         assert filled.loc[key, "n_findings"] == n, key
         assert filled.loc[key, "n_sources"] == expected_sources[key], key
-        by_type = rows[(rows["drug_class"] == key[0]) & (rows["mediator"] == key[1])][
-            "evidence_type"
-        ].value_counts()
+        part = rows[(rows["drug_class"] == key[0]) & (rows["mediator"] == key[1])]
+        by_type = part.groupby("evidence_type")["source"].nunique()
         for evidence_type, count in by_type.items():
             assert filled.loc[key, f"n_{evidence_type}"] == count
     assert int(table["n_findings"].sum()) == len(rows)
@@ -116,7 +118,7 @@ def test_gap_map_shows_every_cytokine_even_when_empty(root):
 
 
 def test_gap_summary_names_classes_without_clinical_cytokine_data(root):
-    rows = joined(root).merge(
+    rows = effects(root).merge(
         read(root, "mediators")[["name", "family"]].rename(columns={"name": "mediator"}),
         on="mediator",
     )
@@ -137,6 +139,7 @@ def test_gap_map_figure_embeds_one_row_per_mediator(root):
     assert len(figure.data) == synthesis.gap_map_table()["mediator"].nunique()
     assert spec["usermeta"]["review"]["rows"] == int(synthesis.gap_map_table()["n_findings"].sum())
     assert "gap" in spec["description"]
+    assert "Counts use intervention effects only" in synthesis.gap_summary().data
 
 
 # ---------------------------------------------------------------------------
@@ -144,6 +147,8 @@ def test_gap_map_figure_embeds_one_row_per_mediator(root):
 
 
 def direct_contested(rows: pd.DataFrame) -> set[tuple[str, str, str]]:
+    rows = rows[rows["claim_type"] == "intervention_effect"]
+    rows = rows[rows["direction"] != "changed_unspecified"]
     found = set()
     for (subject, mediator), part in rows.groupby(["intervention", "mediator"]):
         if part["direction"].nunique() > 1:
@@ -167,74 +172,83 @@ def test_contested_pairs_include_the_articles_known_conflicts(root):
     found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"], strict=False))
     assert ("intervention", "TCAs", "IL-6") in found
     assert ("intervention", "bupropion", "IL-1β") in found
-    assert (
-        "intervention",
-        "major depressive disorder",
-        "IL-4",
-    ) in found  # the data code both directions
+    # Conditions compared with controls are not intervention effects: never contested pairs.
+    assert not set(pairs["subject"]) & {"major depressive disorder"}
     tca = pairs[(pairs["subject"] == "TCAs") & (pairs["mediator"] == "IL-6")].iloc[0]
     assert tca["kind"] == "opposite"
     assert "Clinical" in tca["evidence_types"] and tca["sources"]
 
 
 def test_a_new_conflicting_row_creates_a_contested_finding(copy_root):
+    rows = effects(copy_root)
+    drugs = rows[rows["drug_class"].isin(CLASSES) & (rows["direction"] == "decrease")]
+    single = drugs.groupby(["intervention", "mediator"]).filter(
+        lambda part: set(rows.loc[part.index, "direction"]) == {"decrease"}
+    )
+    target = single.iloc[0]
+    drug, mediator, drug_class = target["intervention"], target["mediator"], target["drug_class"]
     before = synthesis.contested_pairs()
-    assert not ((before["subject"] == "fluoxetine") & (before["mediator"] == "IFN-γ")).any()
-    rows = joined(copy_root)
-    assert set(
-        rows[(rows["intervention"] == "fluoxetine") & (rows["mediator"] == "IFN-γ")]["direction"]
-    ) == {"decrease"}
+    assert not ((before["subject"] == drug) & (before["mediator"] == mediator)).any()
     new_id = append_finding(
         copy_root,
-        intervention="fluoxetine",
-        mediator="IFN-γ",
+        claim_type="intervention_effect",
+        intervention=drug,
+        comparator="before treatment",
+        mediator=mediator,
         direction="increase",
+        reported_as="increased",
         evidence_type="clinical",
         species="human",
         sample="serum, MDD patients (test fixture)",
         citation="nava2025modulation",
         review_ref="99",
-        chapter="book/antidepressants/ssri",
+        chapter=target["chapter"],
         note="Conflicting row added by a test.",
     )
     assert not validate.validate(copy_root).errors
     after = synthesis.contested_pairs()
-    new = after[(after["subject"] == "fluoxetine") & (after["mediator"] == "IFN-γ")]
+    new = after[(after["subject"] == drug) & (after["mediator"] == mediator)]
     assert len(new) == 1 and new.iloc[0]["kind"] == "opposite" and new_id in new.iloc[0]["ids"]
     assert (
-        (after["level"] == "class") & (after["subject"] == "SSRI") & (after["mediator"] == "IFN-γ")
+        (after["level"] == "class")
+        & (after["subject"] == drug_class)
+        & (after["mediator"] == mediator)
     ).any()
     assert set(
         zip(after["level"], after["subject"], after["mediator"], strict=False)
     ) == direct_contested(joined(copy_root))
-    assert "fluoxetine" in synthesis.contested_summary().data
+    assert drug in synthesis.contested_summary().data
 
 
 # ---------------------------------------------------------------------------
 # Th1/Th2 vote counting
 
 
-def test_th_vote_counts_sum_correctly(root):
-    rows = joined(root).merge(
-        read(root, "mediators")[["name", "th_axis"]].rename(columns={"name": "mediator"}),
+def test_th_vote_counts_are_distinct_sources(root):
+    rows = effects(root).merge(
+        read(root, "mediators")[["name", "th_axis", "inflammatory_role"]].rename(
+            columns={"name": "mediator"}
+        ),
         on="mediator",
     )
     eligible = rows[rows["drug_class"].isin(CLASSES) & rows["th_axis"].isin(["Th1", "Th2"])]
-    table = synthesis.th_balance_table()
-    assert int(table["n"].sum()) == len(eligible)
     counts = synthesis.th_balance_counts().set_index("drug_class")
-    votes = counts[["th1_less", "th1_more", "th2_less", "th2_more", "no_shift"]].sum(axis=1)
-    assert (votes == counts["total"]).all()
-    assert counts["total"].to_dict() == {
+    expected_total = eligible.groupby("drug_class")["source"].nunique()
+    assert counts["total"].to_dict() == {c: int(expected_total.get(c, 0)) for c in CLASSES}
+    assert counts["rows"].to_dict() == {
         c: int((eligible["drug_class"] == c).sum()) for c in CLASSES
     }
-    changed = eligible[eligible["direction"].isin(["increase", "decrease"])]
-    assert int(counts[["th1_less", "th1_more", "th2_less", "th2_more"]].sum().sum()) == len(changed)
-    # a Th1 mediator falling is a vote for a less inflammatory state, a Th2 mediator falling the reverse
-    th1_down = changed[(changed["th_axis"] == "Th1") & (changed["direction"] == "decrease")]
-    th2_down = changed[(changed["th_axis"] == "Th2") & (changed["direction"] == "decrease")]
-    assert int(counts["th1_less"].sum()) == len(th1_down)
-    assert int(counts["th2_more"].sum()) == len(th2_down)
+    # a Th1 pro-inflammatory mediator falling is a vote for a less inflammatory state
+    th1_down = eligible[
+        (eligible["th_axis"] == "Th1")
+        & (eligible["direction"] == "decrease")
+        & (eligible["inflammatory_role"] != "anti")
+    ]
+    expected = th1_down.groupby("drug_class")["source"].nunique()
+    assert counts["th1_less"].to_dict() == {c: int(expected.get(c, 0)) for c in CLASSES}
+    table = synthesis.th_balance_table()
+    assert int(table["n_rows"].sum()) == len(eligible)
+    assert "Counts use intervention effects only" in synthesis.th_balance_summary().data
 
 
 def test_th_balance_page_says_it_is_vote_counting(root):
@@ -314,15 +328,20 @@ def test_forest_plot_draws_only_reported_effects(root):
 def test_explorer_strata_add_up_to_the_findings(root):
     strata = synthesis.explorer_strata()
     rows = joined(root)
-    assert int(strata["n"].sum()) == len(rows)
-    assert (strata[["n_inc", "n_dec", "n_nc", "n_mix"]].sum(axis=1) == strata["n"]).all()
+    assert int(strata["n_rows"].sum()) == len(rows)
+    # n counts distinct sources: never more than the rows, and each direction's count at most n
+    assert (strata["n"] <= strata["n_rows"]).all()
+    directions = strata[["n_inc", "n_dec", "n_nc", "n_mix", "n_unsp"]]
+    assert (directions.max(axis=1) <= strata["n"]).all() and (directions.sum(axis=1) >= strata["n"]).all()
 
 
 def test_explorer_has_four_labelled_filters_and_a_linked_selection(root):
     spec = synthesis.explorer().spec()
     bound = [p for p in spec["params"] if "bind" in p]
     labels = {p["bind"]["name"].strip() for p in bound}
-    assert labels == {"Evidence type", "Species", "Class or group", "Mediator family"}
+    assert labels == {"Claim type", "Evidence type", "Species", "Class or group", "Mediator family"}
+    claim = next(p for p in bound if p["bind"]["name"].strip() == "Claim type")
+    assert claim["value"] == "Intervention effect"
     assert all(p["bind"]["input"] == "select" for p in bound)
     text = json.dumps(spec)
     assert '"param": "cell"' in text  # the table is filtered by the matrix selection
@@ -337,7 +356,8 @@ def test_explorer_page_does_not_grow_with_repeated_findings(copy_root):
         append_finding(copy_root, **{k: v for k, v in template.items() if k != "id"})
     strata = synthesis.explorer_strata()
     assert len(strata) == size_before
-    assert int(strata["n"].sum()) == len(read(copy_root, "evidence"))
+    assert int(strata["n_rows"].sum()) == len(read(copy_root, "evidence"))
+    assert int(strata["n"].sum()) == int(synthesis.explorer_strata()["n"].sum())
 
 
 def test_explorer_scales_past_altairs_row_limit(tmp_path, monkeypatch):
@@ -362,6 +382,9 @@ def test_explorer_scales_past_altairs_row_limit(tmp_path, monkeypatch):
     ).to_frame(index=False)
     rows = grid.assign(
         id=[f"EV{i:06d}" for i in range(len(grid))],
+        claim_type="intervention_effect",
+        comparator="vehicle or untreated",
+        reported_as="reduced",
         direction="decrease",
         evidence_type="in_vitro",
         species="rat",
@@ -374,9 +397,12 @@ def test_explorer_scales_past_altairs_row_limit(tmp_path, monkeypatch):
     )[
         [
             "id",
+            "claim_type",
             "intervention",
+            "comparator",
             "mediator",
             "direction",
+            "reported_as",
             "evidence_type",
             "species",
             "sample",

@@ -214,9 +214,11 @@ def chapter_effects(chapter: str, title: str) -> Figure:
 
 def condition_effects() -> Figure:
     """Mediators reported altered in conditions (MDD, bipolar disorder …) compared with controls."""
-    rows = data.evidence(intervention_kind="condition")
+    rows = data.evidence(claim_type="condition_vs_control")
     return effects_matrix(
-        rows, "Mediators altered in conditions compared with controls", "conditions versus controls"
+        rows,
+        "Mediators altered in conditions compared with controls",
+        "conditions compared with controls (claim type condition vs controls only)",
     )
 
 
