@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "curation"
 ADD_EVIDENCE = REPO / "scripts" / "add_evidence.py"
 ADD_REFERENCE = REPO / "scripts" / "add_reference.py"
-HEADER = "id,intervention,mediator,direction,evidence_type,species,sample,dose,citation,review_ref,chapter,note"
+HEADER = "id,claim_type,intervention,comparator,mediator,direction,reported_as,evidence_type,species,sample,dose,citation,review_ref,chapter,note"
 
 SOURCE_ENTRY = """@article{nava2025modulation,
   author = {Nava, R. G. and Adri, A. S. and Filgueiras, I. S. and others},
@@ -48,11 +48,11 @@ STUDY_ENTRY = """@article{example2001fluoxetine,
 }
 """
 FIXTURE_ROWS = [
-    'EV0001,fluoxetine,IL-6,decrease,clinical,human,"serum, fixture cohort A",20 mg/day,example2001fluoxetine,,'
+    'EV0001,intervention_effect,fluoxetine,before treatment,IL-6,decrease,reduced,clinical,human,"serum, fixture cohort A",20 mg/day,example2001fluoxetine,,'
     "book/antidepressants/ssri,fixture row",
-    'EV0002,sertraline,TNF-α,decrease,clinical,human,"plasma, fixture cohort B",,nava2025modulation,,'
+    'EV0002,intervention_effect,sertraline,before treatment,TNF-α,decrease,reduced,clinical,human,"plasma, fixture cohort B",,nava2025modulation,,'
     "book/antidepressants/ssri,",
-    "EV0003,fluoxetine,IL-10,increase,in_vitro,,fixture culture,,example2001fluoxetine,,book/antidepressants/ssri,",
+    "EV0003,intervention_effect,fluoxetine,vehicle or untreated,IL-10,increase,raised,in_vitro,,fixture culture,,example2001fluoxetine,,book/antidepressants/ssri,",
 ]
 
 
@@ -109,9 +109,12 @@ def run(
 
 def new_row(sample: str, **overrides: str) -> dict[str, str]:
     row = {
+        "claim_type": "intervention_effect",
         "intervention": "fluoxetine",
+        "comparator": "before treatment",
         "mediator": "IL-6",
         "direction": "decrease",
+        "reported_as": "reduced",
         "evidence_type": "clinical",
         "species": "human",
         "sample": sample,
@@ -143,6 +146,12 @@ def test_single_finding_from_flags(tmp_path):
         ADD_EVIDENCE,
         "--root",
         str(root),
+        "--claim-type",
+        "intervention_effect",
+        "--comparator",
+        "before treatment",
+        "--reported-as",
+        "unchanged",
         "--intervention",
         "sertraline",
         "--mediator",
@@ -167,15 +176,15 @@ def test_single_finding_from_flags(tmp_path):
     after = evidence.read_bytes()
     assert after.startswith(before)
     assert after[len(before) :] == (
-        b'EV0004,sertraline,IL-6,no_change,clinical,human,"serum, flag test",,example2001fluoxetine,,'
+        b'EV0004,intervention_effect,sertraline,before treatment,IL-6,no_change,unchanged,clinical,human,"serum, flag test",,example2001fluoxetine,,'
         b"book/antidepressants/ssri,added from flags\n"
     )
 
 
 def test_rows_from_stdin_without_id_column_get_next_ids(tmp_path):
     root = make_root(tmp_path)
-    text = "intervention,mediator,direction,evidence_type,sample,citation,chapter\n" + "".join(
-        f"fluoxetine,IL-6,decrease,clinical,stdin cohort {i},nava2025modulation,book/antidepressants/ssri\n"
+    text = "intervention,mediator,direction,evidence_type,sample,citation,chapter,claim_type,comparator,reported_as\n" + "".join(
+        f"fluoxetine,IL-6,decrease,clinical,stdin cohort {i},nava2025modulation,book/antidepressants/ssri,intervention_effect,before treatment,reduced\n"
         for i in range(3)
     )
     done = run(ADD_EVIDENCE, "--root", str(root), "--from-csv", "-", stdin=text)
@@ -190,9 +199,9 @@ def test_rows_from_csv_file_keep_given_ids(tmp_path):
     root = make_root(tmp_path)
     new = tmp_path / "new.csv"
     new.write_text(
-        "id,intervention,mediator,direction,evidence_type,sample,citation,chapter\n"
-        "EV0100,fluoxetine,IL-6,increase,clinical,file cohort 1,nava2025modulation,book/antidepressants/ssri\n"
-        ",fluoxetine,IL-6,increase,clinical,file cohort 2,nava2025modulation,book/antidepressants/ssri\n",
+        "id,intervention,mediator,direction,evidence_type,sample,citation,chapter,claim_type,comparator,reported_as\n"
+        "EV0100,fluoxetine,IL-6,increase,clinical,file cohort 1,nava2025modulation,book/antidepressants/ssri,intervention_effect,before treatment,reduced\n"
+        ",fluoxetine,IL-6,increase,clinical,file cohort 2,nava2025modulation,book/antidepressants/ssri,intervention_effect,before treatment,reduced\n",
         encoding="utf-8",
     )
     done = run(ADD_EVIDENCE, "--root", str(root), "--from-csv", str(new))
@@ -211,7 +220,7 @@ def test_crlf_file_keeps_its_bytes_and_line_endings(tmp_path):
     assert after.startswith(before)
     added = after[len(before) :]
     assert added.count(b"\r\n") == 2 and added.count(b"\n") == 2  # no bare LF
-    assert added.startswith(b"EV0004,fluoxetine,IL-6,decrease,")
+    assert added.startswith(b"EV0004,intervention_effect,fluoxetine,before treatment,IL-6,decrease,")
 
 
 def test_crlf_field_with_line_break_stays_crlf(tmp_path):
@@ -250,9 +259,9 @@ def test_invalid_rows_write_nothing_and_report_validator_messages(tmp_path):
     root = make_root(tmp_path)
     before = snapshot(root)
     text = (
-        "intervention,mediator,direction,evidence_type,sample,citation,chapter\n"
-        "fluoxetine,IL-6,up,clinical,bad cohort 1,nava2025modulation,book/antidepressants/ssri\n"
-        "fluoxetin,IL-6,decrease,clinical,bad cohort 2,nokey2020,book/antidepressants/ssri\n"
+        "intervention,mediator,direction,evidence_type,sample,citation,chapter,claim_type,comparator,reported_as\n"
+        "fluoxetine,IL-6,up,clinical,bad cohort 1,nava2025modulation,book/antidepressants/ssri,intervention_effect,before treatment,reduced\n"
+        "fluoxetin,IL-6,decrease,clinical,bad cohort 2,nokey2020,book/antidepressants/ssri,intervention_effect,before treatment,reduced\n"
     )
     done = run(ADD_EVIDENCE, "--root", str(root), "--from-csv", "-", stdin=text)
     assert done.returncode == 1
@@ -330,6 +339,12 @@ def test_dry_run_writes_nothing(tmp_path):
         "--root",
         str(root),
         "--dry-run",
+        "--claim-type",
+        "intervention_effect",
+        "--comparator",
+        "before treatment",
+        "--reported-as",
+        "reduced",
         "--intervention",
         "fluoxetine",
         "--mediator",
@@ -359,6 +374,12 @@ def test_existing_errors_do_not_block_a_valid_row(tmp_path):
         ADD_EVIDENCE,
         "--root",
         str(root),
+        "--claim-type",
+        "intervention_effect",
+        "--comparator",
+        "before treatment",
+        "--reported-as",
+        "reduced",
         "--intervention",
         "fluoxetine",
         "--mediator",
@@ -414,6 +435,12 @@ def _cli_args(root: Path, i: int) -> list[str]:
     return [
         "--root",
         str(root),
+        "--claim-type",
+        "intervention_effect",
+        "--comparator",
+        "before treatment",
+        "--reported-as",
+        "reduced",
         "--intervention",
         "fluoxetine",
         "--mediator",
