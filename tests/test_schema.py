@@ -108,7 +108,9 @@ def test_enums_come_from_the_descriptor(package):
         "proposed_mechanism",
         "non_mediator_outcome",
     )
-    assert {"clinical outcome", "neural function"} <= set(package.table("mediators").enums["family"])
+    assert {"clinical outcome", "neural function"} <= set(
+        package.table("mediators").enums["family"]
+    )
     assert set(package.table("mediators").enums) >= {"family", "th_axis", "inflammatory_role"}
     assert package.table("interventions").enums["kind"] == (
         "drug",
@@ -231,7 +233,9 @@ def test_no_literal_copy_of_an_enum_in_the_package(package):
 
 def test_the_enum_copy_check_can_fail(tmp_path):
     """The check above finds a copy when there is one."""
-    node = ast.parse('ORDER = ["increase", "decrease", "no_change", "mixed", "changed_unspecified"]')
+    node = ast.parse(
+        'ORDER = ["increase", "decrease", "no_change", "mixed", "changed_unspecified"]'
+    )
     values = set(_string_literals(node.body[0].value))
     assert set(schema.load_package(DATAPACKAGE).table("evidence").field("direction").enum) <= values
 
@@ -242,4 +246,6 @@ def test_palettes_cover_every_enum_value(package):
     directions = set(package.table("evidence").field("direction").enum)
     assert set(palette.DIRECTION_COLOURS) == directions == set(palette.DIRECTION_SHAPES)
     assert len(set(palette.DIRECTION_SHAPES.values())) == len(directions)  # a shape each
-    assert set(palette.EVIDENCE_COLOURS) == set(package.table("evidence").field("evidence_type").enum)
+    assert set(palette.EVIDENCE_COLOURS) == set(
+        package.table("evidence").field("evidence_type").enum
+    )

@@ -884,3 +884,16 @@ def test_converter_refuses_a_v2_file_and_a_missing_file(tmp_path):
     assert result.stdout == ""
     missing = run_converter(str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "file not found" in missing.stderr
+
+
+def test_synonym_naming_another_entry_is_an_error(root):
+    edit(root, INTERVENTIONS, "inhibitor,,Prozac", "inhibitor,,Prozac; imipramine")
+    find(errors(root), INTERVENTIONS, 2, "synonyms", "'imipramine'", "the name of another entry")
+
+
+def test_alias_shared_by_two_entries_is_a_warning(root):
+    edit(root, "data/mediators.csv", "IL6; interleukin 6", "IL6; interleukin 6; TNFα")
+    problems = validate_root(root)
+    assert not [p for p in problems if p.field == "aliases" and p.severity != WARNING]
+    warning = next(p for p in problems if p.field == "aliases")
+    assert warning.line == 2 and "'TNFα' also of 'TNF-α'" in warning.message

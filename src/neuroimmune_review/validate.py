@@ -837,6 +837,52 @@ def check_evidence_model(table: CsvTable, mediators: CsvTable | None = None) -> 
     return problems
 
 
+def check_aliases(table: CsvTable, name_column: str = "name") -> list[Problem]:
+    """An alias or synonym must not be the name of another entry (error: it would point a reader,
+    and the "did you mean" hints, at the wrong entry); one shared by two entries is ambiguous
+    (warning)."""
+    frame = table.frame
+    problems: list[Problem] = []
+    for column in ALIAS_COLUMNS:
+        if column not in frame or name_column not in frame or frame.empty:
+            continue
+        names = set(frame[name_column])
+        owners: dict[str, set[str]] = {}
+        for name, cell in zip(frame[name_column], frame[column], strict=False):
+            for alias in split_list(cell):
+                if alias:
+                    owners.setdefault(alias.casefold(), set()).add(name)
+
+        def judge(pair: str) -> str | None:
+            name, cell = pair.split("\x1f", 1)
+            clashes = [a for a in split_list(cell) if a and a in names and a != name]
+            if clashes:
+                return (
+                    f"{column} of {show(name)} lists {', '.join(map(show, clashes))}, the name of another "
+                    f"entry; expected only other spellings of {show(name)} (remove it from {column})"
+                )
+            return None
+
+        def shared(pair: str) -> str | None:
+            name, cell = pair.split("\x1f", 1)
+            both = {
+                a: sorted(owners[a.casefold()] - {name})
+                for a in split_list(cell)
+                if a and len(owners.get(a.casefold(), ())) > 1 and a not in names
+            }
+            if both:
+                listed = "; ".join(
+                    f"{show(a)} also of {', '.join(map(show, o))}" for a, o in both.items()
+                )
+                return f"{column} of {show(name)} shared with other entries ({listed}); expected each alias to name one entry"
+            return None
+
+        pairs = frame[name_column] + "\x1f" + frame[column]
+        problems += _messages(table.path, column, judge_distinct(pairs, judge))
+        problems += _messages(table.path, column, judge_distinct(pairs, shared), WARNING)
+    return problems
+
+
 def check_pooled_groups(table: CsvTable) -> list[Problem]:
     """A pooled_group lists >= 2 members, each a drug of this file; its drug_class is set exactly
     when all members share one class, and then equals it; other kinds have no members."""
@@ -1187,6 +1233,7 @@ def validate(root: str | Path) -> ValidationResult:
             cross_file += check_evidence_model(table, result.tables.get("mediators"))
         if name == "interventions":
             cross_file += check_pooled_groups(table)
+        cross_file += check_aliases(table)
         # One message per cell: where a cross-file rule explains a value, the schema's
         # generic pattern message for the same cell would only repeat it less clearly.
         explained = {(p.line, p.field) for p in cross_file if p.severity == ERROR}

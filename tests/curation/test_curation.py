@@ -183,9 +183,12 @@ def test_single_finding_from_flags(tmp_path):
 
 def test_rows_from_stdin_without_id_column_get_next_ids(tmp_path):
     root = make_root(tmp_path)
-    text = "intervention,mediator,direction,evidence_type,sample,citation,chapter,claim_type,comparator,reported_as\n" + "".join(
-        f"fluoxetine,IL-6,decrease,clinical,stdin cohort {i},nava2025modulation,book/antidepressants/ssri,intervention_effect,before treatment,reduced\n"
-        for i in range(3)
+    text = (
+        "intervention,mediator,direction,evidence_type,sample,citation,chapter,claim_type,comparator,reported_as\n"
+        + "".join(
+            f"fluoxetine,IL-6,decrease,clinical,stdin cohort {i},nava2025modulation,book/antidepressants/ssri,intervention_effect,before treatment,reduced\n"
+            for i in range(3)
+        )
     )
     done = run(ADD_EVIDENCE, "--root", str(root), "--from-csv", "-", stdin=text)
     assert done.returncode == 0, done.stderr
@@ -220,7 +223,9 @@ def test_crlf_file_keeps_its_bytes_and_line_endings(tmp_path):
     assert after.startswith(before)
     added = after[len(before) :]
     assert added.count(b"\r\n") == 2 and added.count(b"\n") == 2  # no bare LF
-    assert added.startswith(b"EV0004,intervention_effect,fluoxetine,before treatment,IL-6,decrease,")
+    assert added.startswith(
+        b"EV0004,intervention_effect,fluoxetine,before treatment,IL-6,decrease,"
+    )
 
 
 def test_crlf_field_with_line_break_stays_crlf(tmp_path):

@@ -50,7 +50,10 @@ def test_overview_counts_distinct_sources_of_intervention_effects_only():
     ]
     assert figure.data["n_rows"].sum() == len(effects)
     expected = effects.groupby(["drug_class", "direction"])["source_id"].nunique()
-    assert figure.data.set_index(["drug_class", "direction"])["n_sources"].to_dict() == expected.to_dict()
+    assert (
+        figure.data.set_index(["drug_class", "direction"])["n_sources"].to_dict()
+        == expected.to_dict()
+    )
 
 
 def test_class_chart_shows_claim_type_and_changed_unspecified_has_its_own_mark():

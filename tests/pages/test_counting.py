@@ -57,7 +57,9 @@ def measures() -> dict[str, object]:
         "gap bubbles": gap["n_sources"].to_dict(),
         "gap map size": json.loads(json.dumps(synthesis.gap_map().data["cells"].tolist()))
         and {k: v for k, v in gap["n_sources"].items() if v},
-        "votes": votes[["th1_less", "th1_more", "th2_less", "th2_more", "no_shift", "net"]].to_dict(),
+        "votes": votes[
+            ["th1_less", "th1_more", "th2_less", "th2_more", "no_shift", "net"]
+        ].to_dict(),
         "contested pairs": sorted(classed.index),
         "contested sources": classed[["n_sources", "n_increase", "n_decrease"]].to_dict(),
         "N findings": re.search(r"\*\*(\d+) sources?", summary).group(1),
@@ -67,9 +69,9 @@ def measures() -> dict[str, object]:
             .agg(lambda s: len({x for c in s for x in c}))
             .max()
         ),
-        "class overview": charts.class_overview().data.set_index(["drug_class", "direction"])[
-            "n_sources"
-        ].to_dict(),
+        "class overview": charts.class_overview()
+        .data.set_index(["drug_class", "direction"])["n_sources"]
+        .to_dict(),
     }
 
 
@@ -108,7 +110,10 @@ def test_source_id_follows_the_counting_rule():
     assert data.source_id({"citation": "smith2010", "review_ref": "12"}) == "smith2010"
     assert data.source_id({"citation": "smith2010", "review_ref": ""}) == "smith2010"
     article = "nava2025modulation"
-    assert data.source_id({"citation": article, "review_ref": "158; 156;157"}) == f"{article}#156,157,158"
+    assert (
+        data.source_id({"citation": article, "review_ref": "158; 156;157"})
+        == f"{article}#156,157,158"
+    )
     assert data.source_id({"citation": article, "review_ref": "9;10"}) == f"{article}#9,10"
     assert data.source_id({"citation": article, "review_ref": ""}) == article
     rows = pd.DataFrame(

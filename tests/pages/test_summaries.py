@@ -9,7 +9,11 @@ def test_class_summary_counts_match_data():
     rows = data.evidence(drug_class="NDRI")
     text = summaries.findings_summary(rows, "the NDRI class")
     n_sources = rows["source_id"].nunique()
-    expected = f"**{n_sources} sources ({len(rows)} rows)**" if n_sources != len(rows) else f"**{n_sources} sources**"
+    expected = (
+        f"**{n_sources} sources ({len(rows)} rows)**"
+        if n_sources != len(rows)
+        else f"**{n_sources} sources**"
+    )
     assert expected in text
     effects = rows[rows["claim_type"] == "intervention_effect"]
     decreases = effects.loc[effects["direction"] == "decrease", "source_id"].nunique()

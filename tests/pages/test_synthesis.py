@@ -332,7 +332,9 @@ def test_explorer_strata_add_up_to_the_findings(root):
     # n counts distinct sources: never more than the rows, and each direction's count at most n
     assert (strata["n"] <= strata["n_rows"]).all()
     directions = strata[["n_inc", "n_dec", "n_nc", "n_mix", "n_unsp"]]
-    assert (directions.max(axis=1) <= strata["n"]).all() and (directions.sum(axis=1) >= strata["n"]).all()
+    assert (directions.max(axis=1) <= strata["n"]).all() and (
+        directions.sum(axis=1) >= strata["n"]
+    ).all()
 
 
 def test_explorer_has_four_labelled_filters_and_a_linked_selection(root):
