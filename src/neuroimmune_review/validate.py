@@ -752,7 +752,7 @@ POOLED_KIND = "pooled_group"
 MEMBERS_COLUMN = "members"
 
 
-def _v1_evidence_problem(file: Path, root: Path, spec: TableSpec) -> Problem | None:
+def v1_evidence_problem(file: Path, root: Path, spec: TableSpec) -> Problem | None:
     """One clear error for an evidence file written under the v1 model (no claim_type, comparator
     or reported_as columns), instead of one error per missing column and row."""
     try:
@@ -841,46 +841,51 @@ def check_aliases(table: CsvTable, name_column: str = "name") -> list[Problem]:
     """An alias or synonym must not be the name of another entry (error: it would point a reader,
     and the "did you mean" hints, at the wrong entry); one shared by two entries is ambiguous
     (warning)."""
-    frame = table.frame
     problems: list[Problem] = []
     for column in ALIAS_COLUMNS:
-        if column not in frame or name_column not in frame or frame.empty:
-            continue
-        names = set(frame[name_column])
-        owners: dict[str, set[str]] = {}
-        for name, cell in zip(frame[name_column], frame[column], strict=False):
-            for alias in split_list(cell):
-                if alias:
-                    owners.setdefault(alias.casefold(), set()).add(name)
-
-        def judge(pair: str) -> str | None:
-            name, cell = pair.split("\x1f", 1)
-            clashes = [a for a in split_list(cell) if a and a in names and a != name]
-            if clashes:
-                return (
-                    f"{column} of {show(name)} lists {', '.join(map(show, clashes))}, the name of another "
-                    f"entry; expected only other spellings of {show(name)} (remove it from {column})"
-                )
-            return None
-
-        def shared(pair: str) -> str | None:
-            name, cell = pair.split("\x1f", 1)
-            both = {
-                a: sorted(owners[a.casefold()] - {name})
-                for a in split_list(cell)
-                if a and len(owners.get(a.casefold(), ())) > 1 and a not in names
-            }
-            if both:
-                listed = "; ".join(
-                    f"{show(a)} also of {', '.join(map(show, o))}" for a, o in both.items()
-                )
-                return f"{column} of {show(name)} shared with other entries ({listed}); expected each alias to name one entry"
-            return None
-
-        pairs = frame[name_column] + "\x1f" + frame[column]
-        problems += _messages(table.path, column, judge_distinct(pairs, judge))
-        problems += _messages(table.path, column, judge_distinct(pairs, shared), WARNING)
+        if column in table.frame and name_column in table.frame and not table.frame.empty:
+            problems += _alias_problems(table, column, name_column)
     return problems
+
+
+def _alias_problems(table: CsvTable, column: str, name_column: str) -> list[Problem]:
+    frame = table.frame
+    names = set(frame[name_column])
+    owners: dict[str, set[str]] = {}
+    for name, cell in zip(frame[name_column], frame[column], strict=False):
+        for alias in split_list(cell):
+            if alias:
+                owners.setdefault(alias.casefold(), set()).add(name)
+
+    def clash(pair: str) -> str | None:
+        name, cell = pair.split("\x1f", 1)
+        clashes = [a for a in split_list(cell) if a and a in names and a != name]
+        if clashes:
+            return (
+                f"{column} of {show(name)} lists {', '.join(map(show, clashes))}, the name of another "
+                f"entry; expected only other spellings of {show(name)} (remove it from {column})"
+            )
+        return None
+
+    def shared(pair: str) -> str | None:
+        name, cell = pair.split("\x1f", 1)
+        both = {
+            a: sorted(owners[a.casefold()] - {name})
+            for a in split_list(cell)
+            if a and len(owners.get(a.casefold(), ())) > 1 and a not in names
+        }
+        if not both:
+            return None
+        listed = "; ".join(f"{show(a)} also of {', '.join(map(show, o))}" for a, o in both.items())
+        return (
+            f"{column} of {show(name)} shared with other entries ({listed}); "
+            "expected each alias to name one entry"
+        )
+
+    pairs = frame[name_column] + "\x1f" + frame[column]
+    return _messages(table.path, column, judge_distinct(pairs, clash)) + _messages(
+        table.path, column, judge_distinct(pairs, shared), WARNING
+    )
 
 
 def check_pooled_groups(table: CsvTable) -> list[Problem]:
@@ -1194,7 +1199,7 @@ def validate(root: str | Path) -> ValidationResult:
     for name, spec in package.tables.items():
         file = package.base_dir / spec.path
         if name == "evidence":
-            old = _v1_evidence_problem(file, root, spec)
+            old = v1_evidence_problem(file, root, spec)
             if old is not None:
                 problems.append(old)
                 continue

@@ -799,3 +799,36 @@ def test_lock_serialises_writers(tmp_path):
         )
         assert child.wait(timeout=60) != 0  # the lock is held: a non-blocking attempt fails
     assert os.path.exists(lock)
+
+
+def test_csv_file_as_plain_positional_argument(tmp_path):
+    root = make_root(tmp_path)
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "claim_type,intervention,comparator,mediator,direction,reported_as,evidence_type,sample,citation,chapter\n"
+        "intervention_effect,fluoxetine,placebo,IL-6,no_change,did not change,clinical,positional cohort,"
+        "nava2025modulation,book/antidepressants/ssri\n",
+        encoding="utf-8",
+    )
+    done = run(ADD_EVIDENCE, "--root", str(root), str(new))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["EV0004"]
+    assert rows_of(root / "data" / "evidence.csv")[-1]["reported_as"] == "did not change"
+    both = run(ADD_EVIDENCE, "--root", str(root), str(new), "--from-csv", str(tmp_path / "x.csv"))
+    assert both.returncode == 2 and "either as FILE or as --from-csv" in both.stderr
+
+
+def test_rows_are_never_appended_to_a_v1_evidence_file(tmp_path):
+    root = make_root(tmp_path)
+    evidence = root / "data" / "evidence.csv"
+    v1 = "id,intervention,mediator,direction,evidence_type,species,sample,dose,citation,review_ref,chapter,note\n"
+    evidence.write_text(
+        v1
+        + "EV0001,fluoxetine,IL-6,decrease,clinical,human,serum,,example2001fluoxetine,,book/antidepressants/ssri,\n",
+        encoding="utf-8",
+    )
+    before = snapshot(root)
+    with pytest.raises(curation.CurationError, match="v1 evidence model") as error:
+        curation.add_evidence([new_row("v1 cohort")], root)
+    assert "convert_evidence_v1.py" in str(error.value)
+    assert snapshot(root) == before

@@ -114,6 +114,20 @@ def _historical_ids(root: Path, evidence: Path) -> set[int]:
     return numbers
 
 
+def _refuse_v1_file(evidence: Path, root: Path) -> None:
+    """Rows are never appended to a file of the v1 evidence model: it must be converted first."""
+    from ..schema import SchemaError, load_root_package
+    from ..validate import v1_evidence_problem
+
+    try:
+        spec = load_root_package(root).table("evidence")
+    except SchemaError:
+        return  # the validation below reports an unusable data package
+    old = v1_evidence_problem(evidence, root, spec)
+    if old is not None:
+        raise CurationError(f"{old.path}:{old.line}: {old.message}; nothing was written")
+
+
 def format_id(number: int) -> str:
     return f"{ID_PREFIX}{number:04d}"
 
@@ -150,6 +164,7 @@ def add_evidence(
     if not evidence.is_file():
         raise CurationError(f"{evidence} not found; is {root} the review's root?")
     rel = evidence.relative_to(root).as_posix()
+    _refuse_v1_file(evidence, root)
     history = _historical_ids(
         root, evidence
     )  # committed history: stable while we wait for the lock
