@@ -57,6 +57,25 @@ def data_dictionary(resource: str) -> Table:
     return Table(frame, f"Data dictionary: {spec.get('path', resource)}")
 
 
+def claim_type_counts() -> Table:
+    """Rows and distinct sources of each claim type, in the order of data/datapackage.json."""
+    from .counts import sources_phrase
+
+    rows = data.evidence()
+    labels = data.claim_type_labels()
+    frame = pd.DataFrame(
+        {
+            "Claim type": list(labels.values()),
+            "Value in claim_type": list(labels),
+            "Sources (rows)": [sources_phrase(rows[rows["claim_type"] == c]) for c in labels],
+            "Counted by the syntheses of what antidepressants do": [
+                "yes" if c == "intervention_effect" else "no" for c in labels
+            ],
+        }
+    )
+    return Table(frame, f"Claim types in the evidence ({sources_phrase(rows)} in all)")
+
+
 def resources() -> list[str]:
     return [r["name"] for r in datapackage()["resources"]]
 
