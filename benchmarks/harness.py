@@ -126,9 +126,9 @@ def synthesize(root: Path, scale: int, seed: int = 7) -> dict[str, Any]:
     The real rows come first; every further row copies a real row's citation, review
     reference, chapter, species and dose, and draws intervention and mediator from those
     the same chapter uses (real vocabularies), direction and evidence type from their
-    enumerations and the sample from the real samples.  A (intervention, mediator,
-    direction, citation, sample) key already used is redrawn, so the validator finds no
-    duplicate; ids are renumbered EV000001….
+    enumerations and the sample from the real samples.  A key of the validator's
+    FINDING_COLUMNS already used is redrawn, so the validator finds no duplicate; an outcome
+    row keeps its outcome; ids are renumbered EV000001….
     """
     import numpy as np
     import pandas as pd
@@ -148,19 +148,27 @@ def synthesize(root: Path, scale: int, seed: int = 7) -> dict[str, Any]:
         by_chapter_int = real.groupby("chapter")["intervention"].unique().to_dict()
         by_chapter_med = real.groupby("chapter")["mediator"].unique().to_dict()
         samples = real["sample"].unique()
-        directions = np.array(data.DIRECTIONS)
-        types = np.array(data.EVIDENCE_TYPES)
+        directions = np.array(data.directions())
+        types = np.array(data.evidence_types())
         for chapter, index in rows.groupby("chapter").groups.items():
             ints, meds = by_chapter_int[chapter], by_chapter_med[chapter]
             k = len(index)
             rows.loc[index, "intervention"] = ints[rng.integers(0, len(ints), k)]
             rows.loc[index, "mediator"] = meds[rng.integers(0, len(meds), k)]
+        # An outcome row keeps its outcome: only immune mediators are drawn for the other claims.
+        outcome = rows["claim_type"] == "non_mediator_outcome" if "claim_type" in rows else None
+        if outcome is not None:
+            rows.loc[outcome, "mediator"] = real.iloc[template_idx[outcome.to_numpy()]][
+                "mediator"
+            ].to_numpy()
         rows["direction"] = directions[rng.integers(0, len(directions), extra)]
         rows["evidence_type"] = types[rng.integers(0, len(types), extra)]
         rows["sample"] = samples[rng.integers(0, len(samples), extra)]
         rows["note"] = "Synthetic finding for the benchmark."
         # Redraw keys that repeat an earlier finding; past a few rounds, make the sample unique.
-        key_cols = ["intervention", "mediator", "direction", "citation", "sample"]
+        from neuroimmune_review.validate import FINDING_COLUMNS
+
+        key_cols = [*FINDING_COLUMNS, "review_ref"]  # the validator's notion of one finding
         for attempt in range(12):
             both = pd.concat([real[key_cols], rows[key_cols]], ignore_index=True)
             dup = both.duplicated(keep="first").to_numpy()[n_real:]
@@ -204,23 +212,24 @@ def add_one_row(root: Path) -> str:
     ending = "\r\n" if raw.endswith(b"\r\n") else "\n"
     import io
 
+    header = next(csv.reader(io.StringIO(raw.decode("utf-8").lstrip("\ufeff"))))
+    row = {
+        "id": new_id,
+        "claim_type": "intervention_effect",
+        "intervention": drug,
+        "comparator": "vehicle or untreated",
+        "mediator": "IL-6",
+        "direction": "decrease",
+        "reported_as": "reduced",
+        "evidence_type": "in_vitro",
+        "species": "rat",
+        "sample": "benchmark probe sample",
+        "citation": "nava2025modulation",
+        "chapter": ADDED_ROW_CHAPTER,
+        "note": "added by the benchmark",
+    }
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator=ending).writerow(
-        [
-            new_id,
-            drug,
-            "IL-6",
-            "decrease",
-            "in_vitro",
-            "rat",
-            "benchmark probe sample",
-            "",
-            "nava2025modulation",
-            "",
-            ADDED_ROW_CHAPTER,
-            "added by the benchmark",
-        ]
-    )
+    csv.writer(buffer, lineterminator=ending).writerow([row.get(c, "") for c in header])
     with path.open("ab") as handle:
         if raw and not raw.endswith(b"\n"):
             handle.write(ending.encode())

@@ -22,7 +22,9 @@ def test_synthetic_data_scale_and_stay_valid(tmp_path):
     rows = pd.read_csv(root / "data/evidence.csv", dtype=str, keep_default_na=False)
     assert info["rows"] == len(rows) == 3 * len(real)
     assert rows["id"].is_unique and rows["id"].str.fullmatch(r"EV\d{6}").all()
-    key = ["intervention", "mediator", "direction", "citation", "sample"]
+    from neuroimmune_review.validate import FINDING_COLUMNS
+
+    key = [*FINDING_COLUMNS, "review_ref"]
     assert not rows.duplicated(key).any()
     assert set(rows["intervention"]) <= set(real["intervention"]) and set(rows["mediator"]) <= set(
         real["mediator"]
