@@ -243,7 +243,7 @@ def module_palettes() -> dict[str, list[str]]:
         "figures.NODE_GROUPS (fills)": [s.fill for s in figures.NODE_GROUPS.values()],
         "figures.RELATIONS (lines)": [s.color for s in figures.RELATIONS.values()],
     }
-    for name in ("charts", "figures", "synthesis"):
+    for name in ("palette", "charts", "figures", "synthesis"):
         module = importlib.import_module(f"neuroimmune_review.pages.{name}")
         for attribute in dir(module):
             value = getattr(module, attribute)
