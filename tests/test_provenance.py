@@ -33,8 +33,8 @@ def test_stale_pages_follow_the_data_they_read(repo_copy):
     assert provenance.stale_pages(repo_copy, pages) == []
     with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
         handle.write(
-            "EV9999,amitriptyline,IL-6,decrease,in_vitro,rat,probe,,nava2025modulation,124,"
-            "book/antidepressants/tca,probe\n"
+            "EV9999,intervention_effect,amitriptyline,vehicle or untreated,IL-6,decrease,reduced,"
+            "in_vitro,rat,probe,,nava2025modulation,124,book/antidepressants/tca,probe\n"
         )
     assert provenance.stale_pages(repo_copy, pages) == ["book/antidepressants/tca"]
 
@@ -42,9 +42,10 @@ def test_stale_pages_follow_the_data_they_read(repo_copy):
 def test_vocabulary_change_reaches_pages_through_the_join(repo_copy):
     _execute_page("book/antidepressants/ssri", drug_class="SSRI")
     vocab = repo_copy / "data/interventions.csv"
+    text = vocab.read_text(encoding="utf-8")
+    assert "\nfluvoxamine,drug,SSRI," in text  # a drug with SSRI rows in the evidence
     vocab.write_text(
-        vocab.read_text(encoding="utf-8").replace("fluoxetine,drug,SSRI", "fluoxetine,drug,SNRI"),
-        encoding="utf-8",
+        text.replace("\nfluvoxamine,drug,SSRI,", "\nfluvoxamine,drug,SNRI,"), encoding="utf-8"
     )
     assert provenance.stale_pages(repo_copy, ["book/antidepressants/ssri"]) == [
         "book/antidepressants/ssri"
