@@ -441,7 +441,7 @@ def explorer_summary():
         f"The explorer draws on {sources_phrase(rows)} covering {_plural(rows['intervention'].nunique(), 'intervention')} "
         f"and conditions and {_plural(rows['mediator'].nunique(), 'mediator')} or outcomes, which fill "
         f"{_plural(len(cells), 'cell')} of the matrix. Of these, {sources_phrase(ad)} concern the "
-        f"{len(set(ad['drug_class']))} antidepressant and mood-stabiliser classes. It opens on intervention effects "
-        f"({sources_phrase(effects)}); the claim-type menu shows the other rows, which the synthesis pages list but "
-        f"do not count. The page embeds {_plural(len(strata), 'aggregated row')}, not the rows themselves."
+        f"{len(set(ad['drug_class']))} antidepressant and mood-stabiliser classes. It opens on the intervention "
+        f"effects, {sources_phrase(effects)}; the claim-type menu shows the other rows, which the synthesis pages "
+        f"list but do not count. The page embeds {_plural(len(strata), 'aggregated row')}, not the rows themselves."
     )

@@ -296,12 +296,12 @@ def gap_summary():
         parts.append("Even the most-studied mediators leave holes: " + "; ".join(missing) + ".")
     if gaps["unstudied_panel"]:
         parts.append(
-            f"No antidepressant class has any finding on {len(gaps['unstudied_panel'])} of the listed cytokines, "
+            f"No antidepressant class has an intervention effect on {len(gaps['unstudied_panel'])} of the listed cytokines, "
             f"chemokines and acute-phase proteins: {escape_markdown(gaps['unstudied_panel'])}."
         )
     if gaps["unstated_only"]:
         parts.append(
-            f"A further {_plural(gaps['unstated_only'], 'filled cell')} rest only on findings whose evidence type "
+            f"A further {_plural(gaps['unstated_only'], 'filled cell')} rest only on results whose evidence type "
             "the source article does not state."
         )
     return markdown(" ".join(parts))
