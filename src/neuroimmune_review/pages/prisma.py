@@ -130,14 +130,11 @@ def status_line(s: dict[str, Any]) -> str:
 # The flow diagram
 
 
-REASON_LABELS = {
-    "wrong_intervention": "no antidepressant or related treatment",
-    "wrong_outcome": "no immune mediator measured",
-    "wrong_population": "not depression or a model of it",
-    "wrong_publication_type": "no data of its own",
-    "duplicate_report": "same data as another record",
-    "not_retrievable": "full text not obtained",
-}
+def reason_labels() -> dict[str, str]:
+    """Short meaning of each exclusion reason, from the field's categories in datapackage.json."""
+    from .. import data
+
+    return data.labels("screening", "reason")
 
 
 def flow_dot(c: dict[str, Any], label: str) -> str:
@@ -149,7 +146,8 @@ def flow_dot(c: dict[str, Any], label: str) -> str:
         body += "".join(f"\\n{dot_string(line)[1:-1]}" for line in extra)
         return f'"{body}"'
 
-    reasons_text = [f"{REASON_LABELS.get(r, r)}: {n}" for r, n in c["excluded_by_reason"].items()]
+    meaning = reason_labels()
+    reasons_text = [f"{meaning.get(r, r)}: {n}" for r, n in c["excluded_by_reason"].items()]
     boxes = {
         "found": box(f"Records identified from {label}", c["identified"]),
         "dup": box("Duplicate records removed before screening", c["duplicates"]),
@@ -190,7 +188,8 @@ class FlowDiagram:
             f"Records excluded: {c['excluded']}",
         ]
         out += [
-            f"Excluded, {REASON_LABELS.get(r, r)}: {n}" for r, n in c["excluded_by_reason"].items()
+            f"Excluded, {reason_labels().get(r, r)}: {n}"
+            for r, n in c["excluded_by_reason"].items()
         ]
         out += [
             f"Included at screening: {c['included_screening']}",

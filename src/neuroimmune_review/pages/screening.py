@@ -97,7 +97,7 @@ def exclusion_reasons() -> Table:
     frame = pd.DataFrame(
         {
             "Reason": s["reasons"],
-            "Meaning": [prisma.REASON_LABELS.get(r, "") for r in s["reasons"]],
+            "Meaning": [prisma.reason_labels().get(r, "") for r in s["reasons"]],
             "Records excluded": [c["excluded_by_reason"].get(r, 0) for r in s["reasons"]],
         }
     )
