@@ -116,8 +116,10 @@ def test_contributing_walkthrough_import_screen_extract_rebuild(tmp_path):
     )
     finding = tmp_path / "finding.csv"
     finding.write_text(
-        "intervention,mediator,direction,evidence_type,species,sample,dose,citation,chapter,note\n"
-        'SSRIs,IL-6,decrease,clinical,human,"PBMC mRNA, MDD patients before and after treatment",,hou2018effects,'
+        "claim_type,intervention,comparator,mediator,direction,reported_as,evidence_type,species,sample,"
+        "dose,citation,chapter,note\n"
+        "intervention_effect,SSRIs,before treatment,IL-6,decrease,fell,clinical,human,"
+        '"PBMC mRNA, MDD patients before and after treatment",,hou2018effects,'
         "book/antidepressants/ssri,IL-6 mRNA fell after SSRI treatment.\n",
         encoding="utf-8",
     )
