@@ -158,11 +158,18 @@ def test_repoint_writes_a_valid_data_set(root):
     set_map(root, 9, "lee2001imipramine")
     result = repoint_evidence(root)
     assert result.written
+    before_ids = {change.id for change in result.plan.changes}
     rows = {r["id"]: r for r in evidence_rows(root)}
     assert (rows["EV0005"]["citation"], rows["EV0005"]["review_ref"]) == ("doe2005tricyclic", "7")
     assert (rows["EV0006"]["citation"], rows["EV0006"]["review_ref"]) == ("lee2001imipramine", "9")
-    assert (rows["EV0007"]["citation"], rows["EV0007"]["review_ref"]) == (SOURCE, "8")
-    assert rows["EV0007"]["mediator"] == rows["EV0005"]["mediator"] == "IL-1β"
+    (split,) = result.plan.changes[[c.id for c in result.plan.changes].index("EV0005")].after[1:]
+    new_id = split["id"]
+    assert new_id not in before_ids and int(new_id[2:]) > max(
+        int(i[2:]) for i in rows if i != new_id
+    )
+    assert (rows[new_id]["citation"], rows[new_id]["review_ref"]) == (SOURCE, "8")
+    assert rows[new_id]["mediator"] == rows["EV0005"]["mediator"] == "IL-1β"
+    assert list(rows)[-1] == new_id  # new rows go after the existing ones
     assert [p for p in validate_root(root) if p.severity == "error"] == []
     # A second run has nothing left to do.
     assert repoint_evidence(root).plan.changes == []

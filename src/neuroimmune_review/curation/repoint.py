@@ -33,10 +33,6 @@ from .safe_write import (
     exclusive_lock,
 )
 
-# Two rows are the same finding when these agree (as the validator's duplicate rule has it;
-# rows citing the source article are further told apart by their reference numbers).
-SAME_FINDING = ("intervention", "mediator", "direction", "citation", "sample")
-
 
 @dataclass
 class Change:
@@ -91,7 +87,11 @@ def _groups(numbers: list[int], keys_by_number: dict[int, list[str]], source_key
 
 
 def _signature(row: dict[str, str], source_key: str) -> tuple[str, ...]:
-    values = tuple(row.get(column, "").strip() for column in SAME_FINDING)
+    """Equal for two rows the validator would call the same finding (its FINDING_COLUMNS; rows
+    citing the source article are further told apart by their reference numbers)."""
+    from ..validate import FINDING_COLUMNS
+
+    values = tuple(row.get(column, "").strip() for column in FINDING_COLUMNS)
     if row.get("citation", "").strip() == source_key:
         values += (";".join(map(str, sorted(_numbers(row.get("review_ref", ""))))),)
     return values
