@@ -4,12 +4,17 @@
     python scripts/add_reference.py pubmed-export.nbib
     python scripts/add_reference.py citation.ris other.bib
     python scripts/add_reference.py --format ris - < citation.ris
+    python scripts/add_reference.py --seen-at https://doi.org/10.1155/2007/76396 citation.ris
 
 Each record is normalised to the house style (author, title, journal, year, volume,
 number, pages, bare lower-case doi, pmid) and gets a key firstauthorYEARfirstword.
 Works already in references.bib (same DOI, PMID, or key with the same title) are
-reported and not added. New entries are appended after the existing ones; the data
-set is then validated and the file restored if the check fails.
+reported and not added. New entries are appended after the existing ones, and each new
+DOI and PMID gets a row in data/reference_provenance.csv naming its canonical record
+(doi.org, PubMed). A PubMed MEDLINE export (.nbib) counts as seen on a canonical record;
+a RIS or BibTeX file counts as a secondary source unless --seen-at names the canonical
+page it was exported from (PubMed, doi.org, PMC or the publisher's own page). The data
+set is then validated and both files restored if the check fails.
 
 Exit status: 0 done (duplicates are reported, not errors), 1 unreadable or invalid
 input (nothing written), 2 usage error.
@@ -45,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would be added, write nothing"
     )
+    parser.add_argument(
+        "--seen-at",
+        metavar="URL",
+        default="",
+        help="the canonical record the files were exported from (marks their identifiers seen canonical)",
+    )
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"--root {args.root}: not a directory")
@@ -64,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             if not path.is_file():
                 parser.error(f"{name}: file not found")
             records += curation.read_reference_file(path, args.format)
-        result = curation.add_references(records, args.root, dry_run=args.dry_run)
+        result = curation.add_references(
+            records, args.root, dry_run=args.dry_run, seen_at=args.seen_at
+        )
     except (curation.CurationError, OSError) as error:
         print(f"add_reference: error: {error}", file=sys.stderr)
         return 1
@@ -77,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     verb = "would add" if args.dry_run else "added"
     for key, record in result.added:
-        print(f"{verb} {key}: {record.describe()}")
+        ids = ", ".join(f"{n} {record.fields[n]}" for n in ("doi", "pmid") if record.fields.get(n))
+        seen = f" [{ids}: seen {record.seen}]" if ids else ""
+        print(f"{verb} {key}: {record.describe()}{seen}")
     for line in result.warnings:
         print(line, file=sys.stderr)
     if result.existing_errors:

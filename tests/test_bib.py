@@ -116,15 +116,30 @@ def test_format_number_ranges():
     assert format_number_ranges([]) == ""
 
 
+# Numbers as data/reference_map.csv would resolve them (a work may stand behind two numbers).
+KEYS_BY_NUMBER = {
+    12: ["smith2010others"],
+    20: ["lee2001single"],
+    101: ["sutcigil2007pro"],
+    117: ["fornaro2011increase"],
+    118: ["fornaro2011increase"],
+    300: ["smith2010others"],  # outside the article's 1-224: ignored
+}
+
+
 def test_reference_report_counts(labels):
-    report = reference_report(labels)
+    report = reference_report(labels, keys_by_number=KEYS_BY_NUMBER)
     assert report["reference_count"] == SOURCE_REFERENCE_COUNT == 224
     assert report["resolved"] == [12, 20, 101, 117, 118]
     assert report["resolved_count"] == 5 and report["unresolved_count"] == 219
     assert 1 in report["unresolved"] and 12 not in report["unresolved"]
     assert report["keys_by_number"][117] == ["fornaro2011increase"]
-    assert report["invalid_reviewrefs"] == {"smith2010others": "12, 300"}
     assert "source_only_count" not in report
+
+
+def test_reference_report_without_a_map_resolves_nothing(labels):
+    report = reference_report(labels)
+    assert report["resolved"] == [] and report["unresolved_count"] == 224
 
 
 def test_reference_report_with_evidence(labels):
@@ -140,7 +155,7 @@ def test_reference_report_with_evidence(labels):
             "review_ref": ["7;8", "101", "20", "20;21"],
         }
     )
-    report = reference_report(labels, evidence)
+    report = reference_report(labels, evidence, keys_by_number=KEYS_BY_NUMBER)
     assert report["source_only_ids"] == ["EV0001", "EV0003"]
     assert report["source_only_count"] == 2
     assert report["source_only_review_refs"] == [7, 8, 20]

@@ -271,3 +271,81 @@ def test_new_tag_makes_the_page_stale(repo, monkeypatch):
     before = history.state(repo)
     git(repo, "tag", "v2026.3.0", "HEAD~1")
     assert history.state(repo) != before
+
+
+# ---------------------------------------------------------------------------
+# Reference numbers: the move to data/reference_map.csv and re-pointed findings
+
+MAP_HEADER = "ref,key,confidence,group,chapter,evidence\n"
+
+
+def test_repointed_findings_and_identified_numbers_read_well(tmp_path):
+    root = tmp_path / "review"
+    (root / "data").mkdir(parents=True)
+    (root / "_toc.yml").write_text("root: book/index\n", encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    # Before: numbers in the BibTeX (reviewref); EV0002 cites the source article at 99;101.
+    legacy = SUTCIGIL.replace(
+        "year = {2007}", "year = {2007},\n  reviewref = {101},\n  source = {a mirror}"
+    )
+    write(root, HEADER + ROW1 + ROW2, NAVA + legacy)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "Numbers in the bib")
+    # After: the numbers move to the map, 99 is newly identified, and EV0002 is split per work.
+    (root / "data" / "reference_map.csv").write_text(
+        MAP_HEADER
+        + '99,kohler2018peripheral,probable,"99,101",book/antidepressants/ssri,x\n'
+        + '101,sutcigil2007pro,exact,"99,101",book/antidepressants/ssri,x\n',
+        encoding="utf-8",
+    )
+    row2 = ROW2.replace("nava2025modulation,99;101", "kohler2018peripheral,99")
+    row4 = ROW2.replace("EV0002", "EV0004").replace(
+        "nava2025modulation,99;101", "sutcigil2007pro,101"
+    )
+    write(root, HEADER + ROW1 + row2 + row4, NAVA + SUTCIGIL + KOHLER)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "Map and re-pointing", date="2026-02-01T12:00:00+00:00")
+
+    newest, _oldest = history.commits(root)[0]
+    assert [(old["citation"], new["citation"]) for old, new in newest.repointed] == [
+        ("nava2025modulation", "kohler2018peripheral")
+    ]
+    assert newest.changed == []
+    assert newest.numbers == [(99, "", "kohler2018peripheral")]  # 101 was already resolved
+    assert newest.bib_changed == []  # dropping reviewref/source is not a change of the work
+    assert newest.bib_added == ["kohler2018peripheral"]
+    text = blocks(history.whats_new_markdown(root=root))[0]
+    assert (
+        "- Re-pointed 1 finding to another source (the work behind the source article's reference number, "
+        "where it is now identified):\n  - EV0002: sertraline → TNF-α, decrease: Nava et al. 2025, ref. 99, 101 "
+        "→ Köhler &amp; Freitas 2018, ref. 99"
+    ) in text
+    assert (
+        "- Identified the work behind 1 reference number of the source article:\n  - \\[99\\] Köhler"
+        in text
+    )
+    assert (
+        "- Added 1 finding:\n  - EV0004: sertraline → TNF-α, decrease \\(Sutcigil et al. 2007\\)"
+        in text
+    )
+    assert "Updated" not in text
+
+
+def test_number_no_longer_identified_is_listed(tmp_path):
+    root = tmp_path / "review"
+    (root / "data").mkdir(parents=True)
+    (root / "_toc.yml").write_text("root: book/index\n", encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    write(root, HEADER + ROW1, NAVA + SUTCIGIL)
+    (root / "data" / "reference_map.csv").write_text(
+        MAP_HEADER + "140,sutcigil2007pro,exact,,book/antidepressants/ndri,x\n", encoding="utf-8"
+    )
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "One number")
+    (root / "data" / "reference_map.csv").write_text(
+        MAP_HEADER + "140,,unresolved,,book/antidepressants/ndri,did not fit\n", encoding="utf-8"
+    )
+    git(root, "commit", "-qam", "Doubtful identity settled", date="2026-02-01T12:00:00+00:00")
+    text = blocks(history.whats_new_markdown(root=root))[0]
+    assert "- 1 reference number no longer identified" in text
+    assert "\\[140\\] was Sutcigil et al. 2007" in text

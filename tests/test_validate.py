@@ -552,12 +552,6 @@ def test_bib_pmid_digits_only(root):
     )
 
 
-def test_bib_reviewref_range(root):
-    edit(root, BIB, "reviewref = {20}", "reviewref = {20; 999}")
-    line = line_containing(root, BIB, "@article{lee2001imipramine")
-    find(errors(root), BIB, line, "reviewref", "'999'", "224")
-
-
 def test_unused_bib_entry_is_a_warning_only(root):
     with (root / BIB).open("a", encoding="utf-8") as handle:
         handle.write(

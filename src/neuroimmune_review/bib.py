@@ -272,27 +272,22 @@ def reference_report(
     bibliography: Bibliography,
     evidence_df=None,
     *,
+    keys_by_number: dict[int, list[str]] | None = None,
     reference_count: int = SOURCE_REFERENCE_COUNT,
     source_key: str = SOURCE_ARTICLE_KEY,
 ) -> dict:
-    """How many of the source article's reference numbers the bibliography resolves.
+    """How many of the source article's reference numbers are resolved to a work.
 
-    A number is resolved when some entry carries it in ``reviewref``. With
-    *evidence_df* (columns ``id``, ``citation``, ``review_ref``) the report also
-    lists the rows that still cite only the source article.
+    *keys_by_number* (number -> keys) comes from ``data/reference_map.csv`` (see
+    :func:`reference_map.keys_by_number`); numbers outside 1..*reference_count* are
+    ignored. With *evidence_df* (columns ``id``, ``citation``, ``review_ref``) the report
+    also lists the rows that still cite only the source article.
     """
-    number_to_keys: dict[int, list[str]] = {}
-    invalid_reviewrefs: dict[str, str] = {}
-    for key, fields in bibliography.entries.items():
-        if "reviewref" not in fields:
-            continue
-        numbers, invalid = parse_number_list(fields["reviewref"])
-        out_of_range = [n for n in numbers if not 1 <= n <= reference_count]
-        if invalid or out_of_range:
-            invalid_reviewrefs[key] = fields["reviewref"]
-        for number in numbers:
-            if 1 <= number <= reference_count:
-                number_to_keys.setdefault(number, []).append(key)
+    number_to_keys = {
+        number: list(keys)
+        for number, keys in (keys_by_number or {}).items()
+        if 1 <= number <= reference_count and keys
+    }
     resolved = sorted(number_to_keys)
     unresolved = [n for n in range(1, reference_count + 1) if n not in number_to_keys]
     report = {
@@ -307,7 +302,6 @@ def reference_report(
         if reference_count
         else 0.0,
         "keys_by_number": {n: sorted(keys) for n, keys in sorted(number_to_keys.items())},
-        "invalid_reviewrefs": invalid_reviewrefs,
         "parse_failures": len(bibliography.failed),
     }
     if evidence_df is not None and {"citation", "review_ref"} <= set(evidence_df.columns):
@@ -343,10 +337,6 @@ def format_reference_report(report: dict) -> list[str]:
     ]
     if report["unresolved"]:
         lines.append(f"Unresolved numbers: {format_number_ranges(report['unresolved'])}")
-    if report["invalid_reviewrefs"]:
-        lines.append(
-            f"Entries with a malformed or out-of-range reviewref: {', '.join(sorted(report['invalid_reviewrefs']))}"
-        )
     if "source_only_count" in report:
         lines.append(
             f"Evidence rows citing only the source article ({report['source_key']}): "

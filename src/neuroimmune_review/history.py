@@ -1,8 +1,10 @@
 """The "What's new" page: what each commit changed in the evidence and the bibliography.
 
-Read from ``git log`` of ``data/evidence.csv`` and ``references.bib``, newest first.
-For every commit that touched them, rows are compared by ``id`` with the commit's
-first parent (added, changed, removed) and bibliography entries by key. Tags that
+Read from ``git log`` of ``data/evidence.csv``, ``references.bib`` and
+``data/reference_map.csv``, newest first. For every commit that touched them, rows are
+compared by ``id`` with the commit's first parent (added, changed, re-pointed to another
+work, removed), bibliography entries by key, and the source article's reference numbers
+by the work the map names for them. Tags that
 point at a commit are shown with it. Works without git, outside a checkout and in
 shallow clones (the page then says what it cannot show).
 
@@ -29,7 +31,10 @@ from .provenance import tracked
 
 EVIDENCE = "data/evidence.csv"
 BIBLIOGRAPHY = "references.bib"
-TRACKED_FILES = (EVIDENCE, BIBLIOGRAPHY)
+REFERENCE_MAP = "data/reference_map.csv"
+TRACKED_FILES = (EVIDENCE, BIBLIOGRAPHY, REFERENCE_MAP)
+# Fields that moved out of the BibTeX into data files: dropping them is not a change of the work.
+MOVED_BIB_FIELDS = ("reviewref", "source")
 _SEP, _END = "\x1f", "\x1e"
 
 
@@ -160,7 +165,11 @@ class Commit:
     tags: list[str] = field(default_factory=list)
     added: list[dict[str, str]] = field(default_factory=list)
     changed: list[tuple[dict[str, str], dict[str, str], list[str]]] = field(default_factory=list)
+    # Rows whose citation changed: (old row, new row), e.g. from the source article to a primary work.
+    repointed: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)
     removed: list[dict[str, str]] = field(default_factory=list)
+    # Reference numbers of the source article: (number, old key, new key); "" = unresolved.
+    numbers: list[tuple[int, str, str]] = field(default_factory=list)
     bib_added: list[str] = field(default_factory=list)
     bib_changed: list[str] = field(default_factory=list)
     bib_removed: list[str] = field(default_factory=list)
@@ -180,6 +189,8 @@ class Commit:
         return not (
             self.added
             or self.changed
+            or self.repointed
+            or self.numbers
             or self.removed
             or self.bib_added
             or self.bib_changed
@@ -233,7 +244,42 @@ def _bib(data: bytes | None):
     return parse_bibliography(data.decode("utf-8", errors="replace"))
 
 
-def _compare(commit: Commit, old_csv, new_csv, old_bib, new_bib, labels: dict[str, str]) -> None:
+def _work_fields(fields: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in fields.items() if k not in MOVED_BIB_FIELDS}
+
+
+def _numbers(map_data: bytes | None, bibliography) -> dict[int, str]:
+    """Reference number -> key, from a version of the map; before the map existed, from the
+    ``reviewref`` fields the bibliography then carried (so that change reads as what it was)."""
+    from .bib import parse_number_list
+
+    numbers: dict[int, str] = {}
+    if map_data:
+        text = map_data.decode("utf-8", errors="replace").lstrip("\ufeff")
+        try:
+            for row in csv.DictReader(io.StringIO(text, newline="")):
+                ref, key = (row.get("ref") or "").strip(), (row.get("key") or "").strip()
+                if ref.isdigit() and key:
+                    numbers[int(ref)] = key
+        except csv.Error:
+            pass
+        return numbers
+    for key, fields in bibliography.entries.items():
+        for number in parse_number_list(fields.get("reviewref", ""))[0]:
+            numbers.setdefault(number, key)
+    return numbers
+
+
+def _compare(
+    commit: Commit,
+    old_csv,
+    new_csv,
+    old_bib,
+    new_bib,
+    labels: dict[str, str],
+    old_map: bytes | None = None,
+    new_map: bytes | None = None,
+) -> None:
     old_rows, new_rows = _rows(old_csv), _rows(new_csv)
     commit.added = [new_rows[i] for i in new_rows if i not in old_rows]
     commit.removed = [old_rows[i] for i in old_rows if i not in new_rows]
@@ -243,12 +289,23 @@ def _compare(commit: Commit, old_csv, new_csv, old_bib, new_bib, labels: dict[st
                 k for k in new_rows[ident] if new_rows[ident].get(k) != old_rows[ident].get(k)
             ]
             fields += [k for k in old_rows[ident] if k not in new_rows[ident]]
-            commit.changed.append((old_rows[ident], new_rows[ident], fields))
+            if "citation" in fields:
+                commit.repointed.append((old_rows[ident], new_rows[ident]))
+            else:
+                commit.changed.append((old_rows[ident], new_rows[ident], fields))
     old, new = _bib(old_bib), _bib(new_bib)
     commit.bib_added = [k for k in new.entries if k not in old.entries]
     commit.bib_removed = [k for k in old.entries if k not in new.entries]
     commit.bib_changed = [
-        k for k in new.entries if k in old.entries and new.entries[k] != old.entries[k]
+        k
+        for k in new.entries
+        if k in old.entries and _work_fields(new.entries[k]) != _work_fields(old.entries[k])
+    ]
+    old_numbers, new_numbers = _numbers(old_map, old), _numbers(new_map, new)
+    commit.numbers = [
+        (n, old_numbers.get(n, ""), new_numbers.get(n, ""))
+        for n in sorted(set(old_numbers) | set(new_numbers))
+        if old_numbers.get(n, "") != new_numbers.get(n, "")
     ]
     commit.labels.update(labels)  # today's labels for keys the commit's own versions lack
     for bibliography in (old, new):  # labels: the newer version wins
@@ -296,13 +353,16 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
         _bib(_read_blobs(root, [f"HEAD:{repo.prefix}{BIBLIOGRAPHY}"])[0]) if found else _bib(None)
     )
     current_labels = {key: current.short_label(key) for key in current.entries}
+    width = 2 * len(TRACKED_FILES)
     for index, commit in enumerate(found):
-        new_csv, old_csv, new_bib, old_bib = contents[4 * index : 4 * index + 4]
+        new_csv, old_csv, new_bib, old_bib, new_map, old_map = contents[
+            width * index : width * index + width
+        ]
         commit.tags = tags.get(commit.sha, [])
         if commit.boundary:
             commit.total_rows, commit.total_refs = len(_rows(new_csv)), len(_bib(new_bib).entries)
             continue
-        _compare(commit, old_csv, new_csv, old_bib, new_bib, current_labels)
+        _compare(commit, old_csv, new_csv, old_bib, new_bib, current_labels, old_map, new_map)
     return found, repo
 
 
@@ -351,16 +411,22 @@ def _escape(text: str) -> str:
     return html.escape(str(text), quote=False).translate(_MARKDOWN_SPECIAL)
 
 
-def _source(row: dict[str, str], labels: dict[str, str]) -> str:
+def _source(row: dict[str, str], labels: dict[str, str], numbers: bool = False) -> str:
+    """The row's source as a label; the source article (or, with *numbers*, any work) with its ref. numbers."""
     keys = [k.strip() for k in row.get("citation", "").split(";") if k.strip()]
     parts = []
     for key in keys:
         label = labels.get(key, key)
-        if key == SOURCE_ARTICLE_KEY and row.get("review_ref", "").strip():
+        if (key == SOURCE_ARTICLE_KEY or numbers) and row.get("review_ref", "").strip():
             refs = ", ".join(r.strip() for r in row["review_ref"].split(";") if r.strip())
             label += f", ref. {refs}"
         parts.append(label)
     return "; ".join(parts) or "no source given"
+
+
+def _finding(row: dict[str, str]) -> str:
+    direction = row.get("direction", "").replace("_", " ") or "?"
+    return f"{row.get('intervention', '?') or '?'} → {row.get('mediator', '?') or '?'}, {direction}"
 
 
 def summarise_row(row: dict[str, str], labels: dict[str, str] | None = None) -> str:
@@ -416,6 +482,46 @@ def _commit_markdown(commit: Commit, max_items: int) -> list[str]:
             ],
             max_items,
         )
+    if commit.repointed:
+        lines.append(
+            f"- Re-pointed {_plural(len(commit.repointed), 'finding')} to another source "
+            "(the work behind the source article's reference number, where it is now identified):"
+        )
+        lines += _items(
+            [
+                f"{_escape(new.get('id', ''))}: {_escape(_finding(new))}: "
+                f"{_escape(_source(old, labels))} → {_escape(_source(new, labels, numbers=True))}"
+                for old, new in commit.repointed
+            ],
+            max_items,
+        )
+    resolved = [(n, new) for n, old, new in commit.numbers if new and not old]
+    moved = [(n, old, new) for n, old, new in commit.numbers if new and old]
+    unresolved = [(n, old) for n, old, new in commit.numbers if old and not new]
+    if resolved:
+        lines.append(
+            f"- Identified the work behind {_plural(len(resolved), 'reference number')} of the source article:"
+        )
+        lines += _items(
+            [f"\\[{n}\\] {_escape(labels.get(key, key))}" for n, key in resolved], max_items
+        )
+    if moved:
+        lines.append(f"- Re-identified {_plural(len(moved), 'reference number')}:")
+        lines += _items(
+            [
+                f"\\[{n}\\] {_escape(labels.get(new, new))} (was {_escape(labels.get(old, old))})"
+                for n, old, new in moved
+            ],
+            max_items,
+        )
+    if unresolved:
+        lines.append(
+            f"- {_plural(len(unresolved), 'reference number')} no longer identified "
+            "(the work did not fit what the article says there):"
+        )
+        lines += _items(
+            [f"\\[{n}\\] was {_escape(labels.get(old, old))}" for n, old in unresolved], max_items
+        )
     if commit.removed:
         lines.append(f"- Removed {_plural(len(commit.removed), 'finding')}:")
         lines += _items(
@@ -468,7 +574,8 @@ def whats_new_markdown(limit: int = 50, root: Path | None = None, max_items: int
         lines.append("")
     else:
         lines.append(
-            f"Changes to the evidence (`data/evidence.csv`) and the bibliography (`references.bib`), newest first; "
+            "Changes to the evidence (`data/evidence.csv`), the bibliography (`references.bib`) and the "
+            "identification of the source article's reference numbers (`data/reference_map.csv`), newest first; "
             f"{'the last ' + str(len(found)) + ' commits' if len(found) >= limit else 'every commit'} that touched them."
         )
         lines.append("")

@@ -34,8 +34,17 @@ from .bib import (
     Bibliography,
     decode_utf8,
     load_bibliography,
-    parse_number_list,
     reference_report,
+)
+from .reference_map import (
+    IDENTIFIER_FIELDS,
+    MAP_RESOURCE,
+    PMCID_PATTERN,
+    PROVENANCE_RESOURCE,
+    UNRESOLVED,
+    canonical_record,
+    expand_group,
+    host_problem,
 )
 from .schema import FieldSpec, SchemaError, TableSpec, datapackage_path, load_package
 
@@ -67,6 +76,11 @@ FINDING_COLUMNS = (
 CITATION_COLUMN = "citation"
 REVIEW_REF_COLUMN = "review_ref"
 CHAPTER_COLUMN = "chapter"
+# Fields that no longer belong in the BibTeX, and where their content lives now.
+MOVED_BIB_FIELDS = {
+    "reviewref": "the source article's reference numbers are in data/reference_map.csv",
+    "source": "where an identifier was seen is in data/reference_provenance.csv",
+}
 # MyST citation roles in book pages: {cite}`a,b`, {cite:p}`a`, {cite:t}`a;b`.
 BOOK_CITATION = re.compile(r"\{cite(?::\w+)?\}`([^`]*)`")
 
@@ -694,7 +708,7 @@ def check_duplicate_findings(table: CsvTable) -> list[Problem]:
 def check_citation_consistency(
     table: CsvTable, keys_by_number: dict[int, list[str]]
 ) -> list[Problem]:
-    """Warnings where a row's citation disagrees with the bibliography's ``reviewref`` fields."""
+    """Warnings where a row's citation disagrees with data/reference_map.csv."""
     frame = table.frame
     if CITATION_COLUMN not in frame or REVIEW_REF_COLUMN not in frame or frame.empty:
         return []
@@ -710,7 +724,7 @@ def check_citation_consistency(
             if resolved:
                 listed = "; ".join(f"{n} -> {', '.join(ks)}" for n, ks in resolved.items())
                 return (
-                    f"cites only {SOURCE_ARTICLE_KEY} but references.bib resolves its review_ref "
+                    f"cites only {SOURCE_ARTICLE_KEY} but data/reference_map.csv resolves its review_ref "
                     f"({listed}); expected the primary study's key"
                 )
         elif primary:
@@ -724,7 +738,7 @@ def check_citation_consistency(
             if mismatched:
                 listed = "; ".join(f"{n} -> {', '.join(ks)}" for n, ks in mismatched.items())
                 return (
-                    f"cites {', '.join(primary)}, but references.bib resolves its review_ref to other "
+                    f"cites {', '.join(primary)}, but data/reference_map.csv resolves its review_ref to other "
                     f"entries ({listed}); expected a citation matching the reference number"
                 )
         return None
@@ -734,7 +748,7 @@ def check_citation_consistency(
             n.isascii() and n.isdigit() and int(n) in keys_by_number for n in split_list(review_ref)
         )
 
-    # Only rows whose review_ref is resolved in references.bib can disagree with it.
+    # Only rows whose review_ref is resolved in the reference map can disagree with it.
     codes, review_refs = table.distinct(REVIEW_REF_COLUMN)
     relevant = np.array([names_resolved_number(value) for value in review_refs] + [False])
     rows = frame[relevant[codes]]
@@ -1031,20 +1045,27 @@ def check_bibliography(
                     f"PMID {show(pmid)} of entry {show(key)} is not a number; expected digits only",
                 )
             )
-        if "reviewref" in fields:
-            numbers, not_numbers = parse_number_list(fields["reviewref"])
-            bad = not_numbers + [str(n) for n in numbers if not 1 <= n <= reference_count]
-            if bad or not numbers:
-                by_rule.setdefault("reviewref", []).append(
+        for name, moved_to in MOVED_BIB_FIELDS.items():
+            if name in fields:
+                by_rule.setdefault(name, []).append(
                     Problem(
                         path,
                         line,
-                        "reviewref",
-                        f"reviewref {show(fields['reviewref'])} of entry {show(key)} has "
-                        f"{', '.join(map(show, bad)) or 'no number'}; expected integers from 1 to {reference_count} "
-                        "separated by ';'",
+                        name,
+                        f"entry {show(key)} has a {name} field ({show(fields[name], 40)}); expected none: "
+                        f"{moved_to}, so the published BibTeX stays clean",
                     )
                 )
+        pmcid = fields.get("pmcid", "").strip()
+        if "pmcid" in fields and not PMCID_PATTERN.match(pmcid):
+            by_rule.setdefault("pmcid", []).append(
+                Problem(
+                    path,
+                    line,
+                    "pmcid",
+                    f"PMCID {show(pmcid)} of entry {show(key)} is malformed; expected PMC followed by digits",
+                )
+            )
     for rule_problems in by_rule.values():
         problems += _cap(rule_problems)
     return problems
@@ -1082,6 +1103,178 @@ def check_unused_entries(bibliography: Bibliography, path: str, cited: set[str])
             for key in unused
         ]
     )
+
+
+# ---------------------------------------------------------------------------
+# data/reference_map.csv and data/reference_provenance.csv
+#
+# Which work each reference number of the source article is, and where each identifier
+# of references.bib was seen (see :mod:`reference_map`). The Table Schema checks the
+# columns one by one; these rules tie the two tables to each other and to the BibTeX.
+
+
+def map_keys_by_number(table: CsvTable | None) -> dict[int, list[str]]:
+    """Resolved number -> [key] from a reference map table (malformed rows are skipped)."""
+    if table is None or not {"ref", "key"} <= set(table.frame.columns):
+        return {}
+    result: dict[int, list[str]] = {}
+    for ref, key in zip(table.frame["ref"], table.frame["key"], strict=True):
+        ref, key = ref.strip(), key.strip()
+        if key and ref.isascii() and ref.isdigit():
+            result.setdefault(int(ref), []).append(key)
+    return result
+
+
+def check_reference_map(
+    table: CsvTable,
+    bibliography: Bibliography | None,
+    bib_path: str,
+    reference_count: int = SOURCE_REFERENCE_COUNT,
+) -> list[Problem]:
+    """Numbers 1..N each once; keys exist in the BibTeX; confidence agrees with the key; groups hold their number."""
+    frame = table.frame
+    if not {"ref", "key", "confidence", "group"} <= set(frame.columns):
+        return []
+    problems: list[Problem] = []
+    numbers = {int(v) for v in frame["ref"] if v.strip().isascii() and v.strip().isdigit()}
+    missing = [n for n in range(1, reference_count + 1) if n not in numbers]
+    if missing:
+        from .bib import format_number_ranges
+
+        problems.append(
+            Problem(
+                table.path,
+                0,
+                "ref",
+                f"reference number(s) {format_number_ranges(missing)} have no row; expected one row "
+                f"for every number from 1 to {reference_count}",
+            )
+        )
+    if bibliography is not None and not (bibliography.read_error and not bibliography.entries):
+        known = set(bibliography.entries) | {f.key for f in bibliography.failed if f.key}
+        suggest = Suggester(sorted(known))
+
+        def judge_key(value: str) -> str | None:
+            if not value.strip() or value in known:
+                return None
+            return f"key {show(value)} is not an entry of {bib_path}{suggest.hint(value)}"
+
+        problems += _messages(table.path, "key", judge_column(table, "key", judge_key))
+    separator = "\x1f"
+    pairs = frame["key"].str.strip() + separator + frame["confidence"]
+
+    def judge_confidence(pair: str) -> str | None:
+        key, confidence = pair.split(separator, 1)
+        if key and confidence == UNRESOLVED:
+            return f"confidence {show(confidence)} but key {show(key)} is given; expected exact or probable"
+        if not key and confidence and confidence != UNRESOLVED:
+            return f"confidence {show(confidence)} but no key; expected {show(UNRESOLVED)} for a number without a key"
+        return None
+
+    problems += _messages(table.path, "confidence", judge_distinct(pairs, judge_confidence))
+    pairs = frame["ref"].str.strip() + separator + frame["group"].str.strip()
+
+    def judge_group(pair: str) -> str | None:
+        ref, group = pair.split(separator, 1)
+        if not group or not ref.isdigit():
+            return None
+        try:
+            members = expand_group(group)
+        except ValueError:
+            return None  # the schema's pattern reports a malformed group
+        if int(ref) not in members:
+            return f"group {show(group)} does not contain the row's own number {ref}; expected the group it is printed in"
+        return None
+
+    problems += _messages(table.path, "group", judge_distinct(pairs, judge_group))
+    return problems
+
+
+def check_provenance(
+    table: CsvTable, bibliography: Bibliography | None, bib_path: str
+) -> list[Problem]:
+    """Each row names an identifier the entry has, and its canonical record on an allowed host."""
+    frame = table.frame
+    if not {"key", "field", "value", "record"} <= set(frame.columns):
+        return []
+    usable = bibliography is not None and not (bibliography.read_error and not bibliography.entries)
+    entries = bibliography.entries if usable else {}
+    problems: list[Problem] = []
+    if usable:
+        known = set(entries) | {f.key for f in bibliography.failed if f.key}
+        suggest = Suggester(sorted(known))
+
+        def judge_key(value: str) -> str | None:
+            if not value.strip() or value in known:
+                return None
+            return f"key {show(value)} is not an entry of {bib_path}{suggest.hint(value)}"
+
+        problems += _messages(table.path, "key", judge_column(table, "key", judge_key))
+    separator = "\x1f"
+    rows = frame["key"] + separator + frame["field"] + separator + frame["value"]
+
+    def judge_value(triple: str) -> str | None:
+        key, name, value = triple.split(separator, 2)
+        if not usable or key not in entries or name not in IDENTIFIER_FIELDS or not value.strip():
+            return None
+        in_bib = entries[key].get(name, "").strip()
+        if not in_bib:
+            return f"{name} {show(value)} is not in entry {show(key)} of {bib_path}; expected a row only for an identifier the entry has"
+        if value.strip().casefold() != in_bib.casefold():
+            return f"{name} {show(value)} differs from entry {show(key)}'s {name} {show(in_bib)} in {bib_path}; expected the same value"
+        return None
+
+    problems += _messages(table.path, "value", judge_distinct(rows, judge_value))
+    records = frame["field"] + separator + frame["value"] + separator + frame["record"]
+
+    def judge_record(triple: str) -> str | None:
+        name, value, record = triple.split(separator, 2)
+        if not record.strip():
+            return None  # required: the schema says so
+        if name in IDENTIFIER_FIELDS:
+            expected = canonical_record(name, value)
+            if record.strip() != expected:
+                why = host_problem(record)
+                reason = f" ({show(record)} {why})" if why else ""
+                return f"record {show(record)} is not the canonical record of {name} {show(value)}{reason}; expected {show(expected)}"
+            return None
+        why = host_problem(record)
+        if why:
+            return f"record {show(record)} {why}"
+        if name == "url" and record.strip() != value.strip():
+            return f"record {show(record)} differs from the url {show(value)}; expected the publisher page itself"
+        return None
+
+    problems += _messages(table.path, "record", judge_distinct(records, judge_record))
+    return problems
+
+
+def check_identifiers_have_provenance(
+    bibliography: Bibliography, path: str, provenance: CsvTable, provenance_path: str
+) -> list[Problem]:
+    """Every DOI, PMID and PMCID of references.bib has a row in the provenance table."""
+    frame = provenance.frame
+    if not {"key", "field", "value"} <= set(frame.columns):
+        return []
+    listed = {
+        (key, name, value.strip().casefold())
+        for key, name, value in zip(frame["key"], frame["field"], frame["value"], strict=True)
+    }
+    problems = []
+    for key, fields in bibliography.entries.items():
+        for name in IDENTIFIER_FIELDS:
+            value = fields.get(name, "").strip()
+            if value and (key, name, value.casefold()) not in listed:
+                problems.append(
+                    Problem(
+                        path,
+                        bibliography.line_of(key),
+                        name,
+                        f"{name} {show(value)} of entry {show(key)} has no row in {provenance_path}; "
+                        "expected where it was seen (its canonical record, and seen canonical or secondary)",
+                    )
+                )
+    return _cap(problems)
 
 
 # ---------------------------------------------------------------------------
@@ -1160,7 +1353,11 @@ class ValidationResult:
             self.bibliography.read_error and not self.bibliography.entries
         ):
             return None
-        return reference_report(self.bibliography, self.evidence)
+        return reference_report(
+            self.bibliography,
+            self.evidence,
+            keys_by_number=map_keys_by_number(self.tables.get(MAP_RESOURCE)),
+        )
 
 
 def validate(root: str | Path) -> ValidationResult:
@@ -1217,7 +1414,7 @@ def validate(root: str | Path) -> ValidationResult:
         if bibliography
         else set()
     )
-    keys_by_number = reference_report(bibliography)["keys_by_number"] if bibliography else {}
+    keys_by_number = map_keys_by_number(result.tables.get(MAP_RESOURCE))
     cited: set[str] = set()
     for name, table in result.tables.items():
         spec = package.tables[name]
@@ -1252,9 +1449,27 @@ def validate(root: str | Path) -> ValidationResult:
     from .curation.screening.checks import check_screening  # search log, queue and decisions
 
     problems += check_screening(result.tables, bibliography if bib_usable else None)
+    problems += _reference_table_problems(result, bib_rel)
+    cited |= {key for keys in keys_by_number.values() for key in keys}
     if bibliography is not None and bibliography.entries:
         problems += check_unused_entries(bibliography, bib_rel, cited | book_citation_keys(root))
     return _finish(result)
+
+
+def _reference_table_problems(result: ValidationResult, bib_rel: str) -> list[Problem]:
+    """The rules of data/reference_map.csv and data/reference_provenance.csv, where the package has them."""
+    problems: list[Problem] = []
+    bibliography = result.bibliography
+    if MAP_RESOURCE in result.tables:
+        problems += check_reference_map(result.tables[MAP_RESOURCE], bibliography, bib_rel)
+    provenance = result.tables.get(PROVENANCE_RESOURCE)
+    if provenance is not None:
+        problems += check_provenance(provenance, bibliography, bib_rel)
+        if bibliography is not None and bibliography.entries:
+            problems += check_identifiers_have_provenance(
+                bibliography, bib_rel, provenance, provenance.path
+            )
+    return problems
 
 
 def _finish(result: ValidationResult) -> ValidationResult:

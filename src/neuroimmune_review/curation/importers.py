@@ -225,9 +225,11 @@ def _parse_medline(text: str, origin: str) -> list[Record]:
             "doi": doi,
             "pmid": first("PMID"),
         }
-        records.append(
-            normalise(Record(entry_type, fields, f"{origin}, record {number} (line {line})"))
+        # A MEDLINE file is PubMed's own export: its PMID and DOI were seen on a canonical record.
+        record = Record(
+            entry_type, fields, f"{origin}, record {number} (line {line})", seen="canonical"
         )
+        records.append(normalise(record))
     return records
 
 

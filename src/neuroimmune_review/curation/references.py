@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import paths
@@ -37,6 +39,9 @@ class Record:
     entry_type: str
     fields: dict[str, str]
     origin: str  # "file.ris, record 2" for messages
+    # Where its identifiers were seen: "canonical" for a PubMed MEDLINE export (or a file the
+    # curator says came from a canonical record), "secondary" for any other file.
+    seen: str = "secondary"
 
     def describe(self) -> str:
         from ..bib import author_surnames
@@ -158,7 +163,7 @@ def normalise(record: Record) -> Record:
         value = _balanced(value)
         if value:
             fields[name] = value
-    return Record(record.entry_type.lower() or "article", fields, record.origin)
+    return Record(record.entry_type.lower() or "article", fields, record.origin, record.seen)
 
 
 _ASCII_FOLD = str.maketrans(
@@ -292,14 +297,25 @@ def add_references(
     root: str | Path | None = None,
     *,
     dry_run: bool = False,
+    seen_at: str = "",
 ) -> ReferenceResult:
     """Append the *records* that are not already in ``references.bib``.
 
     Duplicates (same DOI, same PMID, or same key with the same title) are reported
-    and skipped. The new entries are appended after the existing bytes, the data
-    set is validated, and the file is restored byte for byte if a new error appears.
+    and skipped. The new entries are appended after the existing bytes, and each new
+    DOI and PMID gets a row in ``data/reference_provenance.csv`` (its canonical record;
+    seen canonical for a PubMed export or when *seen_at* names the canonical page the
+    file came from, secondary otherwise). The data set is then validated, and both
+    files are restored byte for byte if a new error appears.
     """
     from ..bib import load_bibliography
+    from ..reference_map import host_problem
+
+    if seen_at and (problem := host_problem(seen_at)):
+        raise CurationError(
+            f"--seen-at {seen_at!r} {problem}; expected the canonical record the file came from "
+            "(its PubMed, doi.org, PMC or publisher page); leave it out for any other source"
+        )
 
     root = Path(root) if root is not None else paths.find_root()
     root = root.resolve()
@@ -342,6 +358,10 @@ def add_references(
         if not result.added:
             return result
 
+        if seen_at:
+            result.added = [
+                (key, replace(record, seen="canonical")) for key, record in result.added
+            ]
         newline = detect_newline(original)
         base = _appendable(original, newline)
         # One blank line before each new entry (none at the top of an empty file).
@@ -352,26 +372,37 @@ def add_references(
         ]
         candidate = base + separator + newline.join(entries)
 
+        provenance = _provenance_candidate(root, result.added)
+        replacements = {bib_file.name: candidate}
+        new_lines = {
+            bib_file.name: range((base + separator).count(b"\n") + 1, candidate.count(b"\n") + 2)
+        }
+        if provenance is not None:
+            prov_rel, prov_original, prov_candidate, prov_first = provenance
+            replacements[prov_rel] = prov_candidate
+            new_lines[prov_rel] = range(prov_first, prov_candidate.count(b"\n") + 2)
+
         before = _validate(root)
         if dry_run:
-            with _shadow_root(root, {bib_file.name: candidate}) as shadow:
+            with _shadow_root(root, replacements) as shadow:
                 after = _validate(shadow)
         else:
-            atomic_write(bib_file, candidate)
+            originals = {bib_file.name: original}
+            if provenance is not None:
+                originals[prov_rel] = prov_original
             try:
+                for rel, data in replacements.items():
+                    atomic_write(root / rel, data)
                 after = _validate(root)
             except BaseException:
-                atomic_write(bib_file, original)
+                _restore(root, originals)
                 raise
-        first_line = (base + separator).count(b"\n") + 1
-        blocking = _new_errors(
-            before, after, {bib_file.name: range(first_line, candidate.count(b"\n") + 2)}
-        )
+        blocking = _new_errors(before, after, new_lines)
         if blocking:
             if not dry_run:
-                atomic_write(bib_file, original)
+                _restore(root, originals)
             raise CurationError(
-                f"the new entries would make the data set invalid; {bib_file.name} was left as it was",
+                f"the new entries would make the data set invalid; {_left_as_they_were(replacements)}",
                 [_format(p) for p in blocking],
             )
         result.warnings = [
@@ -382,3 +413,63 @@ def add_references(
         result.existing_errors = sum(p.severity == "error" for p in before)
         result.written = not dry_run
         return result
+
+
+# ---------------------------------------------------------------------------
+# References: provenance of the new identifiers
+
+
+def _provenance_candidate(
+    root: Path, added: list[tuple[str, Record]]
+) -> tuple[str, bytes | None, bytes, int] | None:
+    """(relative path, original bytes or None, new bytes, first new line) of the provenance table.
+
+    None when the data package has no provenance table (nothing to keep in step).
+    """
+    from ..reference_map import (
+        IDENTIFIER_FIELDS,
+        PROVENANCE_COLUMNS,
+        PROVENANCE_RESOURCE,
+        canonical_record,
+    )
+    from ..schema import SchemaError, datapackage_path, load_package
+
+    try:
+        package = load_package(datapackage_path(root))
+    except SchemaError:
+        return None
+    spec = package.tables.get(PROVENANCE_RESOURCE)
+    if spec is None:
+        return None
+    path = package.base_dir / spec.path
+    rel = path.relative_to(root).as_posix()
+    original = path.read_bytes() if path.exists() else None
+    newline = detect_newline(original or b"")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=newline.decode())
+    if not original:
+        writer.writerow(PROVENANCE_COLUMNS)
+    for key, record in added:
+        for name in IDENTIFIER_FIELDS:
+            value = record.fields.get(name, "")
+            if value:
+                writer.writerow([key, name, value, canonical_record(name, value), record.seen])
+    base = _appendable(original or b"", newline)
+    first_line = base.count(b"\n") + 1 + (0 if original else 1)
+    return rel, original, base + buffer.getvalue().encode("utf-8"), first_line
+
+
+def _left_as_they_were(files: dict[str, bytes]) -> str:
+    if len(files) == 1:
+        return f"{next(iter(files))} was left as it was"
+    return f"{' and '.join(files)} were left as they were"
+
+
+def _restore(root: Path, originals: dict[str, bytes | None]) -> None:
+    """Put every file back as it was (a file that did not exist is removed)."""
+    for rel, data in originals.items():
+        path = root / rel
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write(path, data)

@@ -6,10 +6,11 @@ import html
 import json
 import posixpath
 
+import altair as alt
 import pandas as pd
 
 from .. import data, paths, provenance
-from ..render import Table, escape_markdown, markdown
+from ..render import Figure, Table, escape_markdown, markdown
 
 # Published with the site (copied by sphinx_ext at the end of the build), relative to the site root.
 DOWNLOADS_DIR = "downloads"
@@ -21,6 +22,8 @@ DOWNLOADS = {
     "searches.csv": "Search log: every literature search, its exact query and what it found",
     "screening_queue.csv": "Every record the searches found, with duplicates marked",
     "screening.csv": "Screening decisions: include, or exclude with a reason",
+    "reference_map.csv": "The source article's reference numbers and the works they stand for",
+    "reference_provenance.csv": "Where each DOI, PMID and PMCID of the bibliography was seen",
     "datapackage.json": "Frictionless Data Package: schema, types, constraints and keys",
     "references.bib": "The bibliography (BibTeX)",
 }
@@ -104,13 +107,21 @@ def downloads():
 def reference_quality():
     """How many of the source article's reference numbers are resolved to a confirmed work."""
     from ..bib import format_number_ranges, load_bibliography, reference_report
+    from ..reference_map import keys_by_number
 
     data.references()  # records the bibliography as an input of this page
-    report = reference_report(load_bibliography(paths.bib_path()), data.evidence())
+    mapping = reference_map()
+    report = reference_report(
+        load_bibliography(paths.bib_path()), data.evidence(), keys_by_number=keys_by_number(mapping)
+    )
+    confidence = mapping["confidence"].value_counts()
     lines = [
         f"The bibliography holds **{report['entry_count']} entries**. Of the source article's "
         f"{report['reference_count']} reference numbers, **{report['resolved_count']} are resolved** to a work "
-        f"confirmed in a public record ({report['resolved_percent']}%) and {report['unresolved_count']} are not yet.",
+        f"confirmed in a public record ({report['resolved_percent']}%): {int(confidence.get('exact', 0))} exactly "
+        "(an author the article names, or a single-number citation whose finding matches the record) and "
+        f"{int(confidence.get('probable', 0))} probably (the work fits, but the number sits in a group citation "
+        f"or the match rests on the topic). {report['unresolved_count']} are not yet resolved.",
         "",
         f"{report['source_only_count']} of {report['evidence_rows']} findings still cite only the source article, "
         "because the primary study behind their reference number has not been confirmed; they keep the number in "
@@ -131,3 +142,252 @@ def data_dictionaries():
     from IPython.display import HTML
 
     return HTML("".join(data_dictionary(name)._repr_html_() for name in resources()))
+
+
+# ---------------------------------------------------------------------------
+# The source article's reference numbers: coverage per chapter and what is still open
+
+# The issue form readers use to propose the work behind a number (.github/ISSUE_TEMPLATE).
+SUGGEST_FORM = "suggest-a-study.yml"
+# Resolved and unresolved bars (Okabe-Ito blue and grey; the legend also names them).
+COVERAGE_COLOURS = {"Resolved": "#0072B2", "Unresolved": "#BBBBBB"}
+
+
+@provenance.tracked
+def reference_map() -> pd.DataFrame:
+    """Tracked query: the map of the source article's reference numbers (data/reference_map.csv)."""
+    from ..reference_map import MAP_RESOURCE
+
+    return data.table(name=MAP_RESOURCE)
+
+
+def _toc_chapters() -> list[str]:
+    """Chapter files in _toc.yml order."""
+    import yaml
+
+    def walk(node):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name in ("file", "root") and isinstance(value, str):
+                    yield value
+                else:
+                    yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    toc = yaml.safe_load((paths.find_root() / "_toc.yml").read_text(encoding="utf-8"))
+    return list(dict.fromkeys(walk(toc)))
+
+
+def chapter_title(chapter: str) -> str:
+    """The first heading of a chapter's page ('book/antidepressants/ssri' -> 'Selective …')."""
+    page = paths.find_root() / f"{chapter}.md"
+    try:
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    except OSError:
+        pass
+    return chapter.rsplit("/", 1)[-1].replace("-", " ")
+
+
+def coverage_table() -> pd.DataFrame:
+    """Resolved and unresolved reference numbers per chapter, in book order, with chapter titles."""
+    from ..reference_map import coverage_by_chapter
+
+    table = coverage_by_chapter(reference_map(), _toc_chapters())
+    return table.assign(title=table["chapter"].map(chapter_title))
+
+
+def reference_coverage() -> Figure:
+    """Bar chart: per chapter, how many of the reference numbers cited there are resolved."""
+    table = coverage_table()
+    long = table.melt(
+        id_vars=["title"], value_vars=["resolved", "unresolved"], var_name="status", value_name="n"
+    )
+    long["status"] = long["status"].str.capitalize()
+    order = table["title"].tolist()
+    chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("title:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+            x=alt.X("n:Q", stack="zero", title="Reference numbers of the source article"),
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(
+                    domain=list(COVERAGE_COLOURS), range=list(COVERAGE_COLOURS.values())
+                ),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            order=alt.Order("status:N"),
+            tooltip=[
+                alt.Tooltip("title:N", title="Chapter"),
+                alt.Tooltip("status:N", title="Status"),
+                alt.Tooltip("n:Q", title="Numbers"),
+            ],
+        )
+        .properties(width=320, height=alt.Step(18))
+    )
+    resolved, total = int(table["resolved"].sum()), int(table["total"].sum())
+    description = (
+        f"{resolved} of the {total} reference numbers are resolved to a work. Per chapter: "
+        + "; ".join(
+            f"{row.title}: {row.resolved} of {row.total}" for row in table.itertuples(index=False)
+        )
+        + "."
+    )
+    return Figure(
+        chart=chart,
+        title="Reference numbers of the source article resolved to a work, by chapter",
+        description=description,
+        data=long,
+    )
+
+
+@provenance.tracked
+def suggest_form_url() -> str:
+    """The repository's "Suggest a study" issue form ("" when the repository is not known).
+
+    The repository is CITATION.cff's ``repository-code``, else the GitHub repository the site
+    is built in (GITHUB_SERVER_URL and GITHUB_REPOSITORY); never guessed.
+    """
+    import os
+
+    import yaml
+
+    url = ""
+    try:
+        citation = yaml.safe_load((paths.find_root() / "CITATION.cff").read_text(encoding="utf-8"))
+        url = str((citation or {}).get("repository-code") or "").strip()
+    except (OSError, yaml.YAMLError):
+        pass
+    if not url and os.environ.get("GITHUB_REPOSITORY"):
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        url = f"{server}/{os.environ['GITHUB_REPOSITORY']}"
+    url = url.rstrip("/")
+    return f"{url}/issues/new?template={SUGGEST_FORM}" if url.startswith("https://") else ""
+
+
+def suggest_link(number: int, chapter_name: str, form: str) -> str:
+    """The issue form prefilled for reference number *number* ("" without a form)."""
+    from urllib.parse import urlencode
+
+    if not form:
+        return ""
+    query = urlencode(
+        {
+            "title": f"[Study]: reference {number} of the source article",
+            "review_ref": str(number),
+            "notes": f"Proposed identification of reference number {number} of Nava et al. 2025, "
+            f"cited in the chapter '{chapter_name}'.",
+        }
+    )
+    return f"{form}&{query}"
+
+
+def unresolved_references():
+    """Per chapter, the numbers still unresolved, each linked to the prefilled "Suggest a study" form."""
+    from IPython.display import HTML
+
+    from ..bib import format_number_ranges
+
+    table = coverage_table()
+    form = suggest_form_url()
+    items = []
+    for row in table.itertuples(index=False):
+        if not row.unresolved_numbers:
+            continue
+        if form:
+            numbers = ", ".join(
+                f'<a href="{html.escape(suggest_link(n, row.title, form), quote=True)}" '
+                f'aria-label="Suggest the work behind reference {n}">{n}</a>'
+                for n in row.unresolved_numbers
+            )
+        else:
+            numbers = html.escape(format_number_ranges(row.unresolved_numbers))
+        items.append(
+            f"<li><strong>{html.escape(row.title)}</strong> ({row.unresolved} of {row.total}): {numbers}</li>"
+        )
+    if not items:
+        return HTML("<p>Every reference number of the source article is resolved.</p>")
+    if form:
+        lead = (
+            "Each number opens the <em>Suggest a study</em> form with the number filled in; name the "
+            "work and where you saw its record."
+        )
+    else:
+        lead = (
+            "To propose the work behind a number, use the repository's <em>Suggest a study</em> issue "
+            "form and give the number (the address of the repository is not known to this build)."
+        )
+    return HTML(f'<p>{lead}</p><ul class="review-unresolved">{"".join(items)}</ul>')
+
+
+# ---------------------------------------------------------------------------
+# The References page: how each entry was identified and where its identifiers were seen
+
+IDENTIFIER_LABELS = {"doi": "DOI", "pmid": "PMID", "pmcid": "PMCID", "url": "Publisher page"}
+
+
+@provenance.tracked
+def reference_provenance() -> pd.DataFrame:
+    """Tracked query: where each identifier was seen (data/reference_provenance.csv)."""
+    from ..reference_map import PROVENANCE_RESOURCE
+
+    return data.table(name=PROVENANCE_RESOURCE)
+
+
+def identification_table() -> pd.DataFrame:
+    """One row per bibliography entry: article numbers with confidence, identifiers with where seen."""
+    from ..bib import SOURCE_ARTICLE_KEY, load_bibliography
+
+    data.references()  # records the bibliography as an input of this page
+    bibliography = load_bibliography(paths.bib_path())
+    mapping = reference_map()
+    resolved = mapping[mapping["key"] != ""]
+    numbers = {
+        key: "; ".join(f"{r.ref} ({r.confidence})" for r in group.itertuples(index=False))
+        for key, group in resolved.groupby("key", sort=False)
+    }
+    provenance_rows = reference_provenance()
+    identifiers = {
+        key: "; ".join(
+            f"{IDENTIFIER_LABELS.get(r.field, r.field)} {r.value}"
+            + (" (seen only in a secondary source)" if r.seen == "secondary" else "")
+            for r in group.itertuples(index=False)
+        )
+        for key, group in provenance_rows.groupby("key", sort=False)
+    }
+    keys = sorted(
+        bibliography.entries,
+        key=lambda k: (k != SOURCE_ARTICLE_KEY, bibliography.short_label(k).casefold(), k),
+    )
+    return pd.DataFrame(
+        {
+            "key": keys,
+            "Entry": [bibliography.short_label(k) for k in keys],
+            "Reference number(s) in the source article": [
+                "the source article itself"
+                if k == SOURCE_ARTICLE_KEY
+                else numbers.get(k, "none (cited for its own results)")
+                for k in keys
+            ],
+            "Identifiers": [identifiers.get(k, "none seen in a record") for k in keys],
+        }
+    )
+
+
+def reference_identifications() -> Table:
+    """The References page's table: confidence, article numbers and identifier provenance per entry."""
+    from .citations import reference_href
+
+    frame = identification_table()
+    hrefs = frame["key"].map(reference_href)
+    return Table(
+        frame.drop(columns="key"),
+        "How each entry was identified: its reference number(s) in the source article with the "
+        "confidence of the identification, and where each identifier was seen",
+        links={"Entry": hrefs},
+    )
