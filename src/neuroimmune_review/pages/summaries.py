@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import data
-from ..render import escape_markdown, markdown
+from ..render import Table, escape_markdown, markdown
 
 
 def _plural(n: int, word: str) -> str:
@@ -60,14 +60,19 @@ def chapter_summary(chapter: str, subject: str):
     return markdown(findings_summary(data.evidence(chapter=chapter), subject))
 
 
-def at_a_glance():
-    """Headline counts for the home page."""
+def at_a_glance() -> Table:
+    """Headline counts for the home page (an HTML table: cell Markdown output has no tables)."""
     rows = data.evidence()
     classes = sorted(set(rows["drug_class"]) & set(data.DRUG_CLASSES))
-    text = (
-        f"| Findings | Cited sources | Antidepressant classes | Mediators | Interventions and conditions |\n"
-        f"|---:|---:|---:|---:|---:|\n"
-        f"| {len(rows)} | {_sources(rows)} | {len(classes)} | {rows['mediator'].nunique()} "
-        f"| {rows['intervention'].nunique()} |\n"
+    counts = pd.DataFrame(
+        [
+            {
+                "Findings": len(rows),
+                "Cited sources": _sources(rows),
+                "Antidepressant classes": len(classes),
+                "Mediators": rows["mediator"].nunique(),
+                "Interventions and conditions": rows["intervention"].nunique(),
+            }
+        ]
     )
-    return markdown(text)
+    return Table(counts, "The evidence data set in numbers")
