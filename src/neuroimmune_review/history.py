@@ -601,15 +601,9 @@ def whats_new_html(limit: int = 50, root: Path | None = None) -> str:
     return out
 
 
-class _HTML:
-    def __init__(self, markup: str):
-        self.markup = markup
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self.markup, "text/plain": "What's new"}
-
-
 def whats_new(limit: int = 50):
     """For the page: the table, re-executed when the data's history changes."""
+    from IPython.display import HTML
+
     history_state()  # recorded by provenance: the page depends on the data's history
-    return _HTML(whats_new_html(limit))
+    return HTML(whats_new_html(limit))

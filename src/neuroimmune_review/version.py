@@ -302,8 +302,10 @@ def source_citation():
 def stamp_text_from(s: dict[str, Any]) -> str:
     """The one stamp every page shows. Its commit is the last commit that changed the evidence,
     the same id How to cite gives, so a reader never sees two different commits."""
-    commit = s.get("data_commit") or s.get("commit") or ""
-    commit = f"evidence commit {commit}" if commit else "commit not recorded"
+    if s.get("data_commit"):
+        commit = f"evidence commit {s['data_commit']}"
+    else:  # no git history here (e.g. a CI checkout without it): the build's own commit, if known
+        commit = f"commit {s['commit']}" if s.get("commit") else "commit not recorded"
     if s["uncommitted"]:
         commit += " with uncommitted data changes"
     return f"Evidence as of {s['date'] or 'unknown date'} · version {s['version']} · {commit}"
