@@ -263,6 +263,8 @@ def test_conclusions_changed_is_computed_and_names_the_flip(verdict_repo):
     # 3 decreases against 3 increases: the direction itself flips, and the flip is named.
     assert "SSRI: pro-inflammatory cytokines: net decrease → conflicting" in flipped.conclusions
     page = rows(history.whats_new_html(root=verdict_repo))
+    assert first.first_verdicts and not contrary.first_verdicts
+    assert "<strong>First verdicts</strong>" in page[3]
     assert "<strong>Yes</strong>" in page[0] and "net decrease → conflicting" in page[0]
     assert "<strong>Yes</strong>" in page[1]
     assert page[2].endswith("<td>No</td></tr>")

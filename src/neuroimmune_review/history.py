@@ -318,9 +318,9 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
             continue
         _compare(commit, old_csv, new_csv, old_bib, new_bib, current_labels)
         commit.vocabulary_changed = (new_iv, new_md) != (old_iv, old_md)
-        commit.conclusions = sof.flips(
-            verdicts.keys(old_csv, old_iv, old_md), verdicts.keys(new_csv, new_iv, new_md)
-        )
+        before = verdicts.keys(old_csv, old_iv, old_md)
+        commit.conclusions = sof.flips(before, verdicts.keys(new_csv, new_iv, new_md))
+        commit.first_verdicts = bool(commit.conclusions) and not before
     return found, repo
 
 
@@ -537,11 +537,13 @@ def _conclusions(commit: Commit) -> str:
     if commit.tag_only or not commit.conclusions:
         return "No"
     items = "".join(f"<li>{_e(flip)}</li>" for flip in commit.conclusions)
+    head = "<strong>First verdicts</strong>" if commit.first_verdicts else "<strong>Yes</strong>"
     if len(commit.conclusions) <= 3:
-        return f"<strong>Yes</strong><ul>{items}</ul>"
+        return f"{head}<ul>{items}</ul>"
+    what = "stated" if commit.first_verdicts else "changed"
     return (
-        f"<strong>Yes</strong><details><summary>{_plural(len(commit.conclusions), 'verdict')} "
-        f"changed</summary><ul>{items}</ul></details>"
+        f"{head}<details><summary>{_plural(len(commit.conclusions), 'verdict')} "
+        f"{what}</summary><ul>{items}</ul></details>"
     )
 
 

@@ -58,9 +58,20 @@ def _types(types: list[str]) -> str:
 
 
 def _certainty(v: sof.Verdict) -> str:
+    """Plain text: 'low (experimental evidence only)'."""
     if v.certainty == "not rated" or not v.reasons:
         return v.certainty
     return f"{v.certainty} ({'; '.join(v.reasons)})"
+
+
+def _certainty_cell(v: sof.Verdict) -> str:
+    """HTML: the label, and why it was lowered in smaller type beneath."""
+    if v.certainty == "not rated" or not v.reasons:
+        return f"<strong>{_e(v.certainty)}</strong>"
+    return (
+        f"<strong>{_e(v.certainty)}</strong><br>"
+        f'<span class="review-sof__why">{_e("; ".join(v.reasons))}</span>'
+    )
 
 
 def _votes(v: sof.Verdict) -> str:
@@ -156,7 +167,7 @@ def summary(drug_class: str) -> _HTML:
             _e(g.reading),
             _e(f"{g.verdict.sources} ({_plural(g.verdict.rows, 'finding')})"),
             _e(_types(g.verdict.evidence_types)),
-            _e(_certainty(g.verdict)),
+            _certainty_cell(g.verdict),
         ]
         for g in cv.groups
     ]
@@ -166,7 +177,7 @@ def summary(drug_class: str) -> _HTML:
         "Inflammatory reading",
         "Independent sources",
         "Evidence types",
-        sof.CERTAINTY_NAME,
+        "Certainty (simple rule, below)",
     ]
     caption = f"Summary of findings: {class_name(drug_class)} (intervention effects only)"
     unvoted = (
@@ -222,7 +233,7 @@ def at_a_glance() -> _HTML:
                 _e(f"{v.supporting} of {v.voting}" if v.voting else "0"),
                 _e(f"{cv.sources} ({cv.rows})"),
                 _e(_types(cv.evidence_types)),
-                _e(_certainty(v)),
+                _certainty_cell(v),
             ]
         )
     head = [
