@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -154,12 +156,18 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
             g,
         ),
     )
+    # One named table, embedded once (Figure.datasets); every panel and text column filters it.
+    fields = ["row", "effect", "ci_low", "ci_high", "significant", "Direction", "Comparison"]
+    fields += [t.shorthand.split(":")[0] for t in tooltip] + ["effect_ci", "k", "n_text", "review"]
+    plotted = plotted[list(dict.fromkeys(fields))]
+    source = alt.NamedData(name="forest_rows")
     panels = []
     for i, group in enumerate(groups):
         part = plotted[plotted[group_field] == group]
         last = i == len(groups) - 1
         x_axis = alt.Axis(title=x_title if last else None, labels=last, ticks=last)
-        base = alt.Chart(part).encode(y=y)
+        in_group = f"datum[{json.dumps(group_field)}] === {json.dumps(str(group))}"
+        base = alt.Chart(source).transform_filter(in_group).encode(y=y)
         whiskers = (
             base.transform_filter("isValid(datum.ci_low)")
             .mark_rule(color="#333333", strokeWidth=1.5)
@@ -195,10 +203,10 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         # The numbers beside each row, as in a printed forest plot: effect [95% CI], k, n and
         # the review's own clinical direction for the same mediator and comparison.
         columns = [
-            _text_column(part, y, "effect_ci", "Effect [95% CI]", 130, first=i == 0),
-            _text_column(part, y, "k", "k", 30, first=i == 0),
-            _text_column(part, y, "n_text", "n", 40, first=i == 0),
-            _text_column(part, y, "review", "Review (clinical)", 150, first=i == 0),
+            _text_column(source, in_group, "effect_ci", "Effect [95% CI]", 130, first=i == 0),
+            _text_column(source, in_group, "k", "k", 30, first=i == 0),
+            _text_column(source, in_group, "n_text", "n", 40, first=i == 0),
+            _text_column(source, in_group, "review", "Review (clinical)", 150, first=i == 0),
         ]
         panels.append(alt.hconcat(plot, *columns, spacing=4).resolve_scale(y="shared"))
     chart = (
@@ -221,12 +229,20 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         f"computed here. {_plural(len(not_plotted), 'further result')} without a numeric effect "
         "appear only in the tables."
     )
-    return Figure(chart=chart, title=title, description=description, data=plotted.assign(n=1))
+    records = json.loads(plotted.to_json(orient="records"))
+    return Figure(
+        chart=chart,
+        title=title,
+        description=description,
+        data=plotted.assign(n=1),
+        datasets={"forest_rows": records},
+    )
 
 
-def _text_column(part: pd.DataFrame, y, field: str, title: str, width: int, first: bool):
+def _text_column(source, in_group: str, field: str, title: str, width: int, first: bool):
     return (
-        alt.Chart(part)
+        alt.Chart(source)
+        .transform_filter(in_group)
         .mark_text(align="left", baseline="middle", fontSize=11, color="#222222")
         .encode(
             y=alt.Y("row:N", sort=alt.EncodingSortField("effect", op="min"), axis=None),
