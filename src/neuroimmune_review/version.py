@@ -285,7 +285,8 @@ def how_to_cite():
     text = (
         f"You are reading **version {escape_markdown(s['version'])}** of the review. "
         f"{escape_markdown(evidence)}. The three forms below carry the same version and commit.\n\n"
-        f"**Plain text**\n\n{_fenced(book_plain(root, s), 'text')}\n"
+        # A paragraph, not a code block: a one-line reference would scroll sideways.
+        f"**Plain text**\n\n> {escape_markdown(book_plain(root, s))}\n\n"
         f"**BibTeX**\n\n{_fenced(book_bibtex(root, s))}\n"
         f"**RIS** (Zotero, EndNote, Mendeley: save as a `.ris` file and import)\n\n{_fenced(book_ris(root, s), 'text')}"
     )
