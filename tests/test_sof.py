@@ -81,7 +81,7 @@ def test_certainty_rule(types, supporting, voting, expected):
 def test_certainty_reasons_are_stated():
     assert sof.certainty({"in_vitro"}, 1, 2)[1] == [
         "experimental evidence only",
-        "inconsistent: 1 of 2 source votes agree",
+        "inconsistent: 1 of 2 source votes agrees",
         "1 supporting source",
     ]
     assert "not a GRADE assessment" in sof.CERTAINTY_RULE and "never" in sof.CERTAINTY_RULE

@@ -129,11 +129,16 @@ def certainty(supporting_types: set[str], supporting: int, voting: int) -> tuple
     return _lowered(level, reasons, supporting, voting)
 
 
+def agree(n: int) -> str:
+    """'1 of 3 source votes agrees', '2 of 3 … agree'."""
+    return "agrees" if n == 1 else "agree"
+
+
 def _lowered(level: int, reasons: list[str], supporting: int, voting: int):
     reasons = list(reasons)
     if supporting / voting < AGREEMENT_THRESHOLD:
         level -= 1
-        reasons.append(f"inconsistent: {supporting} of {voting} source votes agree")
+        reasons.append(f"inconsistent: {supporting} of {voting} source votes {agree(supporting)}")
     if supporting < MIN_SOURCES:
         level -= 1
         reasons.append(f"{supporting} supporting source" + ("" if supporting == 1 else "s"))

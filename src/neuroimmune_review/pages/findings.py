@@ -91,7 +91,7 @@ def bottom_line(cv: sof.ClassVerdict) -> str:
         return f"The data set holds no intervention effect of {who} yet."
     text = f"In the review's data, {who} {PLAIN[v.net]}"
     if v.net in ("decrease", "increase", "no_change"):
-        text += f": {v.supporting} of {_plural(v.voting, 'source vote')} agree"
+        text += f": {v.supporting} of {_plural(v.voting, 'source vote')} {sof.agree(v.supporting)}"
     text += f" ({_plural(cv.sources, 'independent source')}, {_plural(cv.rows, 'finding')})."
     if v.certainty != "not rated":
         text += f" Certainty: {_certainty(v)}."
