@@ -92,8 +92,10 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def blocks(markdown: str) -> list[str]:
-    return [block for block in markdown.split("\n**") if block.startswith("20")]
+def rows(page: str) -> list[str]:
+    """The table rows of the page's HTML, newest first."""
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [r for r in body.split("<tr>") if r]
 
 
 def test_commits_newest_first_with_rows_and_references(repo):
@@ -119,33 +121,42 @@ def test_commits_newest_first_with_rows_and_references(repo):
     ]
 
 
-def test_markdown_summaries(repo):
-    text = history.whats_new_markdown(root=repo)
-    parts = blocks(text)
-    assert [p.split("**")[0] for p in parts] == [
-        f"2026-04-01 · commit {git(repo, 'rev-parse', '--short=7', 'HEAD').strip()} · tag v2026.2.1",
-        f"2026-03-01 · commit {git(repo, 'rev-parse', '--short=7', 'HEAD~1').strip()}",
-        f"2026-02-01 · commit {git(repo, 'rev-parse', '--short=7', 'HEAD~2').strip()} · tag v2026.2.0",
-        f"2026-01-01 · commit {git(repo, 'rev-parse', '--short=7', 'HEAD~3').strip()}",
+def test_table_rows_labels_and_details(repo):
+    text = history.whats_new_html(root=repo)
+    parts = rows(text)
+    shas = [git(repo, "rev-parse", "--short=7", f"HEAD~{i}").strip() for i in range(4)]
+    assert [p.split("</td>")[0] for p in parts] == [
+        "<td>2026-04-01",
+        "<td>2026-03-01",
+        "<td>2026-02-01",
+        "<td>2026-01-01",
     ]
+    for part, sha in zip(parts, shas, strict=True):
+        assert f"commit <code>{sha}</code>" in part
     prose, recode, add, initial = parts
-    assert "this commit itself did not change the data" in prose
+    assert "Release v2026.2.1" in prose and "this commit itself did not change the data" in prose
+    assert "Release v2026.2.0" in add
+    assert "<summary>1 finding changed, 1 removed; 1 reference removed</summary>" in recode
     assert (
-        "- Changed 1 finding:\n  - EV0001: fluoxetine → IL-6, no change \\(Sutcigil et al. 2007\\); "
-        "changed: direction" in recode
-    )
-    assert (
-        "- Removed 1 finding:\n  - EV0002: sertraline → TNF-α, decrease \\(Nava et al. 2025, ref. 99, 101\\)"
+        "<li>EV0001: fluoxetine → IL-6, no change (Sutcigil et al. 2007); changed: direction</li>"
         in recode
     )
     assert (
-        "- Removed 1 reference:\n  - Köhler &amp; Freitas 2018, *Peripheral alterations in cytokine and "
-        "chemokine levels* (kohler2018peripheral)"
-    ) in recode
-    assert "- Added 1 finding:\n  - EV0003: ketamine → IL-10, increase \\(" in add
-    assert "- Added 1 reference:\n  - Köhler &amp; Freitas 2018" in add
-    assert "Add Köhler 2018 &lt;meta-analysis&gt; \\*ketamine\\*" in add
-    assert "- Added 2 findings:" in initial and "- Added 2 references:" in initial
+        "<li>EV0002: sertraline → TNF-α, decrease (Nava et al. 2025, ref. 99, 101)</li>" in recode
+    )
+    # References by author-year label and title; BibTeX keys are not shown.
+    assert (
+        "<li>Köhler &amp; Freitas 2018, <em>Peripheral alterations in cytokine and chemokine levels</em></li>"
+        in recode
+    )
+    assert "kohler2018peripheral" not in text and "sutcigil2007pro" not in text
+    assert "<li>EV0003: ketamine → IL-10, increase (Köhler &amp; Freitas 2018)</li>" in add
+    assert "Add Köhler 2018 &lt;meta-analysis&gt; *ketamine*" in add
+    assert "<summary>2 findings added; 2 references added</summary>" in initial
+    # Every change is listed: nothing is cut off with "… and N more".
+    assert "more</li>" not in text
+    # The fixture has no vocabularies, so no version states a verdict: no conclusion changed.
+    assert all(p.rstrip().endswith("<td>No</td></tr>") or "<td>No</td>" in p for p in parts)
 
 
 def test_text_from_data_and_commits_is_escaped(repo):
@@ -162,19 +173,113 @@ def test_text_from_data_and_commits_is_escaped(repo):
         "<img src=x onerror=alert(1)> `code` [link](http://x)",
         date="2026-05-01T12:00:00+00:00",
     )
-    text = history.whats_new_markdown(root=repo)
+    text = history.whats_new_html(root=repo)
     assert "<script>" not in text and "<img" not in text
-    assert "&lt;script&gt;" in text
-    assert "\\[x\\]\\(javascript:y\\)" in text and "\\*k\\*" in text
-    assert "\\`code\\` \\[link\\]\\(http://x\\)" in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
-def test_limit_and_item_cap(repo):
-    text = history.whats_new_markdown(limit=1, root=repo, max_items=1)
+def test_limit(repo):
+    text = history.whats_new_html(limit=1, root=repo)
     assert "the last 1 commits" in text
     assert "Initial evidence" not in text
-    many = history.whats_new_markdown(root=repo, max_items=1)
-    assert "  - … and 1 more" in many
+
+
+# --- "Conclusions changed" is computed -------------------------------------------------------
+
+INTERVENTIONS = "name,kind,drug_class\nfluoxetine,drug,SSRI\nsertraline,drug,SSRI\n"
+MEDIATORS = (
+    "name,family,inflammatory_role\nIL-6,cytokine,pro\nTNF-α,cytokine,pro\nIL-10,cytokine,anti\n"
+)
+BIB = "".join(
+    f"@article{{{key},\n  author = {{{name}, A.}},\n  title = {{T {key}}},\n  year = {{2020}}\n}}\n"
+    for key, name in (
+        ("a2020", "Alpha"),
+        ("b2020", "Beta"),
+        ("c2020", "Gamma"),
+        ("d2020", "Delta"),
+        ("e2020", "Eps"),
+        ("f2020", "Phi"),
+    )
+)
+
+
+def finding(ident: int, drug: str, mediator: str, direction: str, key: str) -> str:
+    return f"EV{ident:04d},{drug},{mediator},{direction},clinical,human,serum,,{key},,book/antidepressants/ssri,\n"
+
+
+@pytest.fixture
+def verdict_repo(tmp_path: Path) -> Path:
+    """Three versions: SSRIs lower IL-6 (3 sources); a prose-neutral recode that keeps the verdict;
+    two new sources report increases, so the pro-inflammatory verdict flips to conflicting."""
+    root = tmp_path / "verdicts"
+    (root / "data").mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    (root / "data" / "interventions.csv").write_text(INTERVENTIONS, encoding="utf-8")
+    (root / "data" / "mediators.csv").write_text(MEDIATORS, encoding="utf-8")
+    base = [
+        finding(1, "fluoxetine", "IL-6", "decrease", "a2020"),
+        finding(2, "sertraline", "IL-6", "decrease", "b2020"),
+        finding(3, "fluoxetine", "TNF-α", "decrease", "c2020"),
+    ]
+    write(root, HEADER + "".join(base), BIB)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "Three sources", date="2026-01-01T12:00:00+00:00")
+    # The same result fanned out to a second drug and duplicated: no new source, no new verdict.
+    fanned = base + [
+        finding(4, "sertraline", "TNF-α", "decrease", "c2020"),
+        finding(5, "sertraline", "TNF-α", "decrease", "c2020"),
+    ]
+    write(root, HEADER + "".join(fanned), BIB)
+    git(root, "commit", "-qam", "Fan-out", date="2026-02-01T12:00:00+00:00")
+    contrary = fanned + [
+        finding(6, "fluoxetine", "IL-6", "increase", "d2020"),
+        finding(7, "sertraline", "TNF-α", "increase", "e2020"),
+        finding(8, "fluoxetine", "IL-10", "decrease", "d2020"),
+    ]
+    write(root, HEADER + "".join(contrary), BIB)
+    git(root, "commit", "-qam", "Two contrary sources", date="2026-03-01T12:00:00+00:00")
+    flipped = contrary + [finding(9, "fluoxetine", "IL-6", "increase", "f2020")]
+    write(root, HEADER + "".join(flipped), BIB)
+    git(root, "commit", "-qam", "A third contrary source", date="2026-04-01T12:00:00+00:00")
+    return root
+
+
+def test_conclusions_changed_is_computed_and_names_the_flip(verdict_repo):
+    found, _ = history.commits(verdict_repo)
+    flipped, contrary, fanout, first = found
+    assert "SSRI: pro-inflammatory cytokines: new verdict, net decrease" in first.conclusions
+    assert (
+        "SSRI: overall reading: new verdict, anti-inflammatory, certainty moderate"
+        in first.conclusions
+    )
+    # The same result fanned out to another drug and duplicated adds no source: no verdict moves.
+    assert fanout.conclusions == []
+    # 3 of 5 source votes: still a net decrease, but the certainty drops for inconsistency.
+    assert contrary.conclusions == [
+        "SSRI: anti-inflammatory cytokines: new verdict, net decrease",
+        "SSRI: overall reading: anti-inflammatory, certainty moderate → anti-inflammatory, certainty low",
+    ]
+    # 3 decreases against 3 increases: the direction itself flips, and the flip is named.
+    assert "SSRI: pro-inflammatory cytokines: net decrease → conflicting" in flipped.conclusions
+    page = rows(history.whats_new_html(root=verdict_repo))
+    assert first.first_verdicts and not contrary.first_verdicts
+    assert "<strong>First verdicts</strong>" in page[3]
+    assert "<strong>Yes</strong>" in page[0] and "net decrease → conflicting" in page[0]
+    assert "<strong>Yes</strong>" in page[1]
+    assert page[2].endswith("<td>No</td></tr>")
+    assert "3 changes altered a summary-of-findings verdict" in history.whats_new_html(
+        root=verdict_repo
+    )
+
+
+def test_a_verdict_that_flips_direction_is_named():
+    old = {"SSRI: pro-inflammatory cytokines": "net decrease"}
+    new = {"SSRI: pro-inflammatory cytokines": "conflicting"}
+    from neuroimmune_review import sof
+
+    assert sof.flips(old, new) == ["SSRI: pro-inflammatory cytokines: net decrease → conflicting"]
+    assert sof.flips(old, old) == []
 
 
 def test_shallow_clone(repo, tmp_path):
@@ -184,7 +289,7 @@ def test_shallow_clone(repo, tmp_path):
         check=True,
         capture_output=True,
     )
-    text = history.whats_new_markdown(root=clone)
+    text = history.whats_new_html(root=clone)
     assert "shallow clone" in text
     assert "Earlier history is not in this clone" in text
     assert "the data set had 2 findings and 2 references" in text
@@ -208,7 +313,7 @@ def test_not_a_checkout(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     root = tmp_path / "copy"
     (root / "data").mkdir(parents=True)
-    text = history.whats_new_markdown(root=root)
+    text = history.whats_new_html(root=root)
     assert "cannot be shown here" in text and "not a git checkout" in text
     assert history.state(root) == {
         "available": False,
@@ -218,7 +323,7 @@ def test_not_a_checkout(tmp_path, monkeypatch):
 
 def test_no_git_installed(repo, monkeypatch):
     monkeypatch.setattr(history.shutil, "which", lambda name, *a, **k: None)
-    text = history.whats_new_markdown(root=repo)
+    text = history.whats_new_html(root=repo)
     assert "git is not installed" in text
 
 
@@ -226,7 +331,7 @@ def test_no_commits_yet(tmp_path):
     root = tmp_path / "fresh"
     (root / "data").mkdir(parents=True)
     git(root, "init", "-q")
-    assert "no commits yet" in history.whats_new_markdown(root=root)
+    assert "no commits yet" in history.whats_new_html(root=root)
 
 
 def test_only_prose_commits(tmp_path):
@@ -236,7 +341,7 @@ def test_only_prose_commits(tmp_path):
     (root / "README.md").write_text("x\n", encoding="utf-8")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "readme")
-    assert "No committed change to the evidence" in history.whats_new_markdown(root=root)
+    assert "No committed change to the evidence" in history.whats_new_html(root=root)
 
 
 def test_page_is_tracked_and_goes_stale_only_when_the_data_history_changes(repo, monkeypatch):

@@ -13,10 +13,12 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
+from pathlib import Path
 
 import pytest
-from conftest import REPO, WAIT_FOR_CHARTS, PageWatcher, toc_documents
+from conftest import REPO, SITE_ENV, WAIT_FOR_CHARTS, PageWatcher, toc_documents
 
 PAGES = [*toc_documents(REPO), "genindex", "search"]
 BLOCKING = {"serious", "critical"}
@@ -85,14 +87,30 @@ def chart_name_problems(charts: list[dict], where: str) -> list[str]:
     return problems
 
 
+def offered_modes() -> list[str]:
+    """The colour modes the built site lets a reader choose: light, plus dark if the theme's
+    switcher is rendered (templates/theme-switcher.html removes it). Read from the build, so
+    re-enabling dark mode makes every page below be checked in dark mode too."""
+    home = Path(os.environ.get(SITE_ENV) or REPO / "_build" / "html") / "book" / "index.html"
+    text = home.read_text(encoding="utf-8") if home.is_file() else ""
+    return ["light", "dark"] if "theme-switch-button" in text else ["light"]
+
+
+@pytest.mark.parametrize("mode", offered_modes())
 @pytest.mark.parametrize("docname", PAGES)
-def test_page_is_accessible(browser, site_server, axe, docname):
-    """axe-core: no serious or critical violation; every chart and diagram named and described."""
-    context = browser.new_context()
+def test_page_is_accessible(browser, site_server, axe, docname, mode):
+    """axe-core, in every colour mode offered: no serious or critical violation; every chart and
+    diagram named and described."""
+    context = browser.new_context(color_scheme=mode)
     page = context.new_page()
     PageWatcher(page, site_server)  # keeps the page offline like the browser tests
+    if mode != "light":  # what the theme's switcher stores
+        page.add_init_script(
+            f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}')"
+        )
     try:
         page.goto(f"{site_server}{docname}.html", wait_until="load")
+        assert page.evaluate("document.documentElement.dataset.theme") == mode
         assert page.evaluate(WAIT_FOR_CHARTS), f"{docname}: charts not drawn"
         charts = page.evaluate(CHART_NAMES)
         results = axe.run(page, options={"resultTypes": ["violations"]})
@@ -104,6 +122,27 @@ def test_page_is_accessible(browser, site_server, axe, docname):
     )
     problems = chart_name_problems(charts, docname)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "docname", ["book/index", "book/antidepressants/ssri", "book/synthesis/meta-analyses"]
+)
+def test_a_reader_who_prefers_dark_gets_the_tested_light_mode(
+    browser, site_server, built_site, docname
+):
+    """Dark mode is not offered: no switcher on any page, and a system preference for dark still
+    renders the light mode that the axe and contrast checks above cover."""
+    assert offered_modes() == ["light"]
+    context = browser.new_context(color_scheme="dark")
+    page = context.new_page()
+    PageWatcher(page, site_server)
+    try:
+        page.goto(f"{site_server}{docname}.html", wait_until="load")
+        theme = page.evaluate("document.documentElement.dataset.theme")
+        switchers = page.locator(".theme-switch-button").count()
+    finally:
+        context.close()
+    assert (theme, switchers) == ("light", 0), f"{docname}: theme {theme}, {switchers} switcher(s)"
 
 
 def test_chart_pages_are_checked(built_site, site_pages):

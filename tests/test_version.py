@@ -180,9 +180,11 @@ def test_stamp_uses_the_last_data_commit(tmp_path):
         "data_commit": data_commit,
         "uncommitted": False,
     }
+    # The stamp names the evidence commit, the same id How to cite gives, not HEAD.
     assert version.stamp_text(root) == (
-        f"Evidence as of 2026-03-01 · version {neuroimmune_review.__version__} · commit {head}"
+        f"Evidence as of 2026-03-01 · version {neuroimmune_review.__version__} · evidence commit {data_commit}"
     )
+    assert head not in version.stamp_text(root)
 
 
 @pytest.mark.skipif(not HAS_GIT, reason="git is not installed")
@@ -250,3 +252,44 @@ def test_evidence_state_ignores_prose_commits(tmp_path, monkeypatch):
     git(root, "commit", "-qam", "more data", date="2026-05-01T12:00:00+00:00")
     after = version.evidence_state()
     assert after["date"] == "2026-05-01" and after["commit"] != before["commit"]
+
+
+def test_how_to_cite_formats_share_one_version_and_one_commit():
+    """Plain text, BibTeX and RIS name the same version, evidence date and commit."""
+    from neuroimmune_review.curation.importers import _ris_records
+
+    stamp = {"date": "2026-11-21", "version": "2026.3.1", "commit": "abc1234", "uncommitted": False}
+    plain = version.book_plain(REPO, stamp)
+    bibtex = version.book_bibtex(REPO, stamp)
+    ris = version.book_ris(REPO, stamp)
+    for text in (plain, bibtex, ris):
+        assert "2026.3.1" in text and "abc1234" in text and "2026-11-21" in text
+        assert len(set(re.findall(r"\b20\d\d\.\d+\.\d+\b", text))) == 1  # one version
+        assert set(re.findall(r"commit ([0-9a-f]{7})", text)) == {"abc1234"}  # one commit
+    assert plain.startswith(", ".join(version.editors(REPO)) + ". Antidepressants")
+    ((_, tags),) = list(_ris_records(ris))
+    fields = dict(tags)
+    assert fields["TY"] == "ELEC" and fields["ET"] == "2026.3.1" and fields["PY"] == "2026"
+    assert [v for t, v in tags if t == "AU"] == version.editors(REPO)
+    assert fields["TI"].startswith("Antidepressants and neuroimmune cytokine networks")
+    assert ris.rstrip().endswith("ER  -")
+
+
+def test_editors_and_repository_come_from_citation_cff(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    (tmp_path / "CITATION.cff").write_text(
+        "cff-version: 1.2.0\nauthors:\n  - given-names: Ada\n    family-names: Lovelace\n"
+        "  - name: The living-review editors\nrepository-code: https://example.org/review\n",
+        encoding="utf-8",
+    )
+    assert version.editors(tmp_path) == ["Ada Lovelace", "The living-review editors"]
+    assert version.repository_url(tmp_path) == "https://example.org/review"
+    assert version.contact_url(tmp_path) == (
+        "https://example.org/review/issues/new?template=suggest-a-study.yml"
+    )
+    (tmp_path / "CITATION.cff").write_text("cff-version: 1.2.0\nauthors: []\n", encoding="utf-8")
+    assert version.repository_url(tmp_path) == ""  # never guessed
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "owner/review")
+    assert version.repository_url(tmp_path) == "https://github.com/owner/review"
+    assert (REPO / ".github" / "ISSUE_TEMPLATE" / version.ISSUE_FORM).is_file()

@@ -21,6 +21,7 @@ _PAGE_MODULES = (
     "charts",
     "citations",
     "figures",
+    "findings",
     "screening",
     "summaries",
     "synthesis",

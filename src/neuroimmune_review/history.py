@@ -16,6 +16,7 @@ touches the data or a tag is added, not after a prose-only commit.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import os
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from . import paths, sof
 from .bib import SOURCE_ARTICLE_KEY
 from .provenance import tracked
 
@@ -35,6 +36,10 @@ REFERENCE_MAP = "data/reference_map.csv"
 TRACKED_FILES = (EVIDENCE, BIBLIOGRAPHY, REFERENCE_MAP)
 # Fields that moved out of the BibTeX into data files: dropping them is not a change of the work.
 MOVED_BIB_FIELDS = ("reviewref", "source")
+# The vocabularies give each mediator its inflammatory role and each drug its class, so an edit
+# to them can change a summary-of-findings verdict: their commits are listed too.
+VOCABULARIES = ("data/interventions.csv", "data/mediators.csv")
+LOGGED = (*TRACKED_FILES, *VOCABULARIES)
 _SEP, _END = "\x1f", "\x1e"
 
 
@@ -125,7 +130,7 @@ def _tags(root: Path) -> dict[str, list[str]]:
 
 
 def _dirty(root: Path) -> bool:
-    out = _text(_git(root, "status", "--porcelain", "--", *TRACKED_FILES))
+    out = _text(_git(root, "status", "--porcelain", "--", *LOGGED))
     return any(line.strip() for line in out.splitlines())
 
 
@@ -135,7 +140,7 @@ def state(root: Path | None = None) -> dict[str, Any]:
     repo = repository(root)
     if not repo.available:
         return {"available": False, "reason": repo.reason}
-    last = _text(_git(root, "log", "-1", "--format=%H", "--", *TRACKED_FILES)).strip()
+    last = _text(_git(root, "log", "-1", "--format=%H", "--", *LOGGED)).strip()
     return {
         "available": True,
         "last_data_commit": last,
@@ -179,6 +184,10 @@ class Commit:
     total_rows: int = 0  # at a boundary: how many findings and references there were
     total_refs: int = 0
     tag_only: bool = False  # a tagged commit that did not touch the data
+    vocabulary_changed: bool = False  # interventions.csv or mediators.csv edited
+    conclusions: list[str] = field(
+        default_factory=list
+    )  # summary-of-findings verdicts that flipped
 
     @property
     def short(self) -> str:
@@ -196,6 +205,7 @@ class Commit:
             or self.bib_changed
             or self.bib_removed
             or self.boundary
+            or self.vocabulary_changed
         )
 
 
@@ -327,7 +337,7 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
             f"-n{int(limit)}",
             f"--format=%H{_SEP}%P{_SEP}%ct{_SEP}%cs{_SEP}%s{_END}",
             "--",
-            *TRACKED_FILES,
+            *LOGGED,
         )
     )
     found: list[Commit] = []
@@ -341,7 +351,7 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
     for commit in found:
         parent = commit.parents[0] if commit.parents else None
         commit.boundary = not commit.parents and commit.sha in repo.shallow_commits
-        for path in TRACKED_FILES:
+        for path in LOGGED:
             full = repo.prefix + path
             names.append(f"{commit.sha}:{full}")
             names.append(f"{parent}:{full}" if parent else "")
@@ -353,9 +363,10 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
         _bib(_read_blobs(root, [f"HEAD:{repo.prefix}{BIBLIOGRAPHY}"])[0]) if found else _bib(None)
     )
     current_labels = {key: current.short_label(key) for key in current.entries}
-    width = 2 * len(TRACKED_FILES)
+    width = 2 * len(LOGGED)
+    verdicts = _VerdictCache()
     for index, commit in enumerate(found):
-        new_csv, old_csv, new_bib, old_bib, new_map, old_map = contents[
+        (new_csv, old_csv, new_bib, old_bib, new_map, old_map, new_iv, old_iv, new_md, old_md) = contents[
             width * index : width * index + width
         ]
         commit.tags = tags.get(commit.sha, [])
@@ -363,7 +374,59 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
             commit.total_rows, commit.total_refs = len(_rows(new_csv)), len(_bib(new_bib).entries)
             continue
         _compare(commit, old_csv, new_csv, old_bib, new_bib, current_labels, old_map, new_map)
+        commit.vocabulary_changed = (new_iv, new_md) != (old_iv, old_md)
+        before = verdicts.keys(old_csv, old_iv, old_md)
+        commit.conclusions = sof.flips(before, verdicts.keys(new_csv, new_iv, new_md))
+        commit.first_verdicts = bool(commit.conclusions) and not before
     return found, repo
+
+
+class _VerdictCache:
+    """Summary-of-findings verdicts of a version of the data, computed once per distinct version.
+
+    Each commit is compared with its parent, so every version is needed twice; hashing the
+    three files' contents makes the second time free."""
+
+    def __init__(self):
+        self._seen: dict[tuple, dict[str, str]] = {}
+
+    def keys(self, evidence: bytes | None, interventions: bytes | None, mediators: bytes | None):
+        key = tuple(
+            hashlib.sha1(b or b"").hexdigest() for b in (evidence, interventions, mediators)
+        )
+        if key not in self._seen:
+            self._seen[key] = verdicts_of(evidence, interventions, mediators)
+        return self._seen[key]
+
+
+def _frame(content: bytes | None):
+    import pandas as pd
+
+    if not content:
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(
+            io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+    except (ValueError, UnicodeDecodeError):  # a malformed committed version states no verdict
+        return pd.DataFrame()
+
+
+def verdicts_of(
+    evidence: bytes | None, interventions: bytes | None, mediators: bytes | None
+) -> dict[str, str]:
+    """The summary-of-findings verdicts a version of the three data files states ({} if unreadable)."""
+    from .data import DRUG_CLASSES
+
+    frames = [_frame(evidence), _frame(interventions), _frame(mediators)]
+    needed = (
+        {"intervention", "mediator", "direction", "citation", "review_ref", "evidence_type"},
+        {"name", "drug_class"},
+        {"name", "family", "inflammatory_role"},
+    )
+    if any(not cols <= set(frame.columns) for cols, frame in zip(needed, frames, strict=True)):
+        return {}
+    return sof.verdict_keys(sof.verdicts_from_frames(*frames, DRUG_CLASSES))
 
 
 def _tag_only_commits(root: Path, listed: list[Commit]) -> list[Commit]:
@@ -397,18 +460,7 @@ def _tag_only_commits(root: Path, listed: list[Commit]) -> list[Commit]:
 
 
 # ---------------------------------------------------------------------------
-# Markdown
-
-
-_MARKDOWN_SPECIAL = {ord(c): f"\\{c}" for c in "\\`*_{}[]()#+!|<>~"}
-
-
-def _escape(text: str) -> str:
-    """Text from the data made inert in Markdown: HTML-escaped, then Markdown punctuation escaped.
-
-    Quotes are left alone: an entity such as ``&#x27;`` would be broken by escaping its ``#``.
-    """
-    return html.escape(str(text), quote=False).translate(_MARKDOWN_SPECIAL)
+# The page: a Cochrane-style table of changes
 
 
 def _source(row: dict[str, str], labels: dict[str, str], numbers: bool = False) -> str:
@@ -438,49 +490,80 @@ def summarise_row(row: dict[str, str], labels: dict[str, str] | None = None) -> 
     )
 
 
-def _items(lines: list[str], max_items: int) -> list[str]:
-    shown = [f"  - {line}" for line in lines[:max_items]]
-    if len(lines) > max_items:
-        shown.append(f"  - … and {len(lines) - max_items} more")
-    return shown
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _commit_markdown(commit: Commit, max_items: int) -> list[str]:
-    tags = "".join(f" · tag {_escape(t)}" for t in commit.tags)
-    lines = [f"**{commit.date} · commit {commit.short}{tags}** — {_escape(commit.subject)}", ""]
+def _e(text) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def _list(title: str, items: list[str]) -> str:
+    return f"<p>{_e(title)}</p><ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
+
+
+def _counted(noun: str, counts: list[tuple[int, str]]) -> str:
+    """'2 findings added, 1 changed' from [(2, 'added'), (0, 'changed'), (1, 'changed')]."""
+    shown = [(n, verb) for n, verb in counts if n]
+    if not shown:
+        return ""
+    (first, verb), rest = shown[0], shown[1:]
+    return ", ".join([f"{_plural(first, noun)} {verb}", *(f"{n} {v}" for n, v in rest)])
+
+
+def change_counts(commit: Commit) -> str:
+    """'2 findings added, 1 changed; 1 reference removed' (plain text)."""
+    parts = [
+        _counted(
+            "finding",
+            [
+                (len(commit.added), "added"),
+                (len(commit.changed), "changed"),
+                (len(commit.removed), "removed"),
+            ],
+        ),
+        _counted(
+            "reference",
+            [
+                (len(commit.bib_added), "added"),
+                (len(commit.bib_changed), "updated"),
+                (len(commit.bib_removed), "removed"),
+            ],
+        ),
+        "vocabularies edited" if commit.vocabulary_changed else "",
+    ]
+    text = "; ".join(p for p in parts if p)
+    return text[:1].upper() + text[1:]
+
+
+def _what_changed(commit: Commit) -> str:
     if commit.boundary:
-        lines.append(
-            f"- Earlier history is not in this clone, so this commit is not compared with its parent; at this point "
+        return _e(
+            f"Earlier history is not in this clone, so this commit is not compared with its parent; at this point "
             f"the data set had {_plural(commit.total_rows, 'finding')} and {_plural(commit.total_refs, 'reference')}."
         )
-    elif commit.tag_only:
-        lines.append("- Tagged release; this commit itself did not change the data.")
-    elif commit.empty:
-        lines.append(
-            "- No finding or reference added, changed or removed (formatting or comments only)."
-        )
+    if commit.tag_only:
+        return "Tagged release; this commit itself did not change the data."
+    if commit.empty:
+        return "No finding or reference added, changed or removed (formatting or comments only)."
     labels = commit.labels
+    sections = []
     if commit.added:
-        lines.append(f"- Added {_plural(len(commit.added), 'finding')}:")
-        lines += _items(
-            [
-                f"{_escape(r.get('id', ''))}: {_escape(summarise_row(r, labels))}"
-                for r in commit.added
-            ],
-            max_items,
+        sections.append(
+            _list(
+                f"Added {_plural(len(commit.added), 'finding')}:",
+                [f"{_e(r.get('id', ''))}: {_e(summarise_row(r, labels))}" for r in commit.added],
+            )
         )
     if commit.changed:
-        lines.append(f"- Changed {_plural(len(commit.changed), 'finding')}:")
-        lines += _items(
-            [
-                f"{_escape(new.get('id', ''))}: {_escape(summarise_row(new, labels))}; changed: {_escape(', '.join(fields))}"
-                for _old, new, fields in commit.changed
-            ],
-            max_items,
+        sections.append(
+            _list(
+                f"Changed {_plural(len(commit.changed), 'finding')}:",
+                [
+                    f"{_e(new.get('id', ''))}: {_e(summarise_row(new, labels))}; changed: {_e(', '.join(fields))}"
+                    for _old, new, fields in commit.changed
+                ],
+            )
         )
     if commit.repointed:
         lines.append(
@@ -523,13 +606,11 @@ def _commit_markdown(commit: Commit, max_items: int) -> list[str]:
             [f"\\[{n}\\] was {_escape(labels.get(old, old))}" for n, old in unresolved], max_items
         )
     if commit.removed:
-        lines.append(f"- Removed {_plural(len(commit.removed), 'finding')}:")
-        lines += _items(
-            [
-                f"{_escape(r.get('id', ''))}: {_escape(summarise_row(r, labels))}"
-                for r in commit.removed
-            ],
-            max_items,
+        sections.append(
+            _list(
+                f"Removed {_plural(len(commit.removed), 'finding')}:",
+                [f"{_e(r.get('id', ''))}: {_e(summarise_row(r, labels))}" for r in commit.removed],
+            )
         )
     for attribute, verb in (
         ("bib_added", "Added"),
@@ -538,28 +619,50 @@ def _commit_markdown(commit: Commit, max_items: int) -> list[str]:
     ):
         keys = getattr(commit, attribute)
         if keys:
-            lines.append(f"- {verb} {_plural(len(keys), 'reference')}:")
-            lines += _items(
-                [
-                    f"{_escape(labels.get(k, k))}"
-                    + (f", *{_escape(commit.titles[k])}*" if commit.titles.get(k) else "")
-                    + f" ({_escape(k)})"
-                    for k in keys
-                ],
-                max_items,
+            sections.append(
+                _list(
+                    f"{verb} {_plural(len(keys), 'reference')}:",
+                    [
+                        _e(labels.get(k, k))
+                        + (f", <em>{_e(commit.titles[k])}</em>" if commit.titles.get(k) else "")
+                        for k in keys
+                    ],
+                )
             )
-    lines.append("")
-    return lines
+    if commit.vocabulary_changed:
+        sections.append("<p>The intervention or mediator vocabulary was edited.</p>")
+    return f"<details><summary>{_e(change_counts(commit))}</summary>{''.join(sections)}</details>"
 
 
-def whats_new_markdown(limit: int = 50, root: Path | None = None, max_items: int = 25) -> str:
-    """The page's Markdown: one block per commit (newest first), all text from the data escaped."""
+def _conclusions(commit: Commit) -> str:
+    if commit.boundary:
+        return "Not compared"
+    if commit.tag_only or not commit.conclusions:
+        return "No"
+    items = "".join(f"<li>{_e(flip)}</li>" for flip in commit.conclusions)
+    head = "<strong>First verdicts</strong>" if commit.first_verdicts else "<strong>Yes</strong>"
+    if len(commit.conclusions) <= 3:
+        return f"{head}<ul>{items}</ul>"
+    what = "stated" if commit.first_verdicts else "changed"
+    return (
+        f"{head}<details><summary>{_plural(len(commit.conclusions), 'verdict')} "
+        f"{what}</summary><ul>{items}</ul></details>"
+    )
+
+
+def _event(commit: Commit) -> str:
+    tags = "".join(f"<br>Release {_e(t)}" for t in commit.tags)
+    return f"{_e(commit.subject)}<br>commit <code>{_e(commit.short)}</code>{tags}"
+
+
+def whats_new_html(limit: int = 50, root: Path | None = None) -> str:
+    """The page: an intro sentence and one table row per commit (newest first); all text escaped."""
     root = (root or paths.find_root()).resolve()
     found, repo = commits(root, limit)
     if not repo.available:
         return (
-            f"The history of changes cannot be shown here: {_escape(repo.reason)}. "
-            "The published site is built from the repository, where this page lists every change."
+            f"<p>The history of changes cannot be shown here: {_e(repo.reason)}. "
+            "The published site is built from the repository, where this page lists every change.</p>"
         )
     entries = found + _tag_only_commits(root, found)
     if len(entries) > len(found):  # newest first, by commit graph order (timestamps can tie)
@@ -568,33 +671,45 @@ def whats_new_markdown(limit: int = 50, root: Path | None = None, max_items: int
             for i, sha in enumerate(_text(_git(root, "rev-list", "--topo-order", "--all")).split())
         }
         entries.sort(key=lambda c: order.get(c.sha, len(order)))
-    lines = []
+    notes = []
     if not found:
-        lines.append("No committed change to the evidence or the bibliography yet.")
-        lines.append("")
+        notes.append("No committed change to the evidence or the bibliography yet.")
     else:
-        lines.append(
-            "Changes to the evidence (`data/evidence.csv`), the bibliography (`references.bib`) and the "
-            "identification of the source article's reference numbers (`data/reference_map.csv`), newest first; "
-            f"{'the last ' + str(len(found)) + ' commits' if len(found) >= limit else 'every commit'} that touched them."
+        scope = f"the last {len(found)} commits" if len(found) >= limit else "every commit"
+        changed = sum(1 for c in found if c.conclusions)
+        notes.append(
+            "Changes to the evidence (data/evidence.csv), its vocabularies, the bibliography "
+            "(references.bib) and the identification of the source article's reference numbers "
+            f"(data/reference_map.csv), newest first: {scope} that touched them. "
+            f"{_plural(changed, 'change')} altered a summary-of-findings verdict."
         )
-        lines.append("")
     if repo.shallow:
-        lines.append(
+        notes.append(
             "This copy of the repository is a shallow clone, so older changes are not listed."
         )
-        lines.append("")
     if _dirty(root):
-        lines.append("Changes not yet committed are not listed.")
-        lines.append("")
-    for commit in entries:
-        lines += _commit_markdown(commit, max_items)
-    return "\n".join(lines).rstrip() + "\n"
+        notes.append("Changes not yet committed are not listed.")
+    out = "".join(f"<p>{_e(n)}</p>" for n in notes)
+    if entries:
+        rows = "".join(
+            f"<tr><td>{_e(c.date)}</td><td>{_event(c)}</td><td>{_what_changed(c)}</td>"
+            f"<td>{_conclusions(c)}</td></tr>"
+            for c in entries
+        )
+        caption = "Changes to the evidence, newest first"
+        out += (
+            f'<div class="review-table review-whatsnew" role="region" tabindex="0" aria-label="{caption}">'
+            f'<table class="table"><caption>{caption}</caption><thead><tr>'
+            '<th scope="col">Date</th><th scope="col">Event</th><th scope="col">What changed</th>'
+            '<th scope="col">Conclusions changed</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+    return out
 
 
 def whats_new(limit: int = 50):
-    """For the page: the Markdown, re-executed when the data's history changes."""
-    from .render import markdown
+    """For the page: the table, re-executed when the data's history changes."""
+    from IPython.display import HTML
 
     history_state()  # recorded by provenance: the page depends on the data's history
-    return markdown(whats_new_markdown(limit))
+    return HTML(whats_new_html(limit))

@@ -33,12 +33,18 @@ class Figure:
     title: str
     description: str
     data: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    # Rows of named data sources (``alt.NamedData(name)``), added to the spec after Altair has
+    # built it: a chart of many sub-charts sharing one table then embeds it once, and Altair
+    # does not deep-copy it into every sub-chart (which made the forest plot take seconds).
+    datasets: dict[str, list[dict[str, Any]]] = field(repr=False, default_factory=dict)
 
     def spec(self) -> dict[str, Any]:
         # Builders aggregate before charting, so row counts are bounded by the vocabularies, not
         # by the findings; Altair's 5000-row guard against embedding raw data does not apply.
         with alt.data_transformers.disable_max_rows():
             spec = self.chart.properties(description=f"{self.title}. {self.description}").to_dict()
+        if self.datasets:
+            spec.setdefault("datasets", {}).update(self.datasets)
         spec.setdefault("usermeta", {})["review"] = {
             "rows": int(self.data.get("n", pd.Series(dtype=int)).sum())
         }

@@ -26,7 +26,8 @@ VERSION_LINE = re.compile(r"""^(__version__\s*=\s*)(["'])([^"']*)\2""", re.MULTI
 VERSION_FORMAT = re.compile(r"(\d{4})\.(\d+)\.(\d+)")
 DATA_PATHS = ("data", "references.bib")
 BOOK_KEY_PREFIX = "livingreview"
-EDITORS = "The living-review editors"
+EDITORS = "The living-review editors"  # used only when CITATION.cff names no author
+ISSUE_FORM = "suggest-a-study.yml"  # .github/ISSUE_TEMPLATE/, the readers' contact route
 SOURCE_DOI = "10.1038/s41398-025-03532-y"
 
 
@@ -185,14 +186,14 @@ def book_bibtex(root: Path | None = None, current: dict[str, Any] | None = None)
         str(config.get("title") or "Antidepressants and neuroimmune cytokine networks")
     )
     year = (s["date"] or "")[:4] or str(parse_version(s["version"])[0])
-    url = str((config.get("html") or {}).get("baseurl") or "").strip()
+    url = _site_url(root, config)
     first_word = re.sub(r"[^a-z]", "", title.split()[0].lower()) if title.split() else "review"
     note = f"Living evidence review, version {s['version']}; evidence as of {s['date'] or 'unknown date'}"
     if s["commit"]:
-        note += f" (commit {s['commit']})"
+        note += f" (evidence commit {s['commit']})"
     note += f". Based on Nava et al. (2025), doi:{SOURCE_DOI}"
     fields = [
-        ("author", f"{{{EDITORS}}}"),
+        ("author", " and ".join(f"{{{_bibtex_value(n)}}}" for n in editors(root))),
         ("title", f"{title}: a living evidence review"),
         ("year", year),
         ("version", s["version"]),
@@ -202,6 +203,55 @@ def book_bibtex(root: Path | None = None, current: dict[str, Any] | None = None)
         fields.append(("url", url))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@misc{{{BOOK_KEY_PREFIX}{year}{first_word},\n{body}\n}}\n"
+
+
+def _site_url(root: Path, config: dict[str, Any] | None = None) -> str:
+    config = _book_config(root) if config is None else config
+    return str((config.get("html") or {}).get("baseurl") or "").strip() or repository_url(root)
+
+
+def _title(root: Path) -> str:
+    config = _book_config(root)
+    title = str(config.get("title") or "Antidepressants and neuroimmune cytokine networks")
+    return f"{title}: a living evidence review"
+
+
+def book_plain(root: Path | None = None, current: dict[str, Any] | None = None) -> str:
+    """The citation as one line of plain text (Vancouver-like)."""
+    root = Path(root or paths.find_root()).resolve()
+    s = current or evidence_state()
+    year = (s["date"] or "")[:4] or str(parse_version(s["version"])[0])
+    text = f"{', '.join(editors(root))}. {_title(root)} [Internet]. Version {s['version']}"
+    text += f"; evidence as of {s['date'] or 'an unknown date'}"
+    if s["commit"]:
+        text += f", evidence commit {s['commit']}"
+    text += f". {year}."
+    url = _site_url(root)
+    if url:
+        text += f" Available from: {url}"
+    return (
+        text
+        + f" Based on: Nava RG, Adri AS, Filgueiras IS, et al. Transl Psychiatry. 2025. doi:{SOURCE_DOI}"
+    )
+
+
+def book_ris(root: Path | None = None, current: dict[str, Any] | None = None) -> str:
+    """The citation as an RIS record (reference managers: Zotero, EndNote, Mendeley)."""
+    root = Path(root or paths.find_root()).resolve()
+    s = current or evidence_state()
+    year = (s["date"] or "")[:4] or str(parse_version(s["version"])[0])
+    note = f"Living evidence review, version {s['version']}; evidence as of {s['date'] or 'unknown date'}"
+    if s["commit"]:
+        note += f" (evidence commit {s['commit']})"
+    lines = ["TY  - ELEC", *(f"AU  - {name}" for name in editors(root))]
+    lines += [f"TI  - {_title(root)}", f"PY  - {year}", f"ET  - {s['version']}"]
+    if s["date"]:
+        lines.append(f"DA  - {s['date'].replace('-', '/')}")
+    url = _site_url(root)
+    if url:
+        lines.append(f"UR  - {url}")
+    lines += [f"N1  - {note}. Based on Nava et al. (2025), doi:{SOURCE_DOI}", "ER  - "]
+    return "\n".join(lines) + "\n"
 
 
 def source_bibtex() -> str:
@@ -221,19 +271,24 @@ def _fenced(code: str, language: str = "bibtex") -> str:
 
 
 def how_to_cite():
-    """For the "How to cite" page: the stamp and BibTeX for this version of the book."""
+    """For the "How to cite" page: one version, one commit, in plain text, BibTeX and RIS."""
     from .render import escape_markdown, markdown
 
     s = evidence_state()
+    maintainers()  # the page names the editors and the repository from CITATION.cff
     root = paths.find_root()
     evidence = f"The evidence is as of {s['date'] or 'an unknown date'}"
     if s["commit"]:
-        evidence += f" (last changed in commit {s['commit']})"
+        evidence += f" (last changed in evidence commit {s['commit']})"
     if s["uncommitted"]:
         evidence += ", with changes not yet committed"
     text = (
         f"You are reading **version {escape_markdown(s['version'])}** of the review. "
-        f"{escape_markdown(evidence)}.\n\n{_fenced(book_bibtex(root, s))}"
+        f"{escape_markdown(evidence)}. The three forms below carry the same version and commit.\n\n"
+        # A paragraph, not a code block: a one-line reference would scroll sideways.
+        f"**Plain text**\n\n> {escape_markdown(book_plain(root, s))}\n\n"
+        f"**BibTeX**\n\n{_fenced(book_bibtex(root, s))}\n"
+        f"**RIS** (Zotero, EndNote, Mendeley: save as a `.ris` file and import)\n\n{_fenced(book_ris(root, s), 'text')}"
     )
     return markdown(text)
 
@@ -246,7 +301,65 @@ def source_citation():
 
 
 def stamp_text_from(s: dict[str, Any]) -> str:
-    commit = f"commit {s['commit']}" if s["commit"] else "commit not recorded"
+    """The one stamp every page shows. Its commit is the last commit that changed the evidence,
+    the same id How to cite gives, so a reader never sees two different commits."""
+    if s.get("data_commit"):
+        commit = f"evidence commit {s['data_commit']}"
+    else:  # no git history here (e.g. a CI checkout without it): the build's own commit, if known
+        commit = f"commit {s['commit']}" if s.get("commit") else "commit not recorded"
     if s["uncommitted"]:
         commit += " with uncommitted data changes"
     return f"Evidence as of {s['date'] or 'unknown date'} · version {s['version']} · {commit}"
+
+
+# ---------------------------------------------------------------------------
+# Editors, repository and contact (from CITATION.cff)
+
+
+def citation_cff(root: Path | None = None) -> dict[str, Any]:
+    import yaml
+
+    root = Path(root or paths.find_root()).resolve()
+    try:
+        return yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+
+
+def editors(root: Path | None = None) -> list[str]:
+    """The authors CITATION.cff names: persons as "Given Family", entities by their name."""
+    names = []
+    for author in citation_cff(root).get("authors") or []:
+        if not isinstance(author, dict):
+            continue
+        person = " ".join(
+            str(author[k])
+            for k in ("given-names", "name-particle", "family-names")
+            if author.get(k)
+        )
+        name = person or str(author.get("name") or "").strip()
+        if name:
+            names.append(name)
+    return names or [EDITORS]
+
+
+def repository_url(root: Path | None = None) -> str:
+    """The public repository: CITATION.cff ``repository-code``, else the host the site is built on
+    (GitHub Actions sets GITHUB_SERVER_URL and GITHUB_REPOSITORY), else ``""``. Never guessed."""
+    url = str(citation_cff(root).get("repository-code") or "").strip()
+    if not url and os.environ.get("GITHUB_REPOSITORY"):
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        url = f"{server}/{os.environ['GITHUB_REPOSITORY']}"
+    return url.rstrip("/") if url.startswith("https://") else ""
+
+
+def contact_url(root: Path | None = None) -> str:
+    """The issue form readers use to reach the editors ("" without a known repository)."""
+    url = repository_url(root)
+    return f"{url}/issues/new?template={ISSUE_FORM}" if url else ""
+
+
+@tracked
+def maintainers() -> dict[str, Any]:
+    """Tracked query for pages that name the editors and link the repository."""
+    return {"editors": editors(), "repository": repository_url(), "contact": contact_url()}

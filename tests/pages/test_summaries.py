@@ -24,11 +24,14 @@ def test_class_summary_counts_match_data():
 
 def test_at_a_glance_counts_match_data():
     rows = data.evidence()
-    table = summaries.at_a_glance().data
-    numbers = [int(n) for n in re.findall(r"\| (\d+) ", table.splitlines()[2] + " ")]
-    assert numbers[0] == rows["source_id"].nunique()
-    assert numbers[1] == len(rows)
-    assert numbers[3] == rows["mediator"].nunique()
+    table = summaries.at_a_glance()
+    row = table.frame.iloc[0]
+    assert row["Independent sources"] == rows["source_id"].nunique()
+    assert row["Rows"] == len(rows)
+    assert row["Mediators and outcomes"] == rows["mediator"].nunique()
+    # An HTML table: cell Markdown output is CommonMark, which would show a pipe table raw.
+    html = table._repr_html_()
+    assert "<table" in html and not re.search(r"\|\s*:?-+:?\s*\|", html)
 
 
 def test_summary_of_nothing_says_so():

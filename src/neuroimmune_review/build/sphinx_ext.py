@@ -59,7 +59,7 @@ def on_config(app: Sphinx, config) -> None:
 
 
 def _stamp_every_page(root: Path, config) -> None:
-    """ "Evidence as of <date> · version · commit" in the footer of every page."""
+    """ "Evidence as of <date> · version · commit" at the top and in the footer of every page."""
     import html
 
     from ..pages.screening import banner_html, stamp_suffix
@@ -73,6 +73,10 @@ def _stamp_every_page(root: Path, config) -> None:
     if banner:
         options["announcement"] = banner
     config.html_theme_options = options
+    # The same stamp opens every page (templates/page.html), where readers look first.
+    context = dict(config.html_context or {})
+    context["review_stamp"] = text
+    config.html_context = context
 
 
 def _validate_first(root: Path) -> None:

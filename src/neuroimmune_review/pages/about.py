@@ -391,3 +391,26 @@ def reference_identifications() -> Table:
         "confidence of the identification, and where each identifier was seen",
         links={"Entry": hrefs},
     )
+def maintainers():
+    """For the home page: who edits the review (CITATION.cff), its repository and how to reach them."""
+    from ..version import maintainers as query
+
+    info = query()
+    names = escape_markdown(info["editors"])
+    lines = [f"**Editors:** {names} (as named in the repository's `CITATION.cff`)."]
+    if info["repository"]:
+        lines.append(
+            f"**Repository:** [{escape_markdown(info['repository'])}]({info['repository']}), where the data, "
+            "the chapters and their full history are public."
+        )
+        lines.append(
+            f"**Contact:** to suggest a study or report an error, use the [suggest-a-study form]({info['contact']}) "
+            "of the repository's issue tracker; the editors answer there, in public."
+        )
+    else:
+        lines.append(
+            "**Repository and contact:** this copy was built outside the hosted repository, so its address is "
+            "not known here; the published site links the repository and its suggest-a-study issue form "
+            "(set `repository-code` in `CITATION.cff` to show them in every build)."
+        )
+    return markdown("\n\n".join(lines))

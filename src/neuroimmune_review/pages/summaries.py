@@ -5,9 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import data
-from ..render import escape_markdown, markdown
+from ..render import Table, escape_markdown, markdown
 from . import counts
 from .counts import sources_phrase
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _sources(rows: pd.DataFrame) -> int:
@@ -89,14 +93,19 @@ def chapter_summary(chapter: str, subject: str):
     return markdown(findings_summary(data.evidence(chapter=chapter), subject))
 
 
-def at_a_glance():
-    """Headline counts for the home page."""
+def at_a_glance() -> Table:
+    """Headline counts for the home page (an HTML table: cell Markdown output has no tables)."""
     rows = data.evidence()
     classes = sorted(set(rows["drug_class"]) & set(data.drug_classes()))
-    text = (
-        f"| Independent sources | Rows | Antidepressant classes | Mediators and outcomes | Interventions and conditions |\n"
-        f"|---:|---:|---:|---:|---:|\n"
-        f"| {_sources(rows)} | {len(rows)} | {len(classes)} | {rows['mediator'].nunique()} "
-        f"| {rows['intervention'].nunique()} |\n"
+    headline = pd.DataFrame(
+        [
+            {
+                "Independent sources": _sources(rows),
+                "Rows": len(rows),
+                "Antidepressant classes": len(classes),
+                "Mediators and outcomes": rows["mediator"].nunique(),
+                "Interventions and conditions": rows["intervention"].nunique(),
+            }
+        ]
     )
-    return markdown(text)
+    return Table(headline, "The evidence data set in numbers")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -38,6 +40,48 @@ def scope_label(scope: str) -> str:
     return scope.split(";")[0].strip()
 
 
+def effect_ci(effect, low, high) -> str:
+    """'-0.45 [-0.66, -0.24]' on the harmonised sign; the parts a paper did not report say so."""
+    if pd.isna(effect):
+        return "not reported"
+    if pd.isna(low) or pd.isna(high):
+        return f"{effect:.2f} [CI not reported]"
+    return f"{effect:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _count(value: str, scope: str) -> str:
+    if not str(value).strip():
+        return "not reported"
+    return f"{value} (whole meta-analysis)" if scope == "meta_analysis" else str(value)
+
+
+def result_kind(scope: str) -> str:
+    """Each row is a result the paper pooled and reported; none is computed here."""
+    return (
+        "Subgroup (as reported)"
+        if "subgroup" in scope_label(scope)
+        else "Pooled result (as reported)"
+    )
+
+
+def _review_direction(table: pd.DataFrame) -> pd.Series:
+    """The review's own clinical direction for each row's (comparison, mediator), from agreement()."""
+    verdicts = agreement().set_index(["comparison", "mediator"])
+    out = []
+    for comparison, mediator in zip(table["comparison"], table["mediator"], strict=False):
+        if (comparison, mediator) not in verdicts.index:
+            out.append("not compared")
+            continue
+        row = verdicts.loc[(comparison, mediator)]
+        if not row["review_net"]:
+            out.append("no clinical finding")
+        else:
+            out.append(
+                f"{row['review_net']} (findings: {row['review_clinical']}; {row['verdict']})"
+            )
+    return pd.Series(out, index=table.index, dtype=object)
+
+
 def meta_analyses() -> pd.DataFrame:
     """``data/meta_analyses.csv`` with numeric columns as numbers and a readable source label."""
     table = data.table(name="meta_analyses")
@@ -65,6 +109,13 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         f"{lo:.2f} to {hi:.2f}" if pd.notna(lo) else "not reported"
         for lo, hi in zip(plotted["ci_low"], plotted["ci_high"], strict=False)
     ]
+    plotted["effect_ci"] = [
+        effect_ci(e, lo, hi)
+        for e, lo, hi in zip(plotted["effect"], plotted["ci_low"], plotted["ci_high"], strict=False)
+    ]
+    plotted["k"] = plotted["n_studies"].replace("", "–")
+    plotted["n_text"] = plotted["n_participants"].replace("", "–")
+    plotted["review"] = _review_direction(plotted).str.replace(r" \(.*\)$", "", regex=True)
     domain = [ma_direction_labels()[d] for d in ("decrease", "no_change", "increase")]
     colours = [charts.DIRECTION_COLOURS[d] for d in ("decrease", "no_change", "increase")]
     shapes = [charts.DIRECTION_SHAPES[d] for d in ("decrease", "no_change", "increase")]
@@ -72,7 +123,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         "row:N",
         title=None,
         sort=alt.EncodingSortField("effect", op="min"),
-        axis=alt.Axis(labelLimit=230),
+        axis=alt.Axis(labelLimit=230, minExtent=230),
     )
     tooltip = [
         alt.Tooltip("mediator:N", title="Mediator"),
@@ -81,6 +132,9 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         alt.Tooltip("reported_effect:N", title="As published"),
         alt.Tooltip("effect:Q", title="Harmonised effect", format=".2f"),
         alt.Tooltip("ci:N", title="95% CI"),
+        alt.Tooltip("k:N", title="Studies (k)"),
+        alt.Tooltip("n_text:N", title="Participants (n)"),
+        alt.Tooltip("review:N", title="Review's clinical findings"),
         alt.Tooltip("significance:N", title="Significance"),
         alt.Tooltip("source_note:N", title="Read from"),
     ]
@@ -88,7 +142,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     low = min(0.0, plotted[["effect", "ci_low"]].min().min()) if len(plotted) else -1.0
     high = max(0.0, plotted[["effect", "ci_high"]].max().max()) if len(plotted) else 1.0
     x_scale = alt.Scale(domain=[round(low - 0.1, 1), round(high + 0.1, 1)], nice=False)
-    x_title = "Harmonised effect (negative = lower after treatment, or in the first group)"
+    x_title = ["Harmonised effect", "(negative = lower after treatment,", "or in the first group)"]
     direction = dict(
         color=alt.Color(
             "Direction:N",
@@ -108,12 +162,18 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
             g,
         ),
     )
+    # One named table, embedded once (Figure.datasets); every panel and text column filters it.
+    fields = ["row", "effect", "ci_low", "ci_high", "significant", "Direction", "Comparison"]
+    fields += [t.shorthand.split(":")[0] for t in tooltip] + ["effect_ci", "k", "n_text", "review"]
+    plotted = plotted[list(dict.fromkeys(fields))]
+    source = alt.NamedData(name="forest_rows")
     panels = []
     for i, group in enumerate(groups):
         part = plotted[plotted[group_field] == group]
         last = i == len(groups) - 1
         x_axis = alt.Axis(title=x_title if last else None, labels=last, ticks=last)
-        base = alt.Chart(part).encode(y=y)
+        in_group = f"datum[{json.dumps(group_field)}] === {json.dumps(str(group))}"
+        base = alt.Chart(source).transform_filter(in_group).encode(y=y)
         whiskers = (
             base.transform_filter("isValid(datum.ci_low)")
             .mark_rule(color="#333333", strokeWidth=1.5)
@@ -141,16 +201,23 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
             layers.insert(1, whiskers)
         if (part["significant"] == "yes").any():
             layers.append(filled)
-        panels.append(
-            alt.layer(*layers).properties(
-                width=300,
-                height=alt.Step(18),
-                title=alt.TitleParams(str(group), anchor="start", fontSize=12),
-            )
+        plot = alt.layer(*layers).properties(
+            width=300,
+            height=alt.Step(18),
+            title=alt.TitleParams(str(group), anchor="start", fontSize=12),
         )
+        # The numbers beside each row, as in a printed forest plot: effect [95% CI], k, n and
+        # the review's own clinical direction for the same mediator and comparison.
+        columns = [
+            _text_column(source, in_group, "effect_ci", "Effect [95% CI]", 130, first=i == 0),
+            _text_column(source, in_group, "k", "k", 30, first=i == 0),
+            _text_column(source, in_group, "n_text", "n", 40, first=i == 0),
+            _text_column(source, in_group, "review", "Review (clinical)", 150, first=i == 0),
+        ]
+        panels.append(alt.hconcat(plot, *columns, spacing=4).resolve_scale(y="shared"))
     chart = (
         alt.vconcat(*panels, spacing=6)
-        .resolve_scale(x="shared", color="shared", shape="shared")
+        .resolve_scale(color="shared", shape="shared")
         .configure_view(stroke=None)
     )
     not_plotted = ma[ma["effect"].isna()]
@@ -162,10 +229,70 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         "mark is the effect on one sign convention (negative = lower level after treatment, or in the first group); "
         "the line is its 95% confidence interval where the paper reports one. Filled marks were reported significant, "
         "hollow marks not significant or unclear; blue downward triangles decreases, grey circles no change, orange "
-        f"upward triangles increases. {_plural(len(not_plotted), 'further result')} without a numeric effect "
+        "upward triangles increases. Beside each row: the effect with its 95% confidence interval, the number of "
+        "studies (k) and participants (n) where the paper reports them, and the direction of the review's own "
+        "clinical findings for the same mediator. Every row is a result the paper itself pooled; no summary is "
+        f"computed here. {_plural(len(not_plotted), 'further result')} without a numeric effect "
         "appear only in the tables."
     )
-    return Figure(chart=chart, title=title, description=description, data=plotted.assign(n=1))
+    records = json.loads(plotted.to_json(orient="records"))
+    return Figure(
+        chart=chart,
+        title=title,
+        description=description,
+        data=plotted.assign(n=1),
+        datasets={"forest_rows": records},
+    )
+
+
+def _text_column(source, in_group: str, field: str, title: str, width: int, first: bool):
+    return (
+        alt.Chart(source)
+        .transform_filter(in_group)
+        .mark_text(align="left", baseline="middle", fontSize=11, color="#222222")
+        .encode(
+            y=alt.Y("row:N", sort=alt.EncodingSortField("effect", op="min"), axis=None),
+            text=f"{field}:N",
+            x=alt.value(0),
+        )
+        .properties(
+            width=width,
+            height=alt.Step(18),
+            title=alt.TitleParams(title if first else "", anchor="start", fontSize=11),
+        )
+    )
+
+
+def forest_table(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Table:
+    """The forest plot's numbers as a table: every reported result, with its k, n and the review's direction."""
+    ma = meta_analyses()
+    ma = ma[ma["comparison"].isin(comparisons)].sort_values(["mediator", "source"], kind="stable")
+    shown = pd.DataFrame(
+        {
+            "Mediator": ma["mediator"],
+            "Meta-analysis": ma["source"],
+            "Result": ma["scope"].map(result_kind),
+            "Scope": ma["scope"].map(scope_label),
+            "Effect [95% CI]": [
+                effect_ci(e, lo, hi)
+                for e, lo, hi in zip(ma["effect"], ma["ci_low"], ma["ci_high"], strict=False)
+            ],
+            "k (studies)": [
+                _count(v, sc) for v, sc in zip(ma["n_studies"], ma["n_scope"], strict=False)
+            ],
+            "n (participants)": [
+                _count(v, sc) for v, sc in zip(ma["n_participants"], ma["n_scope"], strict=False)
+            ],
+            "Reported direction": ma["direction"].map(MA_DIRECTION_LABELS),
+            "Review's own direction (clinical findings)": _review_direction(ma),
+        }
+    )
+    names = " and ".join(COMPARISON_LABELS[c].lower() for c in comparisons)
+    return Table(
+        shown,
+        f"Forest plot in numbers: {names} (harmonised sign; every row as the paper reports it)",
+        links={"Meta-analysis": ma["citation"].map(citations.reference_href)},
+    )
 
 
 def _net(counts: pd.Series) -> str:
@@ -236,6 +363,7 @@ def agreement() -> pd.DataFrame:
         share = f"{int(tally.get(consensus, 0))} of {_plural(len(votes), 'meta-analysis', 'meta-analyses')}"
         subset = review_sets.get(comparison)
         if subset is None:
+            net = ""
             review_clinical, review_other, verdict = "", "", "not assessed"
             reason = "the review's data have no findings of this kind"
         else:
@@ -267,6 +395,7 @@ def agreement() -> pd.DataFrame:
                 "pooled": pooled_text,
                 "consensus": consensus,
                 "review_clinical": review_clinical,
+                "review_net": net.replace("_", " "),
                 "review_other": review_other,
                 "verdict": verdict,
                 "reason": reason,

@@ -1,0 +1,371 @@
+"""Summary of findings: what the data say each antidepressant class does, and how sure that is.
+
+In the spirit of Cochrane's summary-of-findings tables, computed from ``data/`` alone:
+
+* per mediator family and inflammatory role (``mediators.csv`` ``family`` and
+  ``inflammatory_role``): the net direction of change, its pro-/anti-inflammatory reading,
+  the number of independent sources and their evidence types;
+* per class: a net *inflammatory reading* over the pro- and anti-inflammatory mediators,
+  a plain-language bottom line and a certainty label from :data:`CERTAINTY_RULE`.
+
+Everything here is pure pandas on three DataFrames (evidence, interventions, mediators), so
+the "What's new" page can recompute the verdicts of every past version from ``git show``
+(:func:`verdicts_from_frames`) and name the ones that flipped. No altair, no page output:
+:mod:`neuroimmune_review.pages.summaries` draws the tables.
+
+Counting follows the evidence model: votes are of independent sources, never of rows, so a
+pooled result fanned out into per-drug rows, or a duplicated row, cannot add a vote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+SOURCE_ARTICLE_KEY = "nava2025modulation"
+VOTED = ("decrease", "increase", "no_change")
+ROLE_ORDER = ("pro", "anti", "pleiotropic", "n/a")
+ROLE_ADJECTIVE = {
+    "pro": "pro-inflammatory",
+    "anti": "anti-inflammatory",
+    "pleiotropic": "pleiotropic",
+    "n/a": "non-inflammatory",
+}
+# What a net direction of a mediator group means for inflammation.
+READING = {
+    ("pro", "decrease"): "anti-inflammatory",
+    ("pro", "increase"): "pro-inflammatory",
+    ("anti", "increase"): "anti-inflammatory",
+    ("anti", "decrease"): "pro-inflammatory",
+}
+CLINICAL = "clinical"
+EXPERIMENTAL = ("preclinical_in_vivo", "ex_vivo", "in_vitro")
+LEVELS = ("very low", "low", "moderate")  # no verdict can reach "high": see CERTAINTY_RULE
+AGREEMENT_THRESHOLD = 0.75
+MIN_SOURCES = 3
+CERTAINTY_NAME = "Certainty (simple GRADE-inspired rule, not a GRADE assessment)"
+CERTAINTY_RULE = (
+    "Certainty is a simple rule inspired by GRADE, not a GRADE assessment. "
+    "It starts at moderate when at least one source supporting the net direction is clinical, "
+    "at low when the supporting sources are experimental only (animals, ex vivo or cultured cells), "
+    "and at very low when their evidence type is not stated. "
+    f"It drops one level when fewer than {int(AGREEMENT_THRESHOLD * 100)}% of the directions the sources "
+    "report support the net direction (inconsistency; a source that reports both directions counts for "
+    "both), and one level when fewer than "
+    f"{MIN_SOURCES} independent sources support it (few sources); it never goes below very low. "
+    "No verdict can be rated high: the data are vote counts of directions taken from a narrative "
+    "review, without effect sizes or an assessment of each study's risk of bias. "
+    "Where the sources conflict and no direction wins, the certainty is not rated."
+)
+
+
+# ---------------------------------------------------------------------------
+# Sources
+
+
+def source_ids(citation: str, review_ref: str) -> list[str]:
+    """The independent sources of one row (evidence model v2 counting rule).
+
+    The citation key, unless it is the source article: then the article plus the sorted set
+    of its reference numbers (an unresolved reference), or the article itself when the row
+    has no number (the review's own claim). Rows of the v1 model may cite several keys; each
+    primary key is then a source.
+    """
+    keys = [k.strip() for k in str(citation).split(";") if k.strip()]
+    primary = sorted({k for k in keys if k != SOURCE_ARTICLE_KEY})
+    if primary:
+        return primary
+    refs = sorted({r.strip() for r in str(review_ref).split(";") if r.strip()}, key=_ref_order)
+    return [f"{SOURCE_ARTICLE_KEY}#{','.join(refs)}"] if refs else [SOURCE_ARTICLE_KEY]
+
+
+def _ref_order(ref: str) -> tuple[int, str]:
+    return (int(ref), "") if ref.isdigit() else (10**9, ref)
+
+
+# ---------------------------------------------------------------------------
+# Verdicts
+
+
+@dataclass
+class Verdict:
+    """The net direction (or reading) of a set of findings, counted by independent source."""
+
+    net: str  # decrease / increase / no_change / conflicting / none
+    supporting: int  # sources reporting the net direction
+    voting: int  # source votes: each source once per direction it reports
+    sources: int  # all independent sources of the rows (voted or not)
+    rows: int
+    evidence_types: list[str] = field(default_factory=list)  # of all sources, display order
+    supporting_types: list[str] = field(default_factory=list)
+    certainty: str = "not rated"
+    reasons: list[str] = field(default_factory=list)  # why the certainty was lowered
+
+
+def _net(votes: dict[str, int]) -> str:
+    dec, inc, nc = (votes.get(d, 0) for d in VOTED)
+    if dec == inc == nc == 0:
+        return "none"
+    if dec > inc and dec >= nc:
+        return "decrease"
+    if inc > dec and inc >= nc:
+        return "increase"
+    if nc > max(dec, inc):
+        return "no_change"
+    return "conflicting"
+
+
+def certainty(supporting_types: set[str], supporting: int, voting: int) -> tuple[str, list[str]]:
+    """The certainty label of a net direction and the reasons it was lowered (CERTAINTY_RULE)."""
+    if supporting == 0:
+        return "not rated", []
+    if CLINICAL in supporting_types:
+        level, reasons = 2, []
+    elif supporting_types & set(EXPERIMENTAL):
+        level, reasons = 1, ["experimental evidence only"]
+    else:
+        level, reasons = 0, ["evidence type not stated"]
+    return _lowered(level, reasons, supporting, voting)
+
+
+def agree(n: int) -> str:
+    """'1 of 3 source votes agrees', '2 of 3 … agree'."""
+    return "agrees" if n == 1 else "agree"
+
+
+def _lowered(level: int, reasons: list[str], supporting: int, voting: int):
+    reasons = list(reasons)
+    if supporting / voting < AGREEMENT_THRESHOLD:
+        level -= 1
+        reasons.append(f"inconsistent: {supporting} of {voting} source votes {agree(supporting)}")
+    if supporting < MIN_SOURCES:
+        level -= 1
+        reasons.append(f"{supporting} supporting source" + ("" if supporting == 1 else "s"))
+    return LEVELS[max(level, 0)], reasons
+
+
+def _type_order(types) -> list[str]:
+    order = (CLINICAL, *EXPERIMENTAL, "unspecified")
+    return sorted(set(types), key=lambda t: order.index(t) if t in order else len(order))
+
+
+def verdict(pairs: pd.DataFrame, vote_column: str = "direction") -> Verdict:
+    """Verdict of a frame with one row per (source, vote, evidence_type) and a ``rows`` count.
+
+    ``pairs`` holds columns ``source``, ``evidence_type``, *vote_column*; a source counts
+    once per distinct vote, however many rows carry it.
+    """
+    if pairs.empty:
+        return Verdict("none", 0, 0, 0, 0)
+    voted = pairs[pairs[vote_column].isin(VOTED)]
+    votes = voted.groupby(vote_column)["source"].nunique().to_dict()
+    net = _net(votes)
+    support = voted[voted[vote_column] == net] if net in VOTED else voted.iloc[0:0]
+    supporting_types = set(support["evidence_type"])
+    # A source that reports both directions votes for both: agreement is of source votes.
+    n_support, n_voting = support["source"].nunique(), sum(votes.values())
+    label, reasons = certainty(supporting_types, n_support, n_voting)
+    if net == "conflicting":
+        label, reasons = "not rated", ["sources conflict"]
+    return Verdict(
+        net=net,
+        supporting=int(n_support),
+        voting=int(n_voting),
+        sources=int(pairs["source"].nunique()),
+        rows=int(pairs["row"].nunique()) if "row" in pairs else len(pairs),
+        evidence_types=_type_order(pairs["evidence_type"]),
+        supporting_types=_type_order(supporting_types),
+        certainty=label,
+        reasons=reasons,
+    )
+
+
+def class_rows(joined: pd.DataFrame, drug_class: str) -> pd.DataFrame:
+    """The findings synthesised for a class: its drugs, pooled groups and class entry, and
+    (evidence model v2) only intervention effects. Versions before v2 had no claim type."""
+    rows = joined[joined["drug_class"] == drug_class]
+    if "claim_type" in rows.columns:
+        rows = rows[rows["claim_type"] == "intervention_effect"]
+    return rows
+
+
+def _pairs(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (finding, source): the unit the votes are counted over."""
+    if rows.empty:
+        return pd.DataFrame(
+            columns=["row", "source", "direction", "evidence_type", "family", "inflammatory_role"]
+        )
+    frame = rows.assign(
+        row=range(len(rows)),
+        source=[
+            source_ids(c, r) for c, r in zip(rows["citation"], rows["review_ref"], strict=False)
+        ],
+    ).explode("source")
+    return frame[
+        ["row", "source", "direction", "evidence_type", "family", "inflammatory_role", "mediator"]
+    ]
+
+
+@dataclass
+class GroupVerdict:
+    family: str
+    role: str
+    mediators: list[str]
+    verdict: Verdict
+    reading: str
+
+
+@dataclass
+class ClassVerdict:
+    drug_class: str
+    groups: list[GroupVerdict]
+    reading: Verdict  # net inflammatory reading over pro- and anti-inflammatory mediators
+    rows: int
+    sources: int
+    evidence_types: list[str]
+    unvoted_rows: int  # mixed / changed_unspecified rows, shown but not voted
+
+    @property
+    def net_reading(self) -> str:
+        return READING_NAMES.get(self.reading.net, "none")
+
+
+# The class reading reuses the direction vote: "decrease" of inflammation = anti-inflammatory.
+READING_NAMES = {
+    "decrease": "anti-inflammatory",
+    "increase": "pro-inflammatory",
+    "no_change": "no change",
+    "conflicting": "conflicting",
+    "none": "none",
+}
+
+
+def _group_reading(role: str, net: str) -> str:
+    if role == "pleiotropic":
+        return "no single reading (mediators with pro- and anti-inflammatory roles)"
+    if role not in ("pro", "anti"):
+        return "not classed as pro- or anti-inflammatory"
+    if net in ("decrease", "increase"):
+        return READING[(role, net)]
+    return {"no_change": "no inflammatory shift", "conflicting": "unclear (sources conflict)"}.get(
+        net, "no direction reported"
+    )
+
+
+def class_verdict(joined: pd.DataFrame, drug_class: str) -> ClassVerdict:
+    """The summary of findings of one class, from evidence joined with its vocabularies."""
+    rows = class_rows(joined, drug_class)
+    pairs = _pairs(rows)
+    groups = []
+    for role in ROLE_ORDER:
+        for family in sorted(set(pairs.loc[pairs["inflammatory_role"] == role, "family"])):
+            part = pairs[(pairs["inflammatory_role"] == role) & (pairs["family"] == family)]
+            v = verdict(part)
+            groups.append(
+                GroupVerdict(
+                    family, role, sorted(set(part["mediator"])), v, _group_reading(role, v.net)
+                )
+            )
+    # Each vote on a pro-inflammatory mediator, or the opposite vote on an anti-inflammatory
+    # one, is a vote for or against inflammation; "decrease" here means less inflammation.
+    flip = {"increase": "decrease", "decrease": "increase", "no_change": "no_change"}
+    reading_pairs = pairs[pairs["inflammatory_role"].isin(("pro", "anti"))].copy()
+    reading_pairs["inflammation"] = [
+        d if role == "pro" else flip.get(d, d)
+        for d, role in zip(
+            reading_pairs["direction"], reading_pairs["inflammatory_role"], strict=False
+        )
+    ]
+    return ClassVerdict(
+        drug_class=drug_class,
+        groups=groups,
+        reading=verdict(reading_pairs, "inflammation"),
+        rows=len(rows),
+        sources=int(pairs["source"].nunique()),
+        evidence_types=_type_order(pairs["evidence_type"]),
+        unvoted_rows=int((~rows["direction"].isin(VOTED)).sum()),
+    )
+
+
+def join(
+    evidence: pd.DataFrame, interventions: pd.DataFrame, mediators: pd.DataFrame
+) -> pd.DataFrame:
+    """Evidence rows with each intervention's class and each mediator's family and role."""
+    iv = interventions.reindex(columns=["name", "drug_class"]).rename(
+        columns={"name": "intervention"}
+    )
+    md = mediators.reindex(columns=["name", "family", "inflammatory_role"]).rename(
+        columns={"name": "mediator"}
+    )
+    return (
+        evidence.merge(iv, on="intervention", how="left")
+        .merge(md, on="mediator", how="left")
+        .fillna("")
+    )
+
+
+def verdicts_from_frames(
+    evidence: pd.DataFrame,
+    interventions: pd.DataFrame,
+    mediators: pd.DataFrame,
+    classes: list[str] | tuple[str, ...],
+) -> dict[str, ClassVerdict]:
+    joined = join(evidence, interventions, mediators)
+    return {c: class_verdict(joined, c) for c in classes}
+
+
+def verdict_keys(verdicts: dict[str, ClassVerdict]) -> dict[str, str]:
+    """The conclusions a version states, as comparable strings: per class its net reading and
+    certainty, and per mediator group its net direction. "What's new" diffs these."""
+    keys: dict[str, str] = {}
+    for name, cv in verdicts.items():
+        if cv.reading.net != "none":
+            keys[f"{name}: overall reading"] = f"{cv.net_reading}, certainty {cv.reading.certainty}"
+        for g in cv.groups:
+            if g.verdict.net == "none":
+                continue
+            label = f"{name}: {ROLE_ADJECTIVE.get(g.role, g.role)} {plural_family(g.family)}"
+            keys[label] = DIRECTION_WORDS.get(g.verdict.net, g.verdict.net)
+    return keys
+
+
+DIRECTION_WORDS = {
+    "decrease": "net decrease",
+    "increase": "net increase",
+    "no_change": "no change",
+    "conflicting": "conflicting",
+    "none": "no direction reported",
+}
+
+
+def plural_family(family: str) -> str:
+    irregular = {
+        "group": "groups of mediators",
+        "cell population": "cell populations",
+        "ratio": "ratios",
+        "metabolite": "metabolites",
+    }
+    if family in irregular:
+        return irregular[family]
+    return family if family.endswith("s") else f"{family}s"
+
+
+def flips(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """The conclusions that changed between two versions, named ("SSRI: … net decrease → conflicting").
+
+    A verdict that appears or disappears counts only if it states a direction (a class gaining
+    its first finding is a change of conclusion; a group with no direction either side is not).
+    """
+    out = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if before is None:
+            out.append(f"{key}: new verdict, {after}")
+        elif after is None:
+            out.append(f"{key}: verdict withdrawn (was {before})")
+        else:
+            out.append(f"{key}: {before} → {after}")
+    return out
