@@ -12,6 +12,8 @@ import pytest
 
 from neuroimmune_review import history, provenance
 
+REPO = Path(__file__).resolve().parents[1]
+
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 HEADER = "id,intervention,mediator,direction,evidence_type,species,sample,dose,citation,review_ref,chapter,note\n"
@@ -70,6 +72,8 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "review"
     (root / "data").mkdir(parents=True)
     (root / "_toc.yml").write_text("root: book/index\n", encoding="utf-8")
+    # The enums (directions, claim types) the summaries use come from the data package.
+    shutil.copy(REPO / "data" / "datapackage.json", root / "data" / "datapackage.json")
     git(root, "init", "-q", "-b", "main")
     write(root, HEADER + ROW1 + ROW2, NAVA + SUTCIGIL)
     git(root, "add", "-A")
@@ -419,20 +423,17 @@ def test_repointed_findings_and_identified_numbers_read_well(tmp_path):
     assert newest.numbers == [(99, "", "kohler2018peripheral")]  # 101 was already resolved
     assert newest.bib_changed == []  # dropping reviewref/source is not a change of the work
     assert newest.bib_added == ["kohler2018peripheral"]
-    text = blocks(history.whats_new_markdown(root=root))[0]
+    text = history.whats_new_html(root=root)
+    assert "<p>Re-pointed 1 finding to another source" in text
     assert (
-        "- Re-pointed 1 finding to another source (the work behind the source article's reference number, "
-        "where it is now identified):\n  - EV0002: sertraline → TNF-α, decrease: Nava et al. 2025, ref. 99, 101 "
-        "→ Köhler &amp; Freitas 2018, ref. 99"
+        "<li>EV0002: sertraline → TNF-α, decrease: Nava et al. 2025, ref. 99, 101 → "
+        "Köhler &amp; Freitas 2018, ref. 99</li>"
     ) in text
     assert (
-        "- Identified the work behind 1 reference number of the source article:\n  - \\[99\\] Köhler"
+        "<p>Identified the work behind 1 reference number of the source article:</p><ul><li>[99] Köhler"
         in text
     )
-    assert (
-        "- Added 1 finding:\n  - EV0004: sertraline → TNF-α, decrease \\(Sutcigil et al. 2007\\)"
-        in text
-    )
+    assert "<li>EV0004: sertraline → TNF-α, decrease" in text
     assert "Updated" not in text
 
 
@@ -451,6 +452,6 @@ def test_number_no_longer_identified_is_listed(tmp_path):
         MAP_HEADER + "140,,unresolved,,book/antidepressants/ndri,did not fit\n", encoding="utf-8"
     )
     git(root, "commit", "-qam", "Doubtful identity settled", date="2026-02-01T12:00:00+00:00")
-    text = blocks(history.whats_new_markdown(root=root))[0]
-    assert "- 1 reference number no longer identified" in text
-    assert "\\[140\\] was Sutcigil et al. 2007" in text
+    text = history.whats_new_html(root=root)
+    assert "1 reference number no longer identified" in text
+    assert "<li>[140] was Sutcigil et al. 2007</li>" in text

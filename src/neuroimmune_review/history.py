@@ -366,9 +366,9 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
     width = 2 * len(LOGGED)
     verdicts = _VerdictCache()
     for index, commit in enumerate(found):
-        (new_csv, old_csv, new_bib, old_bib, new_map, old_map, new_iv, old_iv, new_md, old_md) = contents[
-            width * index : width * index + width
-        ]
+        (new_csv, old_csv, new_bib, old_bib, new_map, old_map, new_iv, old_iv, new_md, old_md) = (
+            contents[width * index : width * index + width]
+        )
         commit.tags = tags.get(commit.sha, [])
         if commit.boundary:
             commit.total_rows, commit.total_refs = len(_rows(new_csv)), len(_bib(new_bib).entries)
@@ -566,44 +566,44 @@ def _what_changed(commit: Commit) -> str:
             )
         )
     if commit.repointed:
-        lines.append(
-            f"- Re-pointed {_plural(len(commit.repointed), 'finding')} to another source "
-            "(the work behind the source article's reference number, where it is now identified):"
-        )
-        lines += _items(
-            [
-                f"{_escape(new.get('id', ''))}: {_escape(_finding(new))}: "
-                f"{_escape(_source(old, labels))} → {_escape(_source(new, labels, numbers=True))}"
-                for old, new in commit.repointed
-            ],
-            max_items,
+        sections.append(
+            _list(
+                f"Re-pointed {_plural(len(commit.repointed), 'finding')} to another source "
+                "(the work behind the source article's reference number, where it is now identified):",
+                [
+                    f"{_e(new.get('id', ''))}: {_e(_finding(new))}: "
+                    f"{_e(_source(old, labels))} → {_e(_source(new, labels, numbers=True))}"
+                    for old, new in commit.repointed
+                ],
+            )
         )
     resolved = [(n, new) for n, old, new in commit.numbers if new and not old]
     moved = [(n, old, new) for n, old, new in commit.numbers if new and old]
     unresolved = [(n, old) for n, old, new in commit.numbers if old and not new]
     if resolved:
-        lines.append(
-            f"- Identified the work behind {_plural(len(resolved), 'reference number')} of the source article:"
-        )
-        lines += _items(
-            [f"\\[{n}\\] {_escape(labels.get(key, key))}" for n, key in resolved], max_items
+        sections.append(
+            _list(
+                f"Identified the work behind {_plural(len(resolved), 'reference number')} of the source article:",
+                [f"[{n}] {_e(labels.get(key, key))}" for n, key in resolved],
+            )
         )
     if moved:
-        lines.append(f"- Re-identified {_plural(len(moved), 'reference number')}:")
-        lines += _items(
-            [
-                f"\\[{n}\\] {_escape(labels.get(new, new))} (was {_escape(labels.get(old, old))})"
-                for n, old, new in moved
-            ],
-            max_items,
+        sections.append(
+            _list(
+                f"Re-identified {_plural(len(moved), 'reference number')}:",
+                [
+                    f"[{n}] {_e(labels.get(new, new))} (was {_e(labels.get(old, old))})"
+                    for n, old, new in moved
+                ],
+            )
         )
     if unresolved:
-        lines.append(
-            f"- {_plural(len(unresolved), 'reference number')} no longer identified "
-            "(the work did not fit what the article says there):"
-        )
-        lines += _items(
-            [f"\\[{n}\\] was {_escape(labels.get(old, old))}" for n, old in unresolved], max_items
+        sections.append(
+            _list(
+                f"{_plural(len(unresolved), 'reference number')} no longer identified "
+                "(the work did not fit what the article says there):",
+                [f"[{n}] was {_e(labels.get(old, old))}" for n, old in unresolved],
+            )
         )
     if commit.removed:
         sections.append(

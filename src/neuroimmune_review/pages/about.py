@@ -391,6 +391,8 @@ def reference_identifications() -> Table:
         "confidence of the identification, and where each identifier was seen",
         links={"Entry": hrefs},
     )
+
+
 def maintainers():
     """For the home page: who edits the review (CITATION.cff), its repository and how to reach them."""
     from ..version import maintainers as query

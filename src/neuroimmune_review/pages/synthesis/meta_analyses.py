@@ -283,11 +283,11 @@ def forest_table(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Tabl
             "n (participants)": [
                 _count(v, sc) for v, sc in zip(ma["n_participants"], ma["n_scope"], strict=False)
             ],
-            "Reported direction": ma["direction"].map(MA_DIRECTION_LABELS),
+            "Reported direction": ma["direction"].map(ma_direction_labels()),
             "Review's own direction (clinical findings)": _review_direction(ma),
         }
     )
-    names = " and ".join(COMPARISON_LABELS[c].lower() for c in comparisons)
+    names = " and ".join(comparison_labels()[c].lower() for c in comparisons)
     return Table(
         shown,
         f"Forest plot in numbers: {names} (harmonised sign; every row as the paper reports it)",
