@@ -708,5 +708,11 @@ def test_fast_reader_gives_the_careful_readers_table(tmp_path):
     assert not problems and header == records[0]
     careful = pd.DataFrame(records[1:], index=pd.Index(starts[1:], name="line"), dtype=object)
     pd.testing.assert_frame_equal(fast, careful, check_column_type=False, check_index_type=False)
-    for irregular in (text + "\n", text + "EV1,short\n", text + 'EV2,"open\nquote",x\n'):
+    for irregular in (
+        text + "\n",
+        text + "EV1,short\n",
+        text + 'EV2,"open\nquote",x\n',
+        text.replace("\n", "\r", 1),
+        text + "EV3,\x00,x,x,x,x,x,x,x,x,x,x\n",
+    ):
         assert v._regular_frame(irregular) is None

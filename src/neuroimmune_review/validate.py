@@ -293,8 +293,8 @@ def _regular_frame(text: str) -> tuple[list[str], pd.DataFrame] | None:
     (blank or short lines, a bad quote, a field spanning lines, a lone CR) returns None and
     is read record by record, so its problems are reported exactly.
     """
-    if text.count("\r") != text.count("\r\n"):
-        return None
+    if "\x00" in text or text.count("\r") != text.count("\r\n"):
+        return None  # NUL bytes and lone CRs: the C reader's rules differ from csv's
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
