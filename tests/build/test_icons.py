@@ -46,3 +46,12 @@ def test_no_page_of_the_site_loads_font_awesome_or_keeps_an_icon_tag(built_site,
         assert not found, f"{page}: icons missing from build/fontawesome-subset.json: {found}"
     # A theme page (not the root's redirect) draws its icons: the replacement did run.
     assert "svg-inline--fa" in (built_site / "search.html").read_text(encoding="utf-8")
+
+
+def test_search_scripts_stay_only_where_search_runs(built_site, site_pages):
+    # The theme's search-as-you-type is off: only search.html runs Sphinx's search.
+    assert "searchindex.js" in (built_site / "search.html").read_text(encoding="utf-8")
+    for page in site_pages:
+        if page != "search.html":
+            text = (built_site / page).read_text(encoding="utf-8")
+            assert "searchindex.js" not in text and "searchtools.js" not in text, page

@@ -87,16 +87,34 @@ def inline_icons(text: str) -> str:
     return _ICON_TAG.sub(replace, text)
 
 
-def inline_icons_in_site(outdir: Path) -> int:
-    """Rewrite every page of the built site that still has icons or the script; remove the script."""
+# pydata-sphinx-theme loads Sphinx's search scripts and the whole search index (118 kB raw at
+# 1x, and growing with the book) in the head of every page, for its "search as you type"
+# option.  With that option off (the theme's default and ours), only search.html uses them:
+# the search box of every other page submits to search.html.
+_SEARCH_SCRIPTS = re.compile(
+    r'[ \t]*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)'
+    r'(?:\?[^"]*)?"></script>\n?'
+)
+
+
+def drop_search_scripts(text: str) -> str:
+    """*text* (a page other than search.html) without the search scripts it never runs."""
+    return _SEARCH_SCRIPTS.sub("", text)
+
+
+def inline_icons_in_site(outdir: Path, search_as_you_type: bool = False) -> int:
+    """Rewrite every page of the built site that still has icons, the script or unused search."""
     changed = 0
     for page in outdir.rglob("*.html"):
-        if "_static" in page.relative_to(outdir).parts:
+        relative = page.relative_to(outdir)
+        if "_static" in relative.parts:
             continue
         text = page.read_text(encoding="utf-8")
-        if "fa-" not in text and "fontawesome.js" not in text:
-            continue
-        new = inline_icons(text)
+        new = text
+        if "fa-" in text or "fontawesome.js" in text:
+            new = inline_icons(new)
+        if not search_as_you_type and relative.as_posix() != "search.html":
+            new = drop_search_scripts(new)
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed += 1

@@ -151,12 +151,18 @@ def publish_downloads(app: Sphinx, exception) -> None:
 
 
 def icons_without_script(app: Sphinx, exception) -> None:
-    """Every page's icons as inline SVG; the 1.49 MB Font Awesome script is neither loaded nor shipped."""
+    """Every page's icons as inline SVG; the 1.49 MB Font Awesome script is neither loaded nor shipped.
+
+    Pages other than search.html also lose the search scripts they never run (``icons``).
+    """
     if exception is not None or app.builder.format != "html":
         return
     from .icons import inline_icons_in_site
 
-    inline_icons_in_site(Path(app.outdir))
+    # The theme's default is off; only then do pages other than search.html skip the search scripts.
+    option = (app.config.html_theme_options or {}).get("search_as_you_type", False)
+    search_as_you_type = str(option).lower() == "true"
+    inline_icons_in_site(Path(app.outdir), search_as_you_type=search_as_you_type)
 
 
 def load_charts_where_drawn(app: Sphinx, pagename, templatename, context, doctree) -> None:
