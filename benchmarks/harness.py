@@ -9,10 +9,16 @@ real vocabularies and citations, then we measure:
 - a build with execution off (baseline) and a cold build with cached execution;
 - a no-op rebuild, a rebuild after adding one evidence row for one drug class, and a
   rebuild after editing one chapter's prose;
-- the heaviest page (its HTML plus every local script, stylesheet and image it loads)
-  and the total site size;
+- per page, its weight (HTML plus every local script, stylesheet and image it loads) raw
+  and gzipped, as a static host serves it, and its request count; the heaviest text-only
+  page, the heaviest chart page and the total site size;
 - in headless Chromium, the time from navigation start until every chart on the
   heaviest chart page is drawn (``window.reviewChartsRendered``).
+
+Every timing is repeated (``--repeats``, 3 by default; 1 in the smoke run), its runs are
+kept with their min, median and max, and the 1-minute load average is recorded at the start
+of each run: on a shared 2-core machine one slow run says little.  Targets are decided on
+the medians.
 
 Results go to ``benchmarks/results.json`` and ``benchmarks/results.md``, with a
 ``targets`` list (name, value, limit, met) checked against the issue's limits.
@@ -24,6 +30,7 @@ import contextlib
 import csv
 import datetime as dt
 import functools
+import gzip
 import html.parser
 import json
 import os
@@ -61,14 +68,19 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MB = 1_000_000
+KB = 1_000
+REPEATS = 3
+GZIP_LEVEL = 6  # what nginx and most static hosts use for text; fonts and images barely shrink
 
 # name, description, limit, comparison ("le").
 TARGETS = [
     ("cold_build_over_execution_off", "cold build ÷ build with execution off", 2.0),
     ("row_rebuild_over_cold_build", "rebuild after one evidence row ÷ cold build", 0.3),
     ("prose_rebuild_over_cold_build", "rebuild after one chapter's prose ÷ cold build", 0.15),
-    ("heaviest_page_1000x_over_1x", "heaviest page at 1000× ÷ at 1×", 1.2),
-    ("heaviest_page_mb", "heaviest page, MB (at every scale)", 1.5),
+    ("text_page_gzip_kb", "heaviest chapter without a chart, kB gzipped (at every scale)", 150),
+    ("chart_page_gzip_kb", "heaviest chart page at 1×, kB gzipped", 400),
+    ("heaviest_page_mb", "heaviest chart page at 1×, MB raw", 1.5),
+    ("heaviest_page_1000x_over_1x", "heaviest chart page at 1000× ÷ at 1× (raw)", 1.2),
     ("cold_build_1000x_over_1x", "cold build at 1000× ÷ at 1×", 2.0),
     ("validation_200k_rows_s", "validation of ≥200k rows, s", 3.0),
     ("charts_rendered_1000x_s", "charts rendered after load, heaviest page, 1000×, s", 1.0),
@@ -77,6 +89,41 @@ TARGETS = [
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def load_average() -> float | None:
+    """The 1-minute load average now (None where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def repeated(runs: int, measure: Any) -> dict[str, Any]:
+    """Call *measure* (returning a dict with ``seconds``) *runs* times; keep every run.
+
+    The result is the first run's dict with ``seconds`` replaced by the median, plus
+    ``min``, ``median``, ``max`` and ``runs`` (seconds, load at its start, pages executed).
+    """
+    results = []
+    for _ in range(max(1, runs)):
+        load = load_average()
+        result = measure()
+        result["load_at_start"] = load
+        results.append(result)
+    seconds = [r["seconds"] for r in results]
+    summary = dict(results[0])
+    summary.update(
+        seconds=round(statistics.median(seconds), 3),
+        min=round(min(seconds), 3),
+        median=round(statistics.median(seconds), 3),
+        max=round(max(seconds), 3),
+        runs=[
+            {k: r[k] for k in ("seconds", "load_at_start", "pages_executed") if k in r}
+            for r in results
+        ],
+    )
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,22 +434,39 @@ def page_weight(site: Path, page: Path) -> dict[str, Any]:
     """Bytes of *page* plus every local script, stylesheet and image it references."""
     parser = _AssetParser()
     parser.feed(page.read_text(encoding="utf-8", errors="replace"))
-    assets: dict[str, int] = {}
+    assets: dict[str, Path] = {}
     for url in parser.urls:
         parts = urlsplit(url)
         if parts.scheme or parts.netloc or not parts.path:
             continue
         target = (page.parent / unquote(parts.path)).resolve()
         if target.is_file() and site.resolve() in target.parents:
-            assets[target.relative_to(site.resolve()).as_posix()] = target.stat().st_size
+            assets[target.relative_to(site.resolve()).as_posix()] = target
     html_bytes = page.stat().st_size
+    asset_bytes = sum(f.stat().st_size for f in assets.values())
     return {
         "page": page.relative_to(site).as_posix(),
         "html_bytes": html_bytes,
-        "asset_bytes": sum(assets.values()),
-        "total_bytes": html_bytes + sum(assets.values()),
+        "asset_bytes": asset_bytes,
+        "total_bytes": html_bytes + asset_bytes,
+        "gzip_bytes": gzipped_size(page) + sum(gzipped_size(f) for f in assets.values()),
         "assets": len(assets),
+        "requests": 1 + len(assets),
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def _gzipped(path: str, mtime_ns: int, size: int) -> int:
+    data = Path(path).read_bytes()
+    if Path(path).suffix in (".woff2", ".woff", ".png", ".jpg", ".gif"):
+        return len(data)  # already compressed: hosts send these as they are
+    return len(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+
+
+def gzipped_size(path: Path) -> int:
+    """Bytes of *path* as a static host sends it (gzip for text, as is for compressed files)."""
+    stat = path.stat()
+    return _gzipped(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def site_sizes(site: Path) -> dict[str, Any]:
@@ -417,12 +481,22 @@ def site_sizes(site: Path) -> dict[str, Any]:
         w for w in weights if "review-chart__spec" in (site / w["page"]).read_text(encoding="utf-8")
     ]
     heaviest_chart = max(chart_pages, key=lambda w: w["total_bytes"]) if chart_pages else None
+    charted = {w["page"] for w in chart_pages}
+    # Chapters without a chart; Sphinx's own search and index pages are not chapters (the
+    # search page alone loads the search index), and their weight stays in per_page.
+    text_pages = [w for w in weights if w["page"] not in charted and w["page"].startswith("book/")]
+    heaviest_text = max(text_pages, key=lambda w: w["gzip_bytes"]) if text_pages else None
     total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
     return {
         "total_site_bytes": total,
         "pages": len(pages),
         "heaviest_page": heaviest,
         "heaviest_chart_page": heaviest_chart,
+        "heaviest_text_page": heaviest_text,
+        "per_page": sorted(
+            ({k: w[k] for k in ("page", "total_bytes", "gzip_bytes", "requests")} for w in weights),
+            key=lambda w: w["page"],
+        ),
     }
 
 
@@ -517,14 +591,22 @@ def execution_off_config(root: Path, dest: Path) -> Path:
 
 
 def run_scale(
-    repo: Path, work: Path, scale: int, *, smoke: bool = False, logs: Path, browser: bool = True
+    repo: Path,
+    work: Path,
+    scale: int,
+    *,
+    smoke: bool = False,
+    logs: Path,
+    browser: bool = True,
+    repeats: int = REPEATS,
 ) -> dict[str, Any]:
     root = make_copy(repo, work / f"scale-{scale}", SMOKE_PAGES if smoke else None)
-    result: dict[str, Any] = {"scale": scale}
+    result: dict[str, Any] = {"scale": scale, "load_at_start": load_average()}
+    counter = iter(range(1, 1000))
     log(f"{scale}×: generating data")
     result["data"] = synthesize(root, scale)
     log(f"{scale}×: {result['data']['rows']} rows; validating")
-    result["validation"] = time_validation(root)
+    result["validation"] = repeated(repeats, lambda: time_validation(root))
     if result["validation"]["errors"]:
         raise RuntimeError(
             f"synthetic data at {scale}× has {result['validation']['errors']} validation errors"
@@ -533,19 +615,29 @@ def run_scale(
     if not smoke:
         log(f"{scale}×: build with execution off")
         off_out = work / f"scale-{scale}-off"
-        result["build_execution_off"] = build(
-            root,
-            f"{label}-execution-off",
-            logs,
-            config=execution_off_config(root, work / f"noexec-{scale}.yml"),
-            output=off_out,
-        )
+        config = execution_off_config(root, work / f"noexec-{scale}.yml")
+
+        def execution_off() -> dict[str, Any]:
+            shutil.rmtree(off_out, ignore_errors=True)
+            return build(
+                root,
+                f"{label}-execution-off-{next(counter)}",
+                logs,
+                config=config,
+                output=off_out,
+            )
+
+        result["build_execution_off"] = repeated(repeats, execution_off)
         shutil.rmtree(off_out, ignore_errors=True)
-        # The chart bundle and the provenance live in ROOT/_build: the cold build starts from nothing.
-        shutil.rmtree(root / "_build", ignore_errors=True)
         log(f"{scale}×: cold build")
+
+    def cold() -> dict[str, Any]:
+        # The chart bundle and the provenance live in ROOT/_build: each cold build starts from nothing.
+        shutil.rmtree(root / "_build", ignore_errors=True)
+        return build(root, f"{label}-cold-{next(counter)}", logs)
+
     try:
-        result["build_cold"] = build(root, f"{label}-cold", logs)
+        result["build_cold"] = repeated(1 if smoke else repeats, cold)
     except BuildFailed as failure:
         # A page that cannot execute at this scale is itself a finding: record it, then measure
         # the rest of the book with execution errors shown in the page instead of stopping.
@@ -557,14 +649,25 @@ def run_scale(
         shutil.rmtree(root / "_build", ignore_errors=True)
         result["build_cold"] = build(root, f"{label}-cold-errors-allowed", logs)
     log(f"{scale}×: no-op rebuild")
-    result["rebuild_noop"] = build(root, f"{label}-noop", logs)
+    result["rebuild_noop"] = repeated(
+        repeats, lambda: build(root, f"{label}-noop-{next(counter)}", logs)
+    )
     if not smoke:
-        result["added_row_id"] = add_one_row(root)
-        log(f"{scale}×: rebuild after one {ADDED_ROW_CLASS} row")
-        result["rebuild_one_row"] = build(root, f"{label}-one-row", logs)
-        edit_prose(root)
-        log(f"{scale}×: rebuild after a prose edit")
-        result["rebuild_prose"] = build(root, f"{label}-prose", logs)
+        added: list[str] = []
+
+        def one_row() -> dict[str, Any]:
+            added.append(add_one_row(root))  # each run adds one more row
+            return build(root, f"{label}-one-row-{next(counter)}", logs)
+
+        def prose() -> dict[str, Any]:
+            edit_prose(root)  # each run adds one more sentence
+            return build(root, f"{label}-prose-{next(counter)}", logs)
+
+        log(f"{scale}×: rebuild after one {ADDED_ROW_CLASS} row (×{repeats})")
+        result["rebuild_one_row"] = repeated(repeats, one_row)
+        result["added_row_ids"] = added
+        log(f"{scale}×: rebuild after a prose edit (×{repeats})")
+        result["rebuild_prose"] = repeated(repeats, prose)
     site = root / "_build" / "html"
     result["sizes"] = site_sizes(site)
     if browser and result["sizes"]["heaviest_chart_page"]:
@@ -587,6 +690,7 @@ def machine() -> dict[str, Any]:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "cores": cpus,
+        "load_at_start": load_average(),
         "memory_gb": memory,
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -628,18 +732,28 @@ def targets(scales: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
         "prose_rebuild_over_cold_build": worst(
             _ratio(secs(s, "rebuild_prose"), secs(s, "build_cold")) for s in present
         ),
-        "heaviest_page_mb": worst(
-            round(scales[s]["sizes"]["heaviest_page"]["total_bytes"] / MB, 3) for s in present
+        "text_page_gzip_kb": worst(
+            round(text["gzip_bytes"] / KB, 1)
+            for s in present
+            if (text := scales[s]["sizes"].get("heaviest_text_page"))
         ),
+        "chart_page_gzip_kb": None,
+        "heaviest_page_mb": None,
         "heaviest_page_1000x_over_1x": None,
         "cold_build_1000x_over_1x": _ratio(secs(1000, "build_cold"), secs(1, "build_cold")),
         "validation_200k_rows_s": None,
         "charts_rendered_1000x_s": None,
     }
-    if 1 in scales and 1000 in scales:
+
+    def chart_page(scale: int) -> dict[str, Any] | None:
+        return scales.get(scale, {}).get("sizes", {}).get("heaviest_chart_page")
+
+    if chart_page(1):
+        value["chart_page_gzip_kb"] = round(chart_page(1)["gzip_bytes"] / KB, 1)
+        value["heaviest_page_mb"] = round(chart_page(1)["total_bytes"] / MB, 3)
+    if chart_page(1) and chart_page(1000):
         value["heaviest_page_1000x_over_1x"] = _ratio(
-            scales[1000]["sizes"]["heaviest_page"]["total_bytes"],
-            scales[1]["sizes"]["heaviest_page"]["total_bytes"],
+            chart_page(1000)["total_bytes"], chart_page(1)["total_bytes"]
         )
     big = [s for s in present if scales[s]["data"]["rows"] >= 200_000]
     if big:
@@ -670,15 +784,19 @@ def run(
     smoke: bool = False,
     browser: bool = True,
     keep: bool = False,
+    repeats: int = REPEATS,
 ) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
+    host = machine()  # the load average is the one at the start of the run
     work = Path(tempfile.mkdtemp(prefix="review-bench-"))
     logs = out / "logs"
     results: dict[int, dict[str, Any]] = {}
     snapshot_package(repo, work)
     try:
         for scale in scales:
-            results[scale] = run_scale(repo, work, scale, smoke=smoke, logs=logs, browser=browser)
+            results[scale] = run_scale(
+                repo, work, scale, smoke=smoke, logs=logs, browser=browser, repeats=repeats
+            )
             _write_partial(out, results)
     finally:
         if not keep:
@@ -686,7 +804,8 @@ def run(
     report = {
         "date": started.isoformat(timespec="seconds"),
         "duration_seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
-        "machine": machine(),
+        "machine": host,
+        "repeats": repeats,
         **git_commit(repo),
         "smoke": smoke,
         "scales": {str(s): r for s, r in results.items()},
@@ -723,7 +842,9 @@ def markdown_report(report: dict[str, Any], out: Path) -> str:
         "",
         f"Generated by `make bench` (`scripts/benchmark.py`) on {report['date']}; commit "
         f"`{report['commit'][:12] or 'unknown'}`{' (with uncommitted changes)' if report.get('dirty') else ''}; "
-        f"{m['cores']} cores, {m['memory_gb']} GB memory, Python {m['python']}, {m['platform']}. "
+        f"{m['cores']} cores, {m['memory_gb']} GB memory, Python {m['python']}, {m['platform']}; "
+        f"1-minute load average {_fmt(m.get('load_at_start'))} at the start. "
+        f"Each timing was run {report.get('repeats', 1)} time(s); the figures are medians. "
         f"Run time {report['duration_seconds'] / 60:.1f} min. Numbers below are written by the run; do not edit them.",
         "",
         "## Targets",
@@ -742,8 +863,9 @@ def markdown_report(report: dict[str, Any], out: Path) -> str:
         )
     lines += [
         "",
-        "Ratios are the worst over the scales measured. Page weight is raw bytes (HTML plus every local "
-        "script, stylesheet and image the page references); the theme and the chart bundle are loaded by every page.",
+        "Ratios are of medians, the worst over the scales measured. Page weight is the HTML plus every local "
+        "script, stylesheet and image the page references, raw and gzipped "
+        f"(level {GZIP_LEVEL}, as a static host sends text; fonts and images as they are).",
     ]
     lines += [
         "",
@@ -770,6 +892,7 @@ def markdown_report(report: dict[str, Any], out: Path) -> str:
             f"| {r['sizes']['heaviest_page']['total_bytes'] / MB:.3f} | {r['sizes']['total_site_bytes'] / MB:.2f} "
             f"| {(_fmt(charts['from_navigation_ms']) + ' (' + _fmt(charts['after_load_event_ms']) + ')') if charts else '–'} |"
         )
+    lines += ["", *spread_table(report), "", *weight_table(report)]
     for scale, r in report["scales"].items():
         if r.get("build_failures"):
             lines += [
@@ -794,6 +917,57 @@ def markdown_report(report: dict[str, Any], out: Path) -> str:
     if notes.is_file():
         lines += ["", notes.read_text(encoding="utf-8").rstrip()]
     return "\n".join(lines) + "\n"
+
+
+TIMINGS = (
+    ("validation", "validation"),
+    ("build_execution_off", "execution off"),
+    ("build_cold", "cold build"),
+    ("rebuild_noop", "no-op rebuild"),
+    ("rebuild_one_row", "one-row rebuild"),
+    ("rebuild_prose", "prose rebuild"),
+)
+
+
+def spread_table(report: dict[str, Any]) -> list[str]:
+    """Every timing's runs: min, median, max (s) and the load average at the start of each run."""
+    lines = [
+        "## Timings: spread over the runs",
+        "",
+        "| scale | timing | runs | min s | median s | max s | load at the start of each run |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for scale, r in report["scales"].items():
+        for key, label in TIMINGS:
+            t = r.get(key)
+            if not t:
+                continue
+            runs = t.get("runs") or [{"seconds": t["seconds"], "load_at_start": None}]
+            loads = ", ".join(_fmt(run.get("load_at_start")) for run in runs)
+            lines.append(
+                f"| {scale}× | {label} | {len(runs)} | {_fmt(t.get('min', t['seconds']))} "
+                f"| {_fmt(t.get('median', t['seconds']))} | {_fmt(t.get('max', t['seconds']))} | {loads} |"
+            )
+    return lines
+
+
+def weight_table(report: dict[str, Any]) -> list[str]:
+    """The heaviest text-only and chart pages per scale: raw, gzipped and requests."""
+    lines = [
+        "## Page weight",
+        "",
+        "| scale | page | kind | raw kB | gzip kB | requests |",
+        "|---:|---|---|---:|---:|---:|",
+    ]
+    for scale, r in report["scales"].items():
+        for kind, key in (("text only", "heaviest_text_page"), ("chart", "heaviest_chart_page")):
+            w = r["sizes"].get(key)
+            if w and "gzip_bytes" in w:
+                lines.append(
+                    f"| {scale}× | `{w['page']}` | {kind} | {w['total_bytes'] / KB:.0f} "
+                    f"| {w['gzip_bytes'] / KB:.0f} | {w['requests']} |"
+                )
+    return lines
 
 
 def before_after(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -865,9 +1039,15 @@ def main(argv: list[str] | None = None) -> int:
         help="output folder (default: benchmarks/ in the repository)",
     )
     parser.add_argument(
-        "--repo", type=Path, default=Path(__file__).resolve().parents[2], help="review to copy"
+        "--repo", type=Path, default=Path(__file__).resolve().parents[1], help="review to copy"
     )
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"runs of each timing (default {REPEATS}; 1 with --smoke)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary copies")
     parser.add_argument(
         "--render-only",
@@ -887,6 +1067,7 @@ def main(argv: list[str] | None = None) -> int:
         smoke=args.smoke,
         browser=not args.no_browser,
         keep=args.keep,
+        repeats=args.repeats or (1 if args.smoke else REPEATS),
     )
     for t in report["targets"]:
         log(

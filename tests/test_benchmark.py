@@ -60,12 +60,45 @@ def test_smoke_run_writes_results_with_targets(tmp_path):
         > one["sizes"]["heaviest_page"]["html_bytes"]
         > 0
     )
+    assert report["machine"]["load_at_start"] is not None and report["repeats"] == 1
+    for key in ("validation", "build_cold", "rebuild_noop"):
+        timing = one[key]
+        assert timing["min"] <= timing["median"] == timing["seconds"] <= timing["max"]
+        assert [run["seconds"] for run in timing["runs"]] and "load_at_start" in timing["runs"][0]
+    page = one["sizes"]["heaviest_page"]
+    # gzip shrinks the text; every page needs at least itself and one stylesheet.
+    assert 0 < page["gzip_bytes"] < page["total_bytes"] and page["requests"] >= 2
+    assert one["sizes"]["heaviest_text_page"]["gzip_bytes"] > 0
+    assert {"page", "total_bytes", "gzip_bytes", "requests"} <= set(one["sizes"]["per_page"][0])
     names = [t["name"] for t in report["targets"]]
     assert names == [name for name, _, _ in benchmark.TARGETS]
     for target in report["targets"]:
         assert set(target) >= {"name", "value", "limit", "met"}
         assert isinstance(target["met"], bool) and isinstance(target["limit"], (int, float))
         assert target["value"] is None or isinstance(target["value"], (int, float))
-    assert "| target | value | limit | met | gap |" in (out / "results.md").read_text(
-        encoding="utf-8"
+    markdown = (out / "results.md").read_text(encoding="utf-8")
+    assert "| target | value | limit | met | gap |" in markdown
+    assert "| scale | timing | runs | min s | median s | max s |" in markdown
+
+
+def test_repeated_timing_reports_the_median_and_every_run():
+    runs = iter([3.0, 1.0, 2.0])
+    timing = benchmark.repeated(3, lambda: {"seconds": next(runs), "pages_executed": []})
+    assert (timing["min"], timing["seconds"], timing["max"]) == (1.0, 2.0, 3.0)
+    assert [r["seconds"] for r in timing["runs"]] == [3.0, 1.0, 2.0]
+
+
+def test_gzip_weight_counts_text_compressed_and_fonts_as_they_are(tmp_path):
+    site = tmp_path / "site"
+    (site / "_static").mkdir(parents=True)
+    (site / "_static/a.css").write_text("body { color: red; }\n" * 500, encoding="utf-8")
+    (site / "_static/f.woff2").write_bytes(bytes(range(256)) * 4)
+    page = site / "p.html"
+    page.write_text(
+        '<link rel="stylesheet" href="_static/a.css"><img src="_static/f.woff2">' + "x" * 5000,
+        encoding="utf-8",
     )
+    weight = benchmark.page_weight(site, page)
+    assert weight["requests"] == 3
+    assert weight["total_bytes"] == page.stat().st_size + 10500 + 1024
+    assert 1024 < weight["gzip_bytes"] < 1024 + 500

@@ -16,6 +16,7 @@ def repo_copy(tmp_path, monkeypatch):
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copytree(REPO / "data", tmp_path / "data")
     monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
+    provenance._ANSWERS.clear()  # answers are keyed by content: another test may share them
     yield tmp_path
     provenance._page = None
 
@@ -60,3 +61,87 @@ def test_corrupt_record_counts_as_stale(repo_copy):
     assert provenance.stale_pages(repo_copy, ["book/antidepressants/ssri"]) == [
         "book/antidepressants/ssri"
     ]
+
+
+def test_unchanged_files_never_rerun_a_query(repo_copy):
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    _execute_page("book/antidepressants/overview")
+    pages = [
+        "book/antidepressants/ssri",
+        "book/antidepressants/tca",
+        "book/antidepressants/overview",
+    ]
+    assert provenance.stale_pages(repo_copy, pages) == []
+    assert provenance.last_check.queries_run == 0  # every input file kept its content digest
+
+
+def test_a_data_change_reruns_each_query_once_over_one_join(repo_copy):
+    # Three pages, two of which ask the same question: after a change, each distinct query
+    # runs once, and all of them share one evidence join.
+    for page in ("book/antidepressants/ssri", "book/synthesis/contested"):
+        _execute_page(page, drug_class="SSRI")
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "EV9999,amitriptyline,IL-6,decrease,in_vitro,rat,probe,,nava2025modulation,124,"
+            "book/antidepressants/tca,probe\n"
+        )
+    data._cached_join.cache_clear()
+    pages = ["book/antidepressants/ssri", "book/synthesis/contested", "book/antidepressants/tca"]
+    assert provenance.stale_pages(repo_copy, pages) == ["book/antidepressants/tca"]
+    assert provenance.last_check.queries_run == 2
+    assert data._cached_join.cache_info().misses == 1
+
+
+def test_a_figure_file_change_reaches_only_the_page_that_read_it(repo_copy):
+    from neuroimmune_review.pages import figures
+
+    names = sorted(p.stem for p in (repo_copy / "data/figures").glob("*.csv"))[:2]
+    for name in names:
+        provenance.begin_page(f"book/fig-{name}")
+        figures.figure_table(name=name)
+        provenance._page = None
+    changed = repo_copy / "data/figures" / f"{names[0]}.csv"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    pages = [f"book/fig-{name}" for name in names]
+    # The file's bytes changed, its parsed table did not: the query runs, the page stays.
+    assert provenance.stale_pages(repo_copy, pages) == []
+    assert provenance.last_check.queries_run == 1
+
+
+def _page_code(package: Path, text: str) -> dict[str, str | None]:
+    modules = provenance.reachable_modules(text, package)
+    return {name: provenance.file_digest(file) for name, file in modules.items()}
+
+
+@pytest.fixture
+def package_copy(tmp_path):
+    source = Path(provenance.__file__).parent
+    target = tmp_path / "pkg" / "neuroimmune_review"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def test_code_digest_covers_only_the_modules_a_page_reaches(package_copy):
+    code = _page_code(package_copy, "from neuroimmune_review import tables\n")
+    assert {
+        "neuroimmune_review.pages.tables",  # resolved lazily by the package
+        "neuroimmune_review.data",  # reached through tables
+        "neuroimmune_review.provenance",  # the tracking cell's import
+    } <= set(code)
+    assert not [m for m in code if m.startswith("neuroimmune_review.curation")]
+    assert "neuroimmune_review.pages.synthesis.contested" not in code
+
+    curation = package_copy / "curation" / "evidence.py"
+    curation.write_text(curation.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    assert not provenance.code_changed(code, package_copy)
+
+    render = package_copy / "render.py"  # reached indirectly (tables -> render)
+    render.write_text(render.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    assert provenance.code_changed(code, package_copy)
+
+
+def test_record_from_before_the_narrow_digest_counts_as_changed():
+    assert provenance.code_changed("0123456789abcdef0123")
+    assert provenance.code_changed({"neuroimmune_review.no_such_module": "x"})

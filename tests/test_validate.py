@@ -891,3 +891,25 @@ def test_alias_shared_by_two_entries_is_a_warning(root):
     assert not [p for p in problems if p.field == "aliases" and p.severity != WARNING]
     warning = next(p for p in problems if p.field == "aliases")
     assert warning.line == 2 and "'TNFα' also of 'TNF-α'" in warning.message
+
+
+def test_fast_reader_gives_the_careful_readers_table(tmp_path):
+    # The regular-file path (pandas' C reader) must read exactly what the record-by-record
+    # path reads, quoted commas and doubled quotes included; irregular files take the latter.
+    from neuroimmune_review import validate as v
+
+    text = (REPO / "data/evidence.csv").read_text(encoding="utf-8")
+    text += 'EV9999,a,"b, with comma","say ""hi""",x,x,x,x,x,x,x,x\n'
+    header, fast = v._regular_frame(text)
+    records, starts, problems = v._parse_records(text, "evidence.csv")
+    assert not problems and header == records[0]
+    careful = pd.DataFrame(records[1:], index=pd.Index(starts[1:], name="line"), dtype=object)
+    pd.testing.assert_frame_equal(fast, careful, check_column_type=False, check_index_type=False)
+    for irregular in (
+        text + "\n",
+        text + "EV1,short\n",
+        text + 'EV2,"open\nquote",x\n',
+        text.replace("\n", "\r", 1),
+        text + "EV3,\x00,x,x,x,x,x,x,x,x,x,x\n",
+    ):
+        assert v._regular_frame(irregular) is None

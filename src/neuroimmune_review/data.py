@@ -200,7 +200,7 @@ def _joined_evidence(root: Path | None = None) -> pd.DataFrame:
     return _cached_join(*keys)
 
 
-@tracked
+@tracked(reads=("data/evidence.csv", "data/interventions.csv", "data/mediators.csv"))
 def evidence(
     *,
     drug_class: str | None = None,
@@ -230,7 +230,7 @@ def evidence(
     return (rows if mask is None else rows[mask]).reset_index(drop=True)
 
 
-@tracked
+@tracked(reads=lambda name: [f"data/{name}.csv"])
 def vocabulary(*, name: str) -> pd.DataFrame:
     """A vocabulary table: ``interventions`` or ``mediators``."""
     if name not in ("interventions", "mediators"):
@@ -238,13 +238,13 @@ def vocabulary(*, name: str) -> pd.DataFrame:
     return read_table(name)
 
 
-@tracked
+@tracked(reads=lambda name: [f"data/{name}.csv"])
 def table(*, name: str) -> pd.DataFrame:
     """Any other table of ``data/`` (e.g. ``meta_analyses``)."""
     return read_table(name)
 
 
-@tracked
+@tracked(reads=("references.bib",))
 def references(*, keys: tuple[str, ...] | list[str] | None = None) -> dict[str, dict[str, str]]:
     """Bibliography entries (all, or only *keys*), as lower-cased field dictionaries."""
     from .bib import load_bibliography
@@ -255,7 +255,7 @@ def references(*, keys: tuple[str, ...] | list[str] | None = None) -> dict[str, 
     return {key: entries[key] for key in keys if key in entries}
 
 
-@tracked
+@tracked(reads=("references.bib",))
 def citation_labels(*, keys: tuple[str, ...] | list[str]) -> dict[str, dict[str, str]]:
     """Short author-year label and DOI for each cited key, as shown in tables and tooltips."""
     from .bib import load_bibliography

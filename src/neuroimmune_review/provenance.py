@@ -1,20 +1,32 @@
-"""Which data each page read, so a rebuild re-executes exactly the pages a change affects.
+"""Which data and code each page read, so a rebuild re-executes exactly the pages a change affects.
 
 Jupyter Book's execution cache keys a page on its code cells only: a new row in
 ``data/evidence.csv`` would otherwise leave every chart stale.  Instead, every data
-query a page runs is recorded with a digest of its result (``tracked``).  Before the
-next build, ``stale_pages`` re-runs those queries against the current files; a page
-whose answers changed is re-read and its cached notebook dropped, and no other page is.
+query a page runs is recorded with a digest of its result (``tracked``) and the content
+digests of the files the query reads (``tracked(reads=...)``).  Before the next build,
+``stale_pages`` hashes each input file once: a query whose files are unchanged keeps its
+answer without running; only the queries over a changed file run again (and share one
+evidence join), and a page whose answers changed is re-read and its cached notebook
+dropped.  Queries that declare no files (the git-state ones) run every time; they are cheap.
+
+A page's code is the set of package modules its cells can reach (the static import graph
+from the page's own cells, see ``reachable_modules``), each with its content digest: an
+edit to a module no page imports (curation, the benchmark) re-executes nothing, and an edit
+to a chart builder re-executes exactly the pages that import it.
+
+Hand-written on purpose: jupyter-cache and myst-nb know a page's cells, not the files and
+modules those cells read, and no library tracks that for notebook pages.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import importlib
 import json
-import pkgutil
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +35,11 @@ import pandas as pd
 from . import paths
 
 RECORD_DIR = ".provenance"
+ANSWER_DIR = "answers"
+PACKAGE = __package__
+PACKAGE_DIR = Path(__file__).resolve().parent
 _QUERIES: dict[str, Callable[..., Any]] = {}
+_READS: dict[str, Callable[..., Iterable[str]] | None] = {}
 _page: dict[str, Any] | None = None
 
 
@@ -42,52 +58,266 @@ def digest(value: Any) -> str:
     return h.hexdigest()[:20]
 
 
-def code_digest() -> str:
-    """Digest of the package's own source: changing a chart builder re-executes every page."""
-    h = hashlib.sha256()
-    package = Path(__file__).parent
-    for file in sorted(package.rglob("*.py")):
-        h.update(file.relative_to(package).as_posix().encode() + file.read_bytes())
-    return h.hexdigest()[:20]
+# ---------------------------------------------------------------------------------------------
+# Content digests of files, each computed once per process while the file is unchanged
 
 
-def tracked(query: Callable[..., Any]) -> Callable[..., Any]:
-    """Register a keyword-only data query whose answers a page's output depends on."""
+@functools.lru_cache(maxsize=512)
+def _hash_file(path: str, mtime_ns: int, size: int, inode: int) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()[:20]
+
+
+def file_digest(path: Path) -> str | None:
+    """Digest of a file's bytes (None if it does not exist)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _hash_file(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _input_digests(name: str, params: dict[str, Any], root: Path) -> dict[str, str | None] | None:
+    reads = _READS.get(name)
+    if reads is None:
+        return None
+    return {rel: file_digest(root / rel) for rel in sorted(set(reads(**params)))}
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracked queries
+
+
+def tracked(
+    query: Callable[..., Any] | None = None,
+    *,
+    reads: Iterable[str] | Callable[..., Iterable[str]] | None = None,
+) -> Any:
+    """Register a keyword-only data query whose answers a page's output depends on.
+
+    *reads* names the files (relative to the review root) the query's answer depends on,
+    or is a function of the query's parameters giving them: while those files keep their
+    content, the recorded answer holds and the query is not run again to check it.
+    """
+    if query is None:
+        return lambda q: tracked(q, reads=reads)
     name = f"{query.__module__}.{query.__qualname__}"
     _QUERIES[name] = query
-
-    reads_data_only = query.__module__ == f"{__package__}.data"
+    if reads is None or callable(reads):
+        _READS[name] = reads
+    else:
+        fixed = tuple(reads)
+        _READS[name] = lambda **_params: fixed
 
     @functools.wraps(query)
     def run(**params: Any) -> Any:
         result = query(**params)
         if _page is not None:
             key = json.dumps([name, params], sort_keys=True)
-            if reads_data_only:
-                # The queries of ``data`` answer from data/ and references.bib alone: while
-                # those files are unchanged, a digest computed for another page still holds.
-                memo = (key, _data_state())
-                answer = _DIGESTS.get(memo) or _DIGESTS.setdefault(memo, digest(result))
-            else:
+            root = Path(_page["root"])
+            files = _input_digests(name, params, root)
+            answer = _remembered_answer(root, key, files) if files is not None else None
+            if answer is None:
                 answer = digest(result)
-            if _page["inputs"].get(key) != answer:
-                _page["inputs"][key] = answer
+                if files is not None:
+                    _remember_answer(root, key, files, answer)
+            entry = {"answer": answer, "files": files}
+            if _page["inputs"].get(key) != entry:
+                _page["inputs"][key] = entry
                 _save(_page)
         return result
 
     return run
 
 
-_DIGESTS: dict[tuple[str, tuple], str] = {}
+# The answer of a query over unchanged files is the same in every process of a build: the
+# check before the build, and each shared kernel.  The digest of a large answer (all
+# evidence at 1000×: about a second) is therefore kept on disk, keyed by the query and the
+# digests of its files, and computed once per build.
+_ANSWERS: dict[str, str] = {}
 
 
-def _data_state() -> tuple:
-    root = paths.find_root()
-    files = sorted(paths.data_dir(root).glob("*.csv")) + [
-        paths.data_dir(root) / "datapackage.json",
-        paths.bib_path(root),
-    ]
-    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
+def _answer_path(root: Path, key: str, files: dict[str, str | None]) -> tuple[str, Path]:
+    # The query's own code is part of the key: new code over the same files may answer differently.
+    code = _query_code(json.loads(key)[0])
+    memo = hashlib.sha256(json.dumps([key, files, code], sort_keys=True).encode()).hexdigest()[:32]
+    return memo, paths.build_dir(root) / RECORD_DIR / ANSWER_DIR / memo
+
+
+def _remembered_answer(root: Path, key: str, files: dict[str, str | None]) -> str | None:
+    memo, path = _answer_path(root, key, files)
+    if memo not in _ANSWERS:
+        try:
+            _ANSWERS[memo] = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+    return _ANSWERS[memo] or None
+
+
+def _remember_answer(root: Path, key: str, files: dict[str, str | None], answer: str) -> None:
+    memo, path = _answer_path(root, key, files)
+    _ANSWERS[memo] = answer
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{id(answer)}.tmp")
+        tmp.write_text(answer, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # only a cache: the next process computes the digest itself
+
+
+# ---------------------------------------------------------------------------------------------
+# The narrow code digest: the package modules a page's cells can reach
+
+_IMPORT_LINE = re.compile(
+    r"^[ \t]*(?:from[ \t]+(?P<base>[\w.]+)[ \t]+import[ \t]+(?P<names>\(?[\w \t,]+\)?)"
+    r"|import[ \t]+(?P<modules>[\w. \t,]+))",
+    re.MULTILINE,
+)
+
+
+def _lazy_page_modules() -> dict[str, str]:
+    """Names the package resolves on first use (``from neuroimmune_review import charts``)."""
+    package = importlib.import_module(PACKAGE)
+    return {name: f"{PACKAGE}.pages.{name}" for name in getattr(package, "_PAGE_MODULES", ())}
+
+
+def _module_file(module: str, package_dir: Path) -> Path | None:
+    parts = module.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = package_dir.joinpath(*parts[1:])
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _module_imports(path: str, mtime_ns: int, size: int, module: str) -> tuple[str, ...]:
+    """Package modules named by the imports of one module (anywhere in it, lazy ones too)."""
+    tree = ast.parse(Path(path).read_bytes(), filename=path)
+    is_package = path.endswith("__init__.py")
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = module.split(".")
+                if not is_package:
+                    anchor = anchor[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.append(base)
+            found += [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
+    return tuple(name for name in found if name == PACKAGE or name.startswith(f"{PACKAGE}."))
+
+
+def _query_code(name: str) -> str:
+    """Digest of the modules a query's own module can reach."""
+    module = name.rpartition(".")[0]
+    modules = reachable_modules(f"import {module}")
+    return digest({m: file_digest(f) for m, f in modules.items()})
+
+
+def _page_imports(text: str) -> list[str]:
+    """Package modules named by the import statements of a page's source (its cells).
+
+    The bare package appears only for ``import neuroimmune_review`` (which may reach any
+    lazily resolved name), not for ``from neuroimmune_review import charts``.
+    """
+    found: list[str] = []
+    for match in _IMPORT_LINE.finditer(text):
+        if match["base"]:
+            names = [n.split(" as ")[0].strip() for n in match["names"].strip("()").split(",")]
+            found += [f"{match['base']}.{n}" for n in names if n]
+        else:
+            found += [m.split(" as ")[0].strip() for m in match["modules"].split(",")]
+    return [name for name in found if name == PACKAGE or name.startswith(f"{PACKAGE}.")]
+
+
+def reachable_modules(page_text: str, package_dir: Path = PACKAGE_DIR) -> dict[str, Path]:
+    """Every package module the page's cells can import, directly or through other modules.
+
+    The walk follows the static import graph (``import`` statements anywhere in a module,
+    lazy ones included), the parent packages each import runs, and the names the package
+    resolves lazily.  The tracking cell's own import (``provenance``) is always included.
+    """
+    lazy = _lazy_page_modules()
+    imported = _page_imports(page_text)
+    todo = [*imported, f"{PACKAGE}.provenance"]
+    if PACKAGE in imported:  # ``import neuroimmune_review``: any lazily resolved name may follow
+        todo += list(lazy.values())
+    reached: dict[str, Path] = {}
+    while todo:
+        name = todo.pop()
+        file = _module_file(name, package_dir)
+        if file is None:
+            if name in (f"{PACKAGE}.{short}" for short in lazy):
+                todo.append(lazy[name.rsplit(".", 1)[1]])
+            continue  # a function or constant imported from a module, not a module
+        if name in reached:
+            continue
+        reached[name] = file
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        stat = file.stat()
+        todo += _module_imports(str(file), stat.st_mtime_ns, stat.st_size, name)
+    return dict(sorted(reached.items()))
+
+
+def _all_modules(package_dir: Path = PACKAGE_DIR) -> dict[str, Path]:
+    modules = {}
+    for file in sorted(package_dir.rglob("*.py")):
+        parts = list(file.relative_to(package_dir).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join([PACKAGE, *parts])] = file
+    return modules
+
+
+def page_source(docname: str, root: Path) -> str | None:
+    for suffix in (".md", ".ipynb"):
+        path = root / f"{docname}{suffix}"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return None
+
+
+def code_digests(
+    docname: str, root: Path, package_dir: Path = PACKAGE_DIR
+) -> dict[str, str | None]:
+    """Module name -> content digest, for every module the page's cells can reach.
+
+    If the page's source cannot be read or parsed, every module of the package counts.
+    """
+    try:
+        text = page_source(docname, root)
+        modules = (
+            reachable_modules(text, package_dir) if text is not None else _all_modules(package_dir)
+        )
+    except (OSError, SyntaxError, ValueError):
+        modules = _all_modules(package_dir)
+    return {name: file_digest(file) for name, file in modules.items()}
+
+
+def code_changed(recorded: Any, package_dir: Path = PACKAGE_DIR) -> bool:
+    """Whether any module of a page's recorded code (``code_digests``) changed or vanished."""
+    if not isinstance(recorded, dict) or not recorded:
+        return True  # a record from before the narrow digest
+    for module, answer in recorded.items():
+        file = _module_file(module, package_dir)
+        if file is None or file_digest(file) != answer:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Page records
 
 
 def record_path(docname: str, root: Path | None = None) -> Path:
@@ -97,10 +327,11 @@ def record_path(docname: str, root: Path | None = None) -> Path:
 def begin_page(docname: str) -> None:
     """Called by the hidden first cell the build adds to every executed page."""
     global _page
+    root = paths.find_root()
     _page = {
         "docname": docname,
-        "root": str(paths.find_root()),
-        "code": code_digest(),
+        "root": str(root),
+        "code": code_digests(docname, root),
         "inputs": {},
     }
     _save(_page)
@@ -114,38 +345,65 @@ def _save(page: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def _answer_changed(key: str, recorded: str, answers: dict[str, str | None] | None = None) -> bool:
-    """Whether the query *key* now answers differently; *answers* memoises within one check."""
-    if answers is not None and key in answers:
-        return answers[key] != recorded
-    name, params = json.loads(key)
-    query = _QUERIES.get(name)
-    current: str | None = None
-    if query is not None:
+def _query(name: str) -> Callable[..., Any] | None:
+    """The registered query *name*, importing only the module that defines it."""
+    if name not in _QUERIES:
+        module = name.rpartition(".")[0]
         try:
-            current = digest(query(**params))
-        except Exception:  # a query that now fails must re-run so the build shows the error
-            current = None
-    if answers is not None:
-        answers[key] = current
-    return current is None or current != recorded
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - a query that cannot load counts as changed
+            return None
+    return _QUERIES.get(name)
 
 
-def _register_all_queries() -> None:
-    # Queries register on import; a page may have used any module's queries.
-    # The build's own modules hold no queries and need Sphinx: skip them.
-    package = Path(__file__).parent
-    for module in pkgutil.walk_packages([str(package)], prefix=f"{__package__}."):
-        if not module.name.startswith(f"{__package__}.build"):
-            importlib.import_module(module.name)
+class _Check:
+    """One stale-page check: each file hashed once, each changed query answered once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.answers: dict[str, str | None] = {}
+        self.queries_run = 0
+
+    def files_unchanged(self, recorded: dict[str, str | None]) -> bool:
+        return all(file_digest(self.root / rel) == answer for rel, answer in recorded.items())
+
+    def answer_changed(self, key: str, entry: Any) -> bool:
+        if not isinstance(entry, dict):
+            return True  # a record from before file digests: execute the page once more
+        files = entry.get("files")
+        if files is not None and self.files_unchanged(files):
+            return False
+        if key not in self.answers:
+            self.answers[key] = self._answer(key)
+        return self.answers[key] is None or self.answers[key] != entry.get("answer")
+
+    def _answer(self, key: str) -> str | None:
+        name, params = json.loads(key)
+        query = _query(name)
+        if query is None:
+            return None
+        files = _input_digests(name, params, self.root)
+        if files is not None:
+            known = _remembered_answer(self.root, key, files)
+            if known is not None:
+                return known
+        self.queries_run += 1
+        try:
+            answer = digest(_QUERIES[name](**params))
+        except Exception:  # noqa: BLE001 - a query that now fails must re-run so the build shows it
+            return None
+        if files is not None:
+            _remember_answer(self.root, key, files, answer)
+        return answer
+
+
+last_check: _Check | None = None  # the latest check, for tests and the benchmark
 
 
 def stale_pages(root: Path, docnames: list[str]) -> list[str]:
     """Pages whose recorded inputs no longer give the same answers (or whose code changed)."""
-    _register_all_queries()
-
-    current_code = code_digest()
-    answers: dict[str, str | None] = {}  # many pages ask the same questions: answer each once
+    global last_check
+    check = last_check = _Check(root)
     stale = []
     for docname in docnames:
         path = record_path(docname, root)
@@ -156,8 +414,8 @@ def stale_pages(root: Path, docnames: list[str]) -> list[str]:
         except (OSError, ValueError):
             stale.append(docname)
             continue
-        if page.get("code") != current_code or any(
-            _answer_changed(key, answer, answers) for key, answer in page.get("inputs", {}).items()
+        if code_changed(page.get("code")) or any(
+            check.answer_changed(key, entry) for key, entry in page.get("inputs", {}).items()
         ):
             stale.append(docname)
     return stale

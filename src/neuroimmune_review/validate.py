@@ -302,6 +302,57 @@ def _nul_problems(text: str, path: str) -> list[Problem]:
     return problems
 
 
+_FIELD = r'(?:[^",\r\n]*|"(?:[^"]|"")*")'
+
+
+def _regular_frame(text: str) -> tuple[list[str], pd.DataFrame] | None:
+    """Header and body of *text* parsed by pandas' C reader, if the file is regular; else None.
+
+    Performance only: at 248k rows the C reader takes a third of the time of ``csv`` plus
+    building the frame.  Regular means every physical line is one well-formed record with as
+    many fields as the header (checked line by line with a regular expression): there, both
+    readers give the same fields, and line *i* of the file is record *i*.  Any other file
+    (blank or short lines, a bad quote, a field spanning lines, a lone CR) returns None and
+    is read record by record, so its problems are reported exactly.
+    """
+    if "\x00" in text or text.count("\r") != text.count("\r\n"):
+        return None  # NUL bytes and lone CRs: the C reader's rules differ from csv's
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) < 2:
+        return None
+    header = next(csv.reader([lines[0]], strict=True), [])
+    if not header:
+        return None
+    # Lines without a quote only need the right number of commas; the others the full pattern.
+    commas = len(header) - 1
+    record = re.compile(rf"{_FIELD}(?:,{_FIELD}){{{commas}}}\r?")
+    for line in lines:
+        if '"' in line:
+            if record.fullmatch(line) is None:
+                return None
+        elif line.count(",") != commas or line in ("", "\r"):
+            return None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            skiprows=1,
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except (ValueError, csv.Error):
+        return None
+    if frame.shape != (len(lines) - 1, len(header)):
+        return None
+    frame.index = pd.RangeIndex(2, len(lines) + 1, name="line")
+    return header, frame
+
+
 def read_csv_table(
     file: Path, root: Path, expected_columns: list[str]
 ) -> tuple[CsvTable | None, list[Problem]]:
@@ -346,6 +397,12 @@ def read_csv_table(
         )
         return None, problems
 
+    regular = _regular_frame(text)
+    if regular is not None:
+        header, frame = regular
+        problems += _header_problems(header, expected_columns, path, 1)
+        return CsvTable(path, header, 1, _first_copies(header, frame)), problems
+
     records, starts, malformed = _parse_records(text, path)
     problems += malformed
     if not records:
@@ -379,20 +436,23 @@ def read_csv_table(
         name="line",
         dtype="int64",
     )
-    first_position: dict[
-        str, int
-    ] = {}  # a repeated column name is reported above; its first copy is checked
-    for position, name in enumerate(header):
-        first_position.setdefault(name, position)
     # Plain Python strings (object dtype): distinct values come back as a NumPy array,
     # which the per-distinct-value rules iterate much faster than pandas' string arrays.
     if good_records:
         frame = pd.DataFrame(good_records, index=lines, dtype=object)
-        frame = frame.iloc[:, list(first_position.values())]
     else:
-        frame = pd.DataFrame(index=lines, columns=range(len(first_position)), dtype=object)
+        frame = pd.DataFrame(index=lines, columns=range(len(header)), dtype=object)
+    return CsvTable(path, header, header_line, _first_copies(header, frame)), problems
+
+
+def _first_copies(header: list[str], frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns named by *header*; a repeated name is reported elsewhere, its first copy is checked."""
+    first_position: dict[str, int] = {}
+    for position, name in enumerate(header):
+        first_position.setdefault(name, position)
+    frame = frame.iloc[:, list(first_position.values())]
     frame.columns = list(first_position)
-    return CsvTable(path, header, header_line, frame), problems
+    return frame
 
 
 def _header_problems(header: list[str], expected: list[str], path: str, line: int) -> list[Problem]:
@@ -450,19 +510,39 @@ def _header_problems(header: list[str], expected: list[str], path: str, line: in
 
 
 def _judge_codes(
-    index: pd.Index, codes: np.ndarray, uniques: np.ndarray, judge: Callable[[str], str | None]
+    index: pd.Index,
+    codes: np.ndarray,
+    uniques: np.ndarray,
+    judge: Callable[[str], str | None],
+    valid: np.ndarray | None = None,
 ) -> pd.Series:
-    # One extra None so that code -1 (a missing value) is never flagged.
-    verdicts = np.array([judge(value) for value in uniques] + [None], dtype=object)
+    # One extra None so that code -1 (a missing value) is never flagged.  Values *valid*
+    # marks (a vectorised test that only accepts) are not judged one by one.
+    verdicts = np.full(len(uniques) + 1, None, dtype=object)
+    todo = np.arange(len(uniques)) if valid is None else np.flatnonzero(~valid)
+    verdicts[todo] = [judge(uniques[i]) for i in todo]
     messages = verdicts[codes]
     flagged = pd.notna(messages)
     return pd.Series(messages[flagged], index=index[flagged], dtype=object)
 
 
-def judge_column(table: CsvTable, column: str, judge: Callable[[str], str | None]) -> pd.Series:
-    """Message per row whose value *judge* rejects (indexed by line); accepted rows are dropped."""
+def judge_column(
+    table: CsvTable,
+    column: str,
+    judge: Callable[[str], str | None],
+    accept: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> pd.Series:
+    """Message per row whose value *judge* rejects (indexed by line); accepted rows are dropped.
+
+    *accept*, given the distinct values, marks those *judge* would certainly accept, so only
+    the others are judged one by one (columns of ids hold as many values as rows).
+    """
     codes, uniques = table.distinct(column)
-    return _judge_codes(table.frame.index, codes, uniques, judge)
+    valid = accept(uniques) if accept is not None and len(uniques) > _ACCEPT_FROM else None
+    return _judge_codes(table.frame.index, codes, uniques, judge, valid)
+
+
+_ACCEPT_FROM = 1000  # distinct values; below this, judging each one is as fast
 
 
 def judge_distinct(values: pd.Series, judge: Callable[[str], str | None]) -> pd.Series:
@@ -516,6 +596,32 @@ def _judge_field_value(spec: FieldSpec) -> Callable[[str], str | None]:
     return judge
 
 
+def _accept_field_values(spec: FieldSpec) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A vectorised test passing only values ``_judge_field_value(spec)`` accepts (or None)."""
+    if spec.type in ("integer", "number") and (
+        spec.minimum is not None or spec.maximum is not None
+    ):
+        return None  # ranges: judged value by value
+    shape = _TYPE_SHAPES.get(spec.type)
+    enum = frozenset(spec.enum) if spec.enum is not None else None
+    pattern = re.compile(spec.pattern) if spec.pattern else None
+
+    def passes(value: str) -> bool:
+        stripped = value.strip()
+        return bool(
+            stripped
+            and (enum is None or value in enum)
+            and (shape is None or shape.fullmatch(stripped))
+            and (pattern is None or pattern.fullmatch(value))
+        )
+
+    def accept(values: np.ndarray) -> np.ndarray:
+        # One light test per value instead of the full judge with its messages.
+        return np.fromiter(map(passes, values), dtype=bool, count=len(values))
+
+    return accept
+
+
 def check_field(table: CsvTable, spec: FieldSpec) -> list[Problem]:
     """Required, enum, type, range and pattern rules of one field."""
     has_rules = spec.required or spec.enum is not None or spec.type in _TYPE_SHAPES or spec.pattern
@@ -526,7 +632,8 @@ def check_field(table: CsvTable, spec: FieldSpec) -> list[Problem]:
     except re.error as error:
         message = f"pattern {show(spec.pattern)} in datapackage.json is not a valid regular expression ({error})"
         return [Problem(table.path, 0, spec.name, message)]
-    return _messages(table.path, spec.name, judge_column(table, spec.name, judge))
+    accept = _accept_field_values(spec)
+    return _messages(table.path, spec.name, judge_column(table, spec.name, judge, accept))
 
 
 def check_unique(table: CsvTable, columns: tuple[str, ...], label: str) -> list[Problem]:

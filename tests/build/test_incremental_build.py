@@ -14,11 +14,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 PAGES = ["book/antidepressants/overview", "book/antidepressants/ssri", "book/antidepressants/tca"]
+PACKAGE = REPO / "src" / "neuroimmune_review"
+_snapshot: dict[str, Path] = {}  # the package copy the builds import, so tests may edit it
 
 
 def _build(root: Path) -> set[str]:
     """Build *root* strictly; return the pages whose notebooks were executed."""
     env = {k: v for k, v in os.environ.items() if k != "REVIEW_ROOT"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_snapshot["dir"]), env.get("PYTHONPATH", "")) if p
+    )
     result = subprocess.run(
         [str(JUPYTER_BOOK), "build", str(root), "-W", "-n", "--keep-going"],
         capture_output=True,
@@ -34,6 +39,12 @@ def _build(root: Path) -> set[str]:
 def small_book(tmp_path_factory) -> Path:
     """A copy of the repo with three executed pages (overview, SSRI, TCA), built once."""
     root = tmp_path_factory.mktemp("book")
+    _snapshot["dir"] = tmp_path_factory.mktemp("pkg")
+    shutil.copytree(
+        PACKAGE,
+        _snapshot["dir"] / "neuroimmune_review",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     for name in ("_config.yml", "references.bib"):
         shutil.copy(REPO / name, root / name)
     shutil.copytree(REPO / "data", root / "data")
@@ -93,3 +104,23 @@ def test_prose_edit_reexecutes_nothing(small_book):
     assert "An editor&#8217;s added sentence." in _html(
         small_book, "book/antidepressants/tca"
     ) or "An editor’s added sentence." in _html(small_book, "book/antidepressants/tca")
+
+
+def _edit_module(relative: str) -> None:
+    module = _snapshot["dir"] / "neuroimmune_review" / relative
+    module.write_text(
+        module.read_text(encoding="utf-8") + "\n# edited by the incremental build test\n",
+        encoding="utf-8",
+    )
+
+
+def test_curation_edit_reexecutes_nothing(small_book):
+    # No page's cells can import the curation modules (narrow code digest).
+    _edit_module("curation/evidence.py")
+    assert _build(small_book) == set()
+
+
+def test_page_builder_edit_reexecutes_the_pages_that_import_it(small_book):
+    # SSRI and TCA list their findings with ``tables``; the overview draws charts only.
+    _edit_module("pages/tables.py")
+    assert _build(small_book) == {"book/antidepressants/ssri", "book/antidepressants/tca"}

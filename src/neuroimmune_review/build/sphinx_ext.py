@@ -4,7 +4,8 @@
 - serves vega, vega-lite and vega-embed from the site (no CDN), bundled with the chart loader;
 - tells each executed page its own name, so its data reads are recorded (``provenance``);
 - re-reads and re-executes exactly the pages whose recorded data changed;
-- executes those pages in a few shared kernels instead of one kernel per page.
+- executes those pages in a few shared kernels instead of one kernel per page;
+- writes the theme's icons into the pages as SVG instead of loading Font Awesome's script (``icons``).
 """
 
 from __future__ import annotations
@@ -159,6 +160,21 @@ def publish_downloads(app: Sphinx, exception) -> None:
             shutil.copyfile(source, target / name)
 
 
+def icons_without_script(app: Sphinx, exception) -> None:
+    """Every page's icons as inline SVG; the 1.49 MB Font Awesome script is neither loaded nor shipped.
+
+    Pages other than search.html also lose the search scripts they never run (``icons``).
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    from .icons import inline_icons_in_site
+
+    # The theme's default is off; only then do pages other than search.html skip the search scripts.
+    option = (app.config.html_theme_options or {}).get("search_as_you_type", False)
+    search_as_you_type = str(option).lower() == "true"
+    inline_icons_in_site(Path(app.outdir), search_as_you_type=search_as_you_type)
+
+
 def load_charts_where_drawn(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """Add the 0.9 MB chart bundle only to pages that hold a chart."""
     if "review-chart__spec" in (context.get("body") or ""):
@@ -173,6 +189,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", execute_in_shared_kernels)
     app.connect("build-finished", publish_downloads)
+    app.connect("build-finished", icons_without_script)
     app.connect("html-page-context", load_charts_where_drawn)
     app.add_css_file("review.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -29,7 +29,7 @@ DOWNLOADS = {
 }
 
 
-@provenance.tracked
+@provenance.tracked(reads=("data/datapackage.json",))
 def datapackage() -> dict:
     return json.loads((paths.data_dir() / "datapackage.json").read_text(encoding="utf-8"))
 

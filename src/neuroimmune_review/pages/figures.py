@@ -52,7 +52,7 @@ class GraphvizNotFound(RuntimeError):
 # --- Data --------------------------------------------------------------------------
 
 
-@tracked
+@tracked(reads=lambda name: [f"data/{FIGURE_DIR}/{name}.csv"])
 def figure_table(*, name: str) -> pd.DataFrame:
     """``data/figures/<name>.csv`` as text columns (a figure's edges, nodes or matrix)."""
     if not _NAME.fullmatch(name):

@@ -1,0 +1,123 @@
+"""The theme's icons as inline SVG, without its Font Awesome JavaScript (1.49 MB on every page).
+
+pydata-sphinx-theme marks icons up as ``<i class="fa-solid fa-bars"></i>`` (or ``<span>``) and loads Font
+Awesome's JavaScript, which replaces each with an inline ``<svg>`` once the page has loaded.
+After the build we write that same SVG into every page and drop the script: the icons are
+the few the theme's templates use, kept in ``fontawesome-subset.json`` (their path data from
+Font Awesome Free 6.5.2, the version the theme bundles; icons CC BY 4.0, credited in each SVG
+as Font Awesome's own SVG files do).  The markup copies what the script produced (classes,
+title, aria attributes) and ``review.css`` carries the script's few SVG rules, so the theme's
+CSS and the look are unchanged; the icons now show before any script runs.  An icon missing
+from the subset keeps its ``<i>``, which the theme's CSS still draws with the Font Awesome web
+font; ``tests/test_site_html.py`` fails on it, so the subset grows with the templates.
+
+Hand-written because Sphinx has no hook between rendering a page and writing it, and neither
+the theme nor Font Awesome ships a build-time replacement.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+from pathlib import Path
+
+SUBSET = Path(__file__).parent / "fontawesome-subset.json"
+SCRIPT_FILES = ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt")
+_SOLID = {"fa-solid", "fas", "fa"}
+_ICON_TAG = re.compile(r"<(?P<tag>i|span)\b(?P<attrs>[^<>]*\bfa-[^<>]*)>\s*</(?P=tag)>")
+_ATTR = re.compile(r"""([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_SCRIPT = re.compile(
+    r"[ \t]*(?:<!-- So that users can add custom icons -->\s*)?"
+    r'<script\b[^>]*\bsrc="[^"]*_static/scripts/fontawesome\.js(?:\?[^"]*)?"[^>]*>\s*</script>\n?'
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _subset() -> dict:
+    return json.loads(SUBSET.read_text(encoding="utf-8"))
+
+
+def _svg(attrs: str, number: int) -> str | None:
+    """The inline SVG for one ``<i>`` icon, or None if it is not a solid icon of the subset."""
+    pairs = [(m[1], html.unescape(m[2] or m[3] or m[4] or "")) for m in _ATTR.finditer(attrs)]
+    values = dict(pairs)
+    classes = values.get("class", "").split()
+    icons = _subset()["icons"]
+    names = [c[3:] for c in classes if c.startswith("fa-") and c[3:] in icons]
+    if len(names) != 1 or not _SOLID & set(classes):
+        return None
+    name = names[0]
+    icon = icons[name]
+    rest = [c for c in classes if c not in _SOLID and c != f"fa-{name}"]
+    out = [f'class="{" ".join(["svg-inline--fa", f"fa-{name}", *rest])}"']
+    out += [
+        f'{k}="{html.escape(v)}"' for k, v in pairs if k not in ("class", "title", "aria-hidden")
+    ]
+    title = values.get("title", "").strip()
+    if title:
+        title_id = f"svg-inline--fa-title-{name}-{number}"
+        out.append(f'aria-labelledby="{title_id}"')
+        inner = f'<title id="{title_id}">{html.escape(title)}</title>'
+    else:
+        out.append('aria-hidden="true"')
+        inner = ""
+    out += [
+        'data-prefix="fas"',
+        f'data-icon="{name}"',
+        'role="img"',
+        'xmlns="http://www.w3.org/2000/svg"',
+        f'viewBox="{icon["viewBox"]}"',
+    ]
+    credit = f"<!--! {_subset()['license']} -->"
+    return f'<svg {" ".join(out)}>{credit}{inner}<path fill="currentColor" d="{icon["path"]}"></path></svg>'
+
+
+def inline_icons(text: str) -> str:
+    """*text* (a page) with its Font Awesome ``<i>`` icons as SVG and no Font Awesome script."""
+    text = _SCRIPT.sub("", text)
+    count = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        return _svg(match["attrs"], count) or match[0]
+
+    return _ICON_TAG.sub(replace, text)
+
+
+# pydata-sphinx-theme loads Sphinx's search scripts and the whole search index (118 kB raw at
+# 1x, and growing with the book) in the head of every page, for its "search as you type"
+# option.  With that option off (the theme's default and ours), only search.html uses them:
+# the search box of every other page submits to search.html.
+_SEARCH_SCRIPTS = re.compile(
+    r'[ \t]*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)'
+    r'(?:\?[^"]*)?"></script>\n?'
+)
+
+
+def drop_search_scripts(text: str) -> str:
+    """*text* (a page other than search.html) without the search scripts it never runs."""
+    return _SEARCH_SCRIPTS.sub("", text)
+
+
+def inline_icons_in_site(outdir: Path, search_as_you_type: bool = False) -> int:
+    """Rewrite every page of the built site that still has icons, the script or unused search."""
+    changed = 0
+    for page in outdir.rglob("*.html"):
+        relative = page.relative_to(outdir)
+        if "_static" in relative.parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        new = text
+        if "fa-" in text or "fontawesome.js" in text:
+            new = inline_icons(new)
+        if not search_as_you_type and relative.as_posix() != "search.html":
+            new = drop_search_scripts(new)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            changed += 1
+    for name in SCRIPT_FILES:
+        (outdir / "_static" / "scripts" / name).unlink(missing_ok=True)
+    return changed
