@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import neuroimmune_review
+from neuroimmune_review import provenance
 
 COPIED = ("_config.yml", "_toc.yml", "book", "data", "references.bib")
 SCALES = (1, 10, 100, 1000)
@@ -350,7 +351,6 @@ def time_validation(root: Path, python: str = sys.executable) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-EXECUTED = re.compile(r"(book/[\w/-]+)\.md: Executing notebook")
 UPDATED = re.compile(r"(\d+) added, (\d+) changed, (\d+) removed")
 
 
@@ -370,6 +370,7 @@ def build(
         cmd += ["--config", str(config)]
     if output is not None:
         cmd += ["--path-output", str(output)]
+    started_ns = time.time_ns()
     t0 = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=7200)
     seconds = time.perf_counter() - t0
@@ -396,7 +397,8 @@ def build(
         "seconds": round(seconds, 3),
         "exit_code": result.returncode,
         "pages_read": reread,
-        "pages_executed": sorted(set(EXECUTED.findall(text))),
+        # From the pages' provenance records, which every execution rewrites.
+        "pages_executed": sorted(provenance.executed_since(root, started_ns)),
         "warnings": len(warnings),
     }
 

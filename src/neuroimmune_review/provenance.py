@@ -424,3 +424,18 @@ def stale_pages(root: Path, docnames: list[str]) -> list[str]:
 def current_docname() -> str | None:
     """The page being executed, if any (used for links relative to that page)."""
     return _page["docname"] if _page else None
+
+
+def executed_since(root: Path, since_ns: int) -> set[str]:
+    """Pages executed since *since_ns* (a ``time.time_ns()``): their record was written since.
+
+    Every execution of a page, in a shared kernel or by myst-nb, starts with
+    ``begin_page``, which rewrites the page's record; so the records, not the build
+    log, say which pages ran.
+    """
+    records = paths.build_dir(root) / RECORD_DIR
+    return {
+        path.relative_to(records).with_suffix("").as_posix()
+        for path in records.rglob("*.json")
+        if path.stat().st_mtime_ns >= since_ns
+    }

@@ -7,9 +7,12 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from neuroimmune_review import provenance
 
 REPO = Path(__file__).resolve().parents[2]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
@@ -19,7 +22,8 @@ _snapshot: dict[str, Path] = {}  # the package copy the builds import, so tests 
 
 
 def _build(root: Path) -> set[str]:
-    """Build *root* strictly; return the pages whose notebooks were executed."""
+    """Build *root* strictly; return the pages whose notebooks were executed (per their records)."""
+    started = time.time_ns()
     env = {k: v for k, v in os.environ.items() if k != "REVIEW_ROOT"}
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_snapshot["dir"]), env.get("PYTHONPATH", "")) if p
@@ -32,7 +36,7 @@ def _build(root: Path) -> set[str]:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return set(re.findall(r"(book/[\w/-]+)\.md: Executing notebook", result.stdout + result.stderr))
+    return provenance.executed_since(root, started)
 
 
 @pytest.fixture(scope="module")

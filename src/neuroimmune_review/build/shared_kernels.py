@@ -1,13 +1,17 @@
-"""Executing the book's pages in a few shared kernels (performance only).
+"""Executing notebooks in a few shared kernels (performance only).
 
 myst-nb's ``cache`` mode starts one kernel per page, and every kernel imports pandas and
-altair again: about 2.5 s of a page's 3 s.  Before Sphinx reads the pages, we execute the
-ones the jupyter-cache cannot serve in a few long-lived kernels (one per core), one page
-after another in each, and store the results in the same cache.  myst-nb then finds every
-page cached.  Each page starts from an empty namespace, execution count 1 and its own
-folder as working directory, as in a kernel of its own; modules stay imported, which is
-the point.  A page that fails here is left alone, so myst-nb executes and reports it as
-before.  ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
+altair again: about 2.5 s of a page's 3 s.  :func:`execute_notebooks` runs many notebooks
+in a few long-lived kernels instead (one per core), one after another in each.  Each
+notebook starts from an empty namespace, execution count 1 and its own working directory,
+as in a kernel of its own; modules stay imported, which is the point.  Nothing off the
+shelf reuses a kernel across notebooks (nbclient and jupyter-cache start one per
+notebook), and this halved the cold build, so the machinery is ours.
+
+This module knows nothing of Sphinx or myst-nb: ``build.sphinx_ext`` decides which pages
+to run and stores the results in myst-nb's execution cache.  A notebook that fails comes
+back with ``ok=False`` (myst-nb then executes and reports it as usual); a worker process
+that dies raises :class:`WorkerDied`, because then no result can be trusted.
 """
 
 from __future__ import annotations
@@ -15,63 +19,47 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from pathlib import Path, PurePosixPath
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sphinx.application import Sphinx
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
+import nbformat
 
 WORKERS_ENV = "REVIEW_EXECUTION_WORKERS"
 # A new history session also restarts the execution count at 1, as in a fresh kernel.
 _PAGE_PREAMBLE = "get_ipython().reset(new_session=True)\n__import__('os').chdir({cwd!r})\n"
+# The worker is this module's run_worker, named from __name__ so a move cannot break it.
+WORKER_COMMAND = (sys.executable, "-c", f"from {__name__} import run_worker; run_worker()")
 
 
-def _pages_to_execute(app: Sphinx, env, docnames) -> list[tuple[str, Path, object]]:
-    from myst_nb.core.read import create_nb_reader
+@dataclass(frozen=True)
+class Job:
+    """One notebook to execute; *name* (e.g. the page's docname) comes back in its result."""
 
-    nb_config = env.mystnb_config
-    cache = _execution_cache(env)
-    jobs = []
-    for docname in sorted(docnames):
-        path = Path(env.doc2path(docname))
-        if not path.is_file() or path.suffix not in (".md", ".ipynb"):
-            continue
-        posix = PurePosixPath(path.as_posix())
-        if any(posix.match(pattern) for pattern in nb_config.execution_excludepatterns):
-            continue
-        try:
-            source = [path.read_text(encoding=app.config.source_encoding)]
-            from .sphinx_ext import inject_tracking_cell
-
-            inject_tracking_cell(app, docname, source)
-            reader = create_nb_reader(str(path), env.myst_config, nb_config, source[0])
-            if reader is None:
-                continue
-            notebook = reader.read(source[0])
-        except Exception:  # noqa: BLE001 - myst-nb will meet (and report) the same problem
-            continue
-        if nb_config.metadata_key in notebook.metadata or nb_config.kernel_rgx_aliases:
-            continue  # per-page execution settings: leave the page to myst-nb
-        if not any(cell.cell_type == "code" and cell.source.strip() for cell in notebook.cells):
-            continue
-        try:
-            cache.match_cache_notebook(notebook)
-            continue  # already cached
-        except KeyError:
-            pass
-        jobs.append((docname, path, notebook))
-    return jobs
+    name: str
+    notebook: nbformat.NotebookNode
+    cwd: str | None = None  # working directory of the notebook; None: the worker's own
 
 
-def _execution_cache(env):
-    from jupyter_cache import get_cache
+@dataclass(frozen=True)
+class Result:
+    name: str
+    ok: bool
+    seconds: float
+    notebook: nbformat.NotebookNode | None = None  # the executed notebook, when ok
+    error: str | None = None  # why it failed, when not ok
 
-    # Exactly the path myst-nb's cache client uses.
-    return get_cache(env.mystnb_config.execution_cache_path or ".jupyter_cache")
+
+class WorkerDied(RuntimeError):
+    """A worker process exited before answering: its notebooks have no result."""
 
 
-def _worker_count(jobs: int) -> int:
+def worker_count(jobs: int) -> int:
+    """Kernels to start for *jobs* notebooks: one per core, or ``REVIEW_EXECUTION_WORKERS``."""
     wanted = os.environ.get(WORKERS_ENV)
     if wanted is not None and wanted.strip():
         return max(0, min(int(wanted), jobs))
@@ -81,113 +69,108 @@ def _worker_count(jobs: int) -> int:
     return max(1, min(cores, jobs))
 
 
-def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
-    """``env-before-read-docs``: fill the execution cache for the pages about to be read."""
-    if env.mystnb_config.execution_mode != "cache":
-        return
-    try:
-        jobs = _pages_to_execute(app, env, docnames)
-    except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
-        logger.info(f"[review] shared kernels skipped: {error}")
-        return
-    workers = _worker_count(len(jobs))
-    if not jobs or workers == 0:
-        return
-    import queue
-    import subprocess
-    import sys
-    import threading
-    import time
+def execute_notebooks(
+    jobs: Sequence[Job],
+    *,
+    workers: int,
+    timeout: int | None = None,
+    allow_errors: bool = False,
+    worker_command: Sequence[str] = WORKER_COMMAND,
+) -> list[Result]:
+    """Execute *jobs* in *workers* shared kernels; one result per job, sorted by name.
 
-    import nbformat
-    from jupyter_cache.base import CacheBundleIn
-
-    nb_config = env.mystnb_config
-    todo: queue.Queue = queue.Queue()
-    # Longest pages first, so the kernels finish together.
-    for job in sorted(jobs, key=lambda j: -len(j[2].cells)):
+    A notebook's own ``metadata.execution`` (``timeout``, ``allow_errors``) overrides the
+    arguments, as in myst-nb.  Raises :class:`WorkerDied` if a worker process exits early.
+    """
+    if not jobs or workers < 1:
+        return []
+    todo: queue.Queue[Job] = queue.Queue()
+    # Longest notebooks first, so the kernels finish together.
+    for job in sorted(jobs, key=lambda j: -len(j.notebook.cells)):
         todo.put(job)
-    results: list[tuple[str, Path, object, dict]] = []
+    results: list[Result] = []
+    deaths: list[str] = []
     lock = threading.Lock()
-    started = time.perf_counter()
+    stop = threading.Event()
 
     def drive() -> None:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from neuroimmune_review.build.shared_kernels import _kernel_worker; _kernel_worker()",
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-        try:
-            while True:
-                try:
-                    docname, path, notebook = todo.get_nowait()
-                except queue.Empty:
-                    break
-                cwd = str(path.parent) if not nb_config.execution_in_temp else None
-                worker.stdin.write(
-                    json.dumps(
-                        {
-                            "notebook": nbformat.writes(notebook),
-                            "cwd": cwd,
-                            "timeout": nb_config.execution_timeout,
-                            "allow_errors": nb_config.execution_allow_errors,
-                        }
-                    )
-                    + "\n"
-                )
-                worker.stdin.flush()
-                line = worker.stdout.readline()
-                if not line:
-                    break  # the worker died: the pages left are myst-nb's
-                answer = json.loads(line)
-                with lock:
-                    results.append((docname, path, notebook, answer))
-        finally:
-            with contextlib.suppress(OSError):
-                worker.stdin.close()
+        with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stderr:
+            worker = subprocess.Popen(
+                list(worker_command),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                encoding="utf-8",
+            )
+            pending: Job | None = None
             try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+                while not stop.is_set():
+                    try:
+                        pending = todo.get_nowait()
+                    except queue.Empty:
+                        pending = None
+                        break
+                    request = {
+                        "notebook": nbformat.writes(pending.notebook),
+                        "cwd": pending.cwd,
+                        "timeout": timeout,
+                        "allow_errors": allow_errors,
+                    }
+                    try:
+                        worker.stdin.write(json.dumps(request) + "\n")
+                        worker.stdin.flush()
+                    except OSError:
+                        break  # the worker is gone: reported below
+                    line = worker.stdout.readline()
+                    if not line:
+                        break
+                    answer = json.loads(line)
+                    executed = answer.get("notebook")
+                    result = Result(
+                        name=pending.name,
+                        ok=bool(answer.get("ok")),
+                        seconds=answer.get("seconds", 0.0),
+                        notebook=nbformat.reads(executed, as_version=4) if executed else None,
+                        error=answer.get("error"),
+                    )
+                    pending = None
+                    with lock:
+                        results.append(result)
+            finally:
+                with contextlib.suppress(OSError):
+                    worker.stdin.close()
+                try:
+                    code = worker.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    code = worker.wait()
+                stderr.seek(0)
+                log = stderr.read()
+            if pending is not None:
+                stop.set()
+                tail = "\n".join(log.strip().splitlines()[-15:]) or "(no output)"
+                with lock:
+                    deaths.append(
+                        f"a shared-kernel worker exited with code {code} before answering "
+                        f"{pending.name!r}; its last output:\n{tail}"
+                    )
+            elif log.strip():
+                sys.stderr.write(log)  # kernel and library messages, as when inherited
 
-    threads = [threading.Thread(target=drive, daemon=True) for _ in range(workers)]
+    threads = [threading.Thread(target=drive, daemon=True) for _ in range(min(workers, len(jobs)))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-
-    cache = _execution_cache(env)
-    done = 0
-    for docname, path, _notebook, answer in sorted(results, key=lambda r: r[0]):
-        if not answer.get("ok"):
-            continue  # myst-nb executes it again and reports the error in its usual way
-        executed = nbformat.reads(answer["notebook"], as_version=4)
-        cache.cache_notebook_bundle(
-            CacheBundleIn(executed, str(path), data={"execution_seconds": answer["seconds"]}),
-            check_validity=False,
-            overwrite=True,
-        )
-        logger.info(
-            f"Executing notebook in a shared kernel: done in {answer['seconds']:.2f} seconds",
-            location=docname,
-        )
-        done += 1
-    logger.info(
-        f"[review] executed {done} page(s) in {workers} shared kernel(s) "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
+    if deaths:
+        raise WorkerDied("\n".join(deaths))
+    return sorted(results, key=lambda r: r.name)
 
 
-def _kernel_worker() -> None:
-    """Subprocess: execute the notebooks sent on stdin (one JSON line each) in one kernel."""
+def run_worker() -> None:
+    """Worker process: execute the notebooks sent on stdin (one JSON line each) in one kernel."""
     import asyncio
-    import sys
 
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything else written to stdout (kernel, libraries) goes to stderr

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
+import time
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -21,17 +21,13 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import paths, provenance
-from .shared_kernels import execute_in_shared_kernels
+from . import shared_kernels
+from .tracking import with_tracking_cell
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = (Path(__file__).parent / "templates").resolve()
 BUNDLE_NAME = "review-charts.bundle.js"
-TRACKING_CELL = (
-    "```{{code-cell}} ipython3\n:tags: [remove-cell]\n\n"
-    "from neuroimmune_review import provenance; provenance.begin_page({docname!r})\n```\n\n"
-)
-FIRST_CODE_CELL = re.compile(r"^```\{code-cell\}", re.MULTILINE)
 
 
 def _root(app: Sphinx) -> Path:
@@ -108,13 +104,8 @@ def _write_chart_bundle(root: Path) -> Path:
 
 
 def inject_tracking_cell(app: Sphinx, docname: str, source: list[str]) -> None:
-    """Insert a hidden first code cell naming the page, just before its first code cell."""
-    text = source[0]
-    match = FIRST_CODE_CELL.search(text)
-    if match:
-        source[0] = (
-            text[: match.start()] + TRACKING_CELL.format(docname=docname) + text[match.start() :]
-        )
+    """``source-read``: a hidden first code cell naming the page (see ``build.tracking``)."""
+    source[0] = with_tracking_cell(docname, source[0])
 
 
 def outdated_pages(app: Sphinx, env, added, changed, removed) -> list[str]:
@@ -143,6 +134,107 @@ def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
     for record in cache.list_cache_records():
         if str(Path(record.uri).resolve()) in sources:
             cache.remove_cache(record.pk)
+
+
+def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
+    """``env-before-read-docs``: fill myst-nb's execution cache for the pages about to be read.
+
+    myst-nb then finds every page cached.  A page that fails in a shared kernel is left
+    uncached, so myst-nb executes and reports it as usual; a worker that dies stops the
+    build, since it would otherwise fall back silently to one kernel per page.
+    ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
+    """
+    nb_config = env.mystnb_config
+    if nb_config.execution_mode != "cache":
+        return
+    try:
+        jobs = _pages_to_execute(app, env, docnames)
+    except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
+        logger.info(f"[review] shared kernels skipped: {error}")
+        return
+    workers = shared_kernels.worker_count(len(jobs))
+    if not jobs or workers == 0:
+        return
+    from jupyter_cache.base import CacheBundleIn
+
+    started = time.perf_counter()
+    try:
+        results = shared_kernels.execute_notebooks(
+            [job for job, _ in jobs],
+            workers=workers,
+            timeout=nb_config.execution_timeout,
+            allow_errors=nb_config.execution_allow_errors,
+        )
+    except shared_kernels.WorkerDied as error:
+        raise ExtensionError(
+            f"[review] shared-kernel execution failed: {error}\n"
+            f"(set {shared_kernels.WORKERS_ENV}=0 to execute pages with myst-nb alone)"
+        ) from None
+    paths_of = {job.name: path for job, path in jobs}
+    cache = _execution_cache(env)
+    done = 0
+    for result in results:
+        if not result.ok:
+            continue  # myst-nb executes it again and reports the error in its usual way
+        cache.cache_notebook_bundle(
+            CacheBundleIn(
+                result.notebook,
+                str(paths_of[result.name]),
+                data={"execution_seconds": result.seconds},
+            ),
+            check_validity=False,
+            overwrite=True,
+        )
+        done += 1
+    logger.info(
+        f"[review] executed {done} page(s) in {workers} shared kernel(s) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+def _pages_to_execute(app: Sphinx, env, docnames) -> list[tuple[shared_kernels.Job, Path]]:
+    """The pages myst-nb would execute and the cache cannot serve, as executor jobs."""
+    from pathlib import PurePosixPath
+
+    from myst_nb.core.read import create_nb_reader
+
+    nb_config = env.mystnb_config
+    cache = _execution_cache(env)
+    jobs = []
+    for docname in sorted(docnames):
+        path = Path(env.doc2path(docname))
+        if not path.is_file() or path.suffix not in (".md", ".ipynb"):
+            continue
+        posix = PurePosixPath(path.as_posix())
+        if any(posix.match(pattern) for pattern in nb_config.execution_excludepatterns):
+            continue
+        try:
+            text = with_tracking_cell(docname, path.read_text(encoding=app.config.source_encoding))
+            reader = create_nb_reader(str(path), env.myst_config, nb_config, text)
+            if reader is None:
+                continue
+            notebook = reader.read(text)
+        except Exception:  # noqa: BLE001 - myst-nb will meet (and report) the same problem
+            continue
+        if nb_config.metadata_key in notebook.metadata or nb_config.kernel_rgx_aliases:
+            continue  # per-page execution settings: leave the page to myst-nb
+        if not any(cell.cell_type == "code" and cell.source.strip() for cell in notebook.cells):
+            continue
+        try:
+            cache.match_cache_notebook(notebook)
+            continue  # already cached
+        except KeyError:
+            pass
+        cwd = None if nb_config.execution_in_temp else str(path.parent)
+        jobs.append((shared_kernels.Job(docname, notebook, cwd), path))
+    return jobs
+
+
+def _execution_cache(env):
+    from jupyter_cache import get_cache
+
+    # Exactly the path myst-nb's cache client uses.
+    return get_cache(env.mystnb_config.execution_cache_path or ".jupyter_cache")
 
 
 def publish_downloads(app: Sphinx, exception) -> None:
