@@ -35,7 +35,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SITE_ENV = "REVIEW_SITE_DIR"
@@ -55,22 +54,10 @@ SKIPPED_DIRS = ("_static/", "_sources/", "_images/", "downloads/")
 
 
 def toc_documents(root: Path = REPO) -> list[str]:
-    """Every document of ``root/_toc.yml`` (root page first), as docnames without suffix."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]]
+    """Every document of ``root/_toc.yml`` (root page first), as Jupyter Book's parser reads it."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
 
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-            walk(entry.get("parts"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    walk(toc.get("sections"))
-    return [str(Path(n).with_suffix("")) if n.endswith((".md", ".ipynb")) else n for n in names]
+    return list(parse_toc_yaml(root / "_toc.yml"))
 
 
 @pytest.fixture(scope="session")

@@ -141,17 +141,22 @@ class LinkCollector(HTMLParser):
             self.links.append((tag, attrs[name]))
 
 
-@pytest.fixture(scope="module")
-def parsed_pages(built_site, site_pages) -> dict[str, LinkCollector]:
+def parse_pages(site: Path, pages) -> dict[str, LinkCollector]:
     parsed = {}
-    for page in site_pages:
+    for page in pages:
         collector = LinkCollector()
-        collector.feed((built_site / page).read_text(encoding="utf-8"))
+        collector.feed((site / page).read_text(encoding="utf-8"))
         parsed[page] = collector
     return parsed
 
 
-def test_internal_links_and_anchors_resolve(built_site, parsed_pages):
+@pytest.fixture(scope="module")
+def parsed_pages(built_site, site_pages) -> dict[str, LinkCollector]:
+    return parse_pages(built_site, site_pages)
+
+
+def broken_links(site: Path, parsed_pages: dict[str, LinkCollector]) -> tuple[int, list[str]]:
+    """How many internal links the pages hold, and the ones whose file or anchor is missing."""
     broken = []
     checked = 0
     for page, collector in parsed_pages.items():
@@ -166,11 +171,11 @@ def test_internal_links_and_anchors_resolve(built_site, parsed_pages):
                 if not parts.path
                 else (PurePosixPath(page).parent / unquote(parts.path)).as_posix()
             )
-            resolved = (built_site / target).resolve()
+            resolved = (site / target).resolve()
             checked += 1
             if resolved.is_dir():
                 resolved = resolved / "index.html"
-            if built_site.resolve() not in resolved.parents and resolved != built_site.resolve():
+            if site.resolve() not in resolved.parents and resolved != site.resolve():
                 broken.append(f"{page}: {href} leaves the site")
                 continue
             if not resolved.is_file():
@@ -178,12 +183,45 @@ def test_internal_links_and_anchors_resolve(built_site, parsed_pages):
                 continue
             fragment = unquote(parts.fragment)
             if fragment and resolved.suffix == ".html":
-                key = resolved.relative_to(built_site.resolve()).as_posix()
+                key = resolved.relative_to(site.resolve()).as_posix()
                 ids = parsed_pages[key].ids if key in parsed_pages else set()
                 if fragment not in ids:
                     broken.append(f"{page}: {href} -> no id {fragment!r} in {key}")
+    return checked, broken
+
+
+# The weekly workflow runs this test on its clean rebuild (its "Check links" step).
+def test_internal_links_and_anchors_resolve(built_site, parsed_pages):
+    checked, broken = broken_links(built_site, parsed_pages)
     assert checked > 100, f"only {checked} internal links found: is the site complete?"
     assert not broken, f"{len(broken)} broken internal link(s):\n" + "\n".join(broken[:60])
+
+
+def test_link_check_finds_missing_files_and_anchors(tmp_path):
+    site = tmp_path / "html"
+    (site / "about").mkdir(parents=True)
+    (site / "_static").mkdir()
+    (site / "_static" / "logo.png").write_bytes(b"png")
+    (site / "index.html").write_text(
+        '<a href="about/data.html#files">ok</a><a href="https://example.org/x">external</a>'
+        '<img src="_static/logo.png"><a href="#top" id="top">self</a>',
+        encoding="utf-8",
+    )
+    data = site / "about" / "data.html"
+    data.write_text('<h2 id="files">Files</h2><a href="../index.html">home</a>', encoding="utf-8")
+    pages = ["index.html", "about/data.html"]
+    assert broken_links(site, parse_pages(site, pages)) == (4, [])
+    data.write_text(
+        '<h2 id="files">Files</h2><a href="../missing.html">gone</a>'
+        '<a href="../index.html#nowhere">bad anchor</a><a href="../../x.html">out</a>',
+        encoding="utf-8",
+    )
+    _, broken = broken_links(site, parse_pages(site, pages))
+    assert broken == [
+        "about/data.html: <a> ../missing.html -> missing file",
+        "about/data.html: ../index.html#nowhere -> no id 'nowhere' in index.html",
+        "about/data.html: ../../x.html leaves the site",
+    ]
 
 
 def test_doi_links_are_well_formed(parsed_pages):

@@ -155,45 +155,15 @@ def test_weekly_workflow_is_scheduled_with_a_link_check():
     assert "make site" in [step.get("run") for step in steps(workflow)]
 
 
-def _link_checker() -> str:
+def test_weekly_link_check_runs_the_site_link_test():
+    # One link checker: the test of the built site, not a second copy inline in the workflow.
     workflow = load(GITHUB / "workflows" / "weekly.yml")
-    step = next(s for s in steps(workflow) if "offline" in s.get("name", ""))
-    match = re.search(r"<<'PY'\n(.*)\nPY\n", step["run"], re.DOTALL)
-    assert match, "the offline link check is a python heredoc"
-    return match.group(1)
-
-
-def test_offline_link_checker_finds_broken_links(tmp_path):
-    site = tmp_path / "html"
-    (site / "about").mkdir(parents=True)
-    (site / "index.html").write_text(
-        '<a href="about/data.html#files">ok</a><a href="https://example.org/x">external</a>'
-        '<img src="_static/logo.png"><a href="#top" id="top">self</a>',
-        encoding="utf-8",
-    )
-    (site / "about" / "data.html").write_text(
-        '<h2 id="files">Files</h2><a href="../index.html">home</a><a href="../data/evidence.csv">csv</a>',
-        encoding="utf-8",
-    )
-    (site / "_static").mkdir()
-    (site / "_static" / "logo.png").write_bytes(b"png")
-    (site / "data").mkdir()
-    (site / "data" / "evidence.csv").write_text("id\n", encoding="utf-8")
-    script = tmp_path / "check_links.py"
-    script.write_text(_link_checker(), encoding="utf-8")
-    ok = subprocess.run([sys.executable, str(script), str(site)], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-
-    (site / "about" / "data.html").write_text(
-        '<h2 id="files">Files</h2><a href="../missing.html">gone</a><a href="../index.html#nowhere">bad anchor</a>',
-        encoding="utf-8",
-    )
-    broken = subprocess.run(
-        [sys.executable, str(script), str(site)], capture_output=True, text=True
-    )
-    assert broken.returncode == 1
-    assert "about/data.html: ../missing.html: no such file" in broken.stdout
-    assert "no anchor #nowhere" in broken.stdout
+    step = next(s for s in steps(workflow) if "links inside" in s.get("name", ""))
+    test_id = "tests/test_site_html.py::test_internal_links_and_anchors_resolve"
+    assert test_id in step["run"] and "<<" not in step["run"]
+    assert "def test_internal_links_and_anchors_resolve(" in (
+        REPO / test_id.split("::")[0]
+    ).read_text(encoding="utf-8")
 
 
 def test_pull_request_template_has_a_checklist():

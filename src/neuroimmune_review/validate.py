@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from sphinx_external_toc.parsing import MalformedError, parse_toc_data
 
 from . import paths
 from .bib import (
@@ -1388,18 +1389,6 @@ def check_identifiers_have_provenance(
 # _toc.yml
 
 
-def _toc_files(node: object) -> Iterator[str]:
-    if isinstance(node, dict):
-        for name, value in node.items():
-            if name in ("file", "root") and isinstance(value, str):
-                yield re.sub(r"\.(md|ipynb|rst)$", "", value.strip())
-            else:
-                yield from _toc_files(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _toc_files(item)
-
-
 def load_chapters(root: Path) -> tuple[set[str] | None, list[Problem]]:
     """Chapter ids (``file:`` entries) of _toc.yml, or None with a problem if it cannot be read."""
     toc = root / TOC_FILE
@@ -1407,7 +1396,7 @@ def load_chapters(root: Path) -> tuple[set[str] | None, list[Problem]]:
         decoded = decode_utf8(toc.read_bytes())
         if decoded.error:
             return None, [Problem(TOC_FILE, decoded.error_line, "file", decoded.error)]
-        chapters = set(_toc_files(yaml.safe_load(decoded.text)))
+        chapters = _toc_docnames(yaml.safe_load(decoded.text))
     except FileNotFoundError:
         return None, [
             Problem(TOC_FILE, 0, "file", "file not found; expected the book's table of contents")
@@ -1424,11 +1413,26 @@ def load_chapters(root: Path) -> tuple[set[str] | None, list[Problem]]:
         return None, [
             Problem(TOC_FILE, mark.line + 1 if mark else 0, "file", f"not valid YAML ({reason})")
         ]
+    except MalformedError as error:
+        return None, [
+            Problem(TOC_FILE, 0, "file", f"not a Jupyter Book table of contents ({error})")
+        ]
     if not chapters:
         return None, [
             Problem(TOC_FILE, 0, "file", "no 'file:' entries; expected the book's chapters")
         ]
     return chapters, []
+
+
+def _toc_docnames(content: object) -> set[str]:
+    """Every document of the toc, read by sphinx-external-toc exactly as Jupyter Book reads it."""
+    if not content:
+        return set()
+    if not isinstance(content, dict):
+        raise MalformedError(
+            f"expected a mapping with 'format' and 'root', got {type(content).__name__}"
+        )
+    return set(parse_toc_data(content).keys())
 
 
 # ---------------------------------------------------------------------------
