@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: site test validate bench clean system-deps lock
+.PHONY: site test lint validate bench clean system-deps lock
 
 # The venv is installed from requirements.lock (every package of the tree, exact versions), then
 # the project itself, editable and without dependencies, so nothing floats.
@@ -33,7 +33,12 @@ node_modules: package.json package-lock.json | system-deps
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch node_modules
 
-test: site node_modules
+# ruff first: lint and formatting problems are reported before the long test run.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint site node_modules
 	$(PY) -m pytest
 
 # Benchmark from 1× to 1000× the evidence (about 30 min); e.g. make bench BENCH_ARGS="--scales 1,10" or "--smoke".

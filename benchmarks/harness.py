@@ -22,6 +22,10 @@ the medians.
 
 Results go to ``benchmarks/results.json`` and ``benchmarks/results.md``, with a
 ``targets`` list (name, value, limit, met) checked against the issue's limits.
+
+Long by design: one script that a single ``make bench`` runs end to end (copies, data
+synthesis, timed builds, page weights, the browser timing and the report); it is not
+imported by the package or the build.
 """
 
 from __future__ import annotations

@@ -106,13 +106,29 @@ def test_pull_request_workflow_validates_builds_tests_and_uploads():
     workflow = load(GITHUB / "workflows" / "pr.yml")
     assert "pull_request" in workflow["on"]
     runs = [step.get("run", "") for step in steps(workflow)]
-    assert runs.index("make validate") < runs.index("make site") < runs.index("make test")
+    assert (
+        runs.index("make lint")
+        < runs.index("make validate")
+        < runs.index("make site")
+        < runs.index("make test")
+    )
     uses = [step.get("uses", "") for step in steps(workflow)]
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
     upload = next(
         s for s in steps(workflow) if s.get("uses", "").startswith("actions/upload-artifact@")
     )
     assert upload["with"]["path"] == "_build/html"
+
+
+def test_make_test_runs_ruff_before_pytest():
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    lint = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert lint and "ruff check ." in lint.group(1) and "ruff format --check ." in lint.group(1)
+    test = re.search(r"^test:(.*)$", makefile, re.MULTILINE)
+    assert test and test.group(1).split()[0] == "lint"
+    hooks = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    ids = [hook["id"] for repo in hooks["repos"] for hook in repo["hooks"]]
+    assert ids == ["ruff-check", "ruff-format"]
 
 
 def test_makefile_site_target_is_the_strict_build():

@@ -13,6 +13,10 @@ turn them into pictures.
 Every file is read through the tracked query ``figure_table``, so a page is
 re-executed when a figure's data change.  All text from the files is escaped for
 DOT, SVG and HTML alike.
+
+Long by design: the node and relation styles, the DOT writer, the SVG clean-up and
+the four figures belong together (every figure uses all of them), and the legend
+text lives next to the styles it explains.
 """
 
 from __future__ import annotations
