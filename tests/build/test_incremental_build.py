@@ -90,8 +90,9 @@ def test_no_op_rebuild_executes_nothing(small_book):
 def test_new_ssri_row_reexecutes_ssri_and_overview_only(small_book):
     _append_row(
         small_book,
-        "EV9001,sertraline,IL-6,decrease,in_vitro,rat,incremental-build probe,,nava2025modulation,99,"
-        "book/antidepressants/ssri,added by the incremental build test",
+        "EV9001,intervention_effect,sertraline,vehicle or untreated,IL-6,decrease,lowered,in_vitro,"
+        "rat,incremental-build probe,,nava2025modulation,99,book/antidepressants/ssri,"
+        "added by the incremental build test",
     )
     executed = _build(small_book)
     assert executed == {"book/antidepressants/ssri", "book/antidepressants/overview"}

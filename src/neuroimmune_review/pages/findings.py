@@ -157,7 +157,8 @@ def _verdicts() -> dict[str, sof.ClassVerdict]:
 
 def summary(drug_class: str) -> _HTML:
     """For the top of a class chapter: bottom line, per-family table, rule and links."""
-    cv = sof.class_verdict(data.evidence(), drug_class)
+    # Only the class's rows: a finding for another class must not re-execute this page.
+    cv = sof.class_verdict(data.evidence(drug_class=drug_class), drug_class)
     line = bottom_line(cv)
     rows = [
         [

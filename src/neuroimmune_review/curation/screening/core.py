@@ -483,8 +483,10 @@ def decide(
             raise CurationError("nothing was recorded", problems)
 
         result = DecisionResult()
-        bib_file = paths.bib_path(root)
-        bib_before = bib_file.read_bytes() if bib_file.exists() else None
+        # The reference import writes the bibliography and its provenance rows: both are put
+        # back if the decision itself cannot be written.
+        imported_files = [paths.bib_path(root), paths.data_dir(root) / "reference_provenance.csv"]
+        before = {f: f.read_bytes() if f.exists() else None for f in imported_files}
         keys: dict[str, str] = {}
         if decision == "include":
             refs = curation.add_references(
@@ -497,7 +499,7 @@ def decide(
                 keys[dup.record.origin.rsplit(" ", 1)[-1]] = dup.existing_key
                 result.existing_references.append(dup.existing_key)
             result.warnings += refs.warnings
-        bib_after = bib_file.read_bytes() if bib_file.exists() else None
+        after = {f: f.read_bytes() if f.exists() else None for f in imported_files}
         rows = [
             {
                 "record_id": r,
@@ -519,12 +521,13 @@ def decide(
                 dry_run,
             )
         except BaseException:
-            if bib_after != bib_before and bib_before is not None:
-                with curation.exclusive_lock(
-                    root
-                ):  # undo the reference import unless someone wrote since
-                    if bib_file.read_bytes() == bib_after:
-                        curation.atomic_write(bib_file, bib_before)
+            changed = [f for f in imported_files if after[f] != before[f] and before[f] is not None]
+            if changed:
+                # Undo the reference import, unless someone wrote the file since.
+                with curation.exclusive_lock(root):
+                    for f in changed:
+                        if f.read_bytes() == after[f]:
+                            curation.atomic_write(f, before[f])
             raise
         result.rows = rows
         result.written = not dry_run
