@@ -84,8 +84,8 @@ def test_a_data_change_reruns_each_query_once_over_one_join(repo_copy):
     _execute_page("book/antidepressants/tca", drug_class="TCA")
     with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
         handle.write(
-            "EV9999,amitriptyline,IL-6,decrease,in_vitro,rat,probe,,nava2025modulation,124,"
-            "book/antidepressants/tca,probe\n"
+            "EV9999,intervention_effect,amitriptyline,vehicle or untreated,IL-6,decrease,lowered,"
+            "in_vitro,rat,probe,,nava2025modulation,124,book/antidepressants/tca,probe\n"
         )
     data._cached_join.cache_clear()
     pages = ["book/antidepressants/ssri", "book/synthesis/contested", "book/antidepressants/tca"]

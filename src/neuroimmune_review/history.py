@@ -11,6 +11,8 @@ shallow clones (the page then says what it cannot show).
 The page's code cell calls :func:`whats_new`, which reads :func:`history_state`
 through ``provenance.tracked``: the page is re-executed exactly when a new commit
 touches the data or a tag is added, not after a prose-only commit.
+
+Long by design: one pass over git history feeds the whole page (reading blobs, comparing rows, references and the reference map, recomputing summary-of-findings verdicts per version, rendering the table); splitting the comparison from the rendering is the next step.
 """
 
 from __future__ import annotations

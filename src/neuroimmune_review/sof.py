@@ -25,13 +25,22 @@ import pandas as pd
 
 SOURCE_ARTICLE_KEY = "nava2025modulation"
 VOTED = ("decrease", "increase", "no_change")
-ROLE_ORDER = ("pro", "anti", "pleiotropic", "n/a")
-ROLE_ADJECTIVE = {
-    "pro": "pro-inflammatory",
-    "anti": "anti-inflammatory",
-    "pleiotropic": "pleiotropic",
-    "n/a": "non-inflammatory",
-}
+
+
+def role_order() -> list[str]:
+    """Inflammatory roles in display order (mediators.inflammatory_role in datapackage.json)."""
+    from . import data
+
+    return data.enum(table="mediators", field="inflammatory_role")
+
+
+def role_adjectives() -> dict[str, str]:
+    """'pro' -> 'pro-inflammatory' …: the role labels of datapackage.json."""
+    from . import data
+
+    return data.labels("mediators", "inflammatory_role")
+
+
 # What a net direction of a mediator group means for inflammation.
 READING = {
     ("pro", "decrease"): "anti-inflammatory",
@@ -258,7 +267,7 @@ def class_verdict(joined: pd.DataFrame, drug_class: str) -> ClassVerdict:
     rows = class_rows(joined, drug_class)
     pairs = _pairs(rows)
     groups = []
-    for role in ROLE_ORDER:
+    for role in role_order():
         for family in sorted(set(pairs.loc[pairs["inflammatory_role"] == role, "family"])):
             part = pairs[(pairs["inflammatory_role"] == role) & (pairs["family"] == family)]
             v = verdict(part)
@@ -325,7 +334,7 @@ def verdict_keys(verdicts: dict[str, ClassVerdict]) -> dict[str, str]:
         for g in cv.groups:
             if g.verdict.net == "none":
                 continue
-            label = f"{name}: {ROLE_ADJECTIVE.get(g.role, g.role)} {plural_family(g.family)}"
+            label = f"{name}: {role_adjectives().get(g.role, g.role)} {plural_family(g.family)}"
             keys[label] = DIRECTION_WORDS.get(g.verdict.net, g.verdict.net)
     return keys
 

@@ -41,6 +41,7 @@ from .bib import (
     load_bibliography,
     reference_report,
 )
+from .problems import ERROR, MAX_SHOWN_CHARS, WARNING, Problem, format_problem, show  # noqa: F401
 from .reference_map import (
     IDENTIFIER_FIELDS,
     MAP_RESOURCE,
@@ -53,12 +54,8 @@ from .reference_map import (
 )
 from .schema import FieldSpec, SchemaError, TableSpec, datapackage_path, load_package
 
-ERROR = "error"
-WARNING = "warning"
 # Beyond this many problems of one kind in one file, the rest are summarised in one line.
 MAX_PROBLEMS_PER_RULE = 50
-# Longest value quoted in a message.
-MAX_SHOWN_CHARS = 80
 
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
 WEB_URL_PATTERN = re.compile(r"(?i)^https?://[^\s]+$")
@@ -88,28 +85,6 @@ MOVED_BIB_FIELDS = {
 }
 # MyST citation roles in book pages: {cite}`a,b`, {cite:p}`a`, {cite:t}`a;b`.
 BOOK_CITATION = re.compile(r"\{cite(?::\w+)?\}`([^`]*)`")
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    path: str  # relative to the validated root
-    line: int  # 1-based physical line; 0 when the problem concerns the whole file
-    field: str
-    message: str
-    severity: str = ERROR
-
-
-def format_problem(problem: Problem) -> str:
-    prefix = "warning: " if problem.severity == WARNING else ""
-    return f"{problem.path}:{problem.line}: {problem.field}: {prefix}{problem.message}"
-
-
-def show(value: object, limit: int | None = MAX_SHOWN_CHARS) -> str:
-    """A value quoted for a message: escaped, and shortened if longer than *limit*."""
-    text = str(value)
-    if limit is not None and len(text) > limit:
-        text = f"{text[:limit]}… ({len(text)} characters)"
-    return repr(text)
 
 
 # ---------------------------------------------------------------------------

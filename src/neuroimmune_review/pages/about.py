@@ -328,8 +328,6 @@ def unresolved_references():
 # ---------------------------------------------------------------------------
 # The References page: how each entry was identified and where its identifiers were seen
 
-IDENTIFIER_LABELS = {"doi": "DOI", "pmid": "PMID", "pmcid": "PMCID", "url": "Publisher page"}
-
 
 @provenance.tracked
 def reference_provenance() -> pd.DataFrame:
@@ -354,7 +352,7 @@ def identification_table() -> pd.DataFrame:
     provenance_rows = reference_provenance()
     identifiers = {
         key: "; ".join(
-            f"{IDENTIFIER_LABELS.get(r.field, r.field)} {r.value}"
+            f"{data.labels('reference_provenance', 'field').get(r.field, r.field)} {r.value}"
             + (" (seen only in a secondary source)" if r.seen == "secondary" else "")
             for r in group.itertuples(index=False)
         )

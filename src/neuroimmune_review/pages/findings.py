@@ -17,13 +17,6 @@ SYNTHESIS_LINKS = (
     ("book/synthesis/contested", "contested findings"),
     ("book/synthesis/meta-analyses", "comparison with meta-analyses"),
 )
-TYPE_LABELS = {
-    "clinical": "clinical",
-    "preclinical_in_vivo": "animal (in vivo)",
-    "ex_vivo": "ex vivo",
-    "in_vitro": "in vitro",
-    "unspecified": "not stated",
-}
 PLAIN = {
     "decrease": "mostly lowered pro-inflammatory mediators or raised anti-inflammatory ones, "
     "an anti-inflammatory reading",
@@ -54,7 +47,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _types(types: list[str]) -> str:
-    return ", ".join(TYPE_LABELS.get(t, t) for t in types) or "none"
+    return ", ".join(data.evidence_type_labels().get(t, t).lower() for t in types) or "none"
 
 
 def _certainty(v: sof.Verdict) -> str:
@@ -162,7 +155,7 @@ def summary(drug_class: str) -> _HTML:
     line = bottom_line(cv)
     rows = [
         [
-            _e(f"{sof.ROLE_ADJECTIVE[g.role].capitalize()} {sof.plural_family(g.family)}")
+            _e(f"{sof.role_adjectives()[g.role].capitalize()} {sof.plural_family(g.family)}")
             + f'<br><span class="review-sof__mediators">{_e(", ".join(g.mediators))}</span>',
             _e(_votes(g.verdict)),
             _e(g.reading),

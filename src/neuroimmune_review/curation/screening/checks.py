@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...validate import ERROR, Problem, show
+from ...problems import ERROR, Problem, show
 
 
 def check_screening(tables: dict, bibliography=None) -> list[Problem]:

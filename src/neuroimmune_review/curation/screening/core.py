@@ -12,6 +12,8 @@ Writes follow the rules of :mod:`neuroimmune_review.curation`: the whole data se
 with the new rows before anything is written, files are replaced atomically, new bytes are only
 appended. Screening writers hold ``data/.screening.lock``; an include then calls the reference
 import (which takes the curation lock), so the lock order is always screening, then curation.
+
+Long by design: import, duplicate detection and decisions share one lock, one whole-set validation and one atomic write path, kept together so the byte-identical guarantee has one implementation.
 """
 
 from __future__ import annotations
