@@ -899,7 +899,7 @@ def test_fast_reader_gives_the_careful_readers_table(tmp_path):
     from neuroimmune_review import validate as v
 
     text = (REPO / "data/evidence.csv").read_text(encoding="utf-8")
-    text += 'EV9999,a,"b, with comma","say ""hi""",x,x,x,x,x,x,x,x\n'
+    text += 'EV9999,a,"b, with comma","say ""hi""",x,x,x,x,x,x,x,x,x,x,x\n'
     header, fast = v._regular_frame(text)
     records, starts, problems = v._parse_records(text, "evidence.csv")
     assert not problems and header == records[0]
@@ -910,6 +910,6 @@ def test_fast_reader_gives_the_careful_readers_table(tmp_path):
         text + "EV1,short\n",
         text + 'EV2,"open\nquote",x\n',
         text.replace("\n", "\r", 1),
-        text + "EV3,\x00,x,x,x,x,x,x,x,x,x,x\n",
+        text + "EV3,\x00,x,x,x,x,x,x,x,x,x,x,x,x,x\n",
     ):
         assert v._regular_frame(irregular) is None
