@@ -23,6 +23,20 @@ COLUMNS = {
     "note": "Note",
 }
 
+# What a phone shows of each finding (1), what a tablet adds (2); the rest (3) joins at desktop
+# width and is always one tap away in the row's details.
+PRIORITY = {
+    "Intervention": 1,
+    "Mediator": 1,
+    "Direction": 1,
+    "Source": 1,
+    "Evidence": 2,
+    "Species": 2,
+    "Sample": 2,
+    "Dose": 3,
+    "Note": 3,
+    "ID": 3,
+}
 
 # A page lists at most this many findings inline (every page of the review holds fewer
 # today); beyond it the table shows the first ones and links to the full data download,
@@ -50,15 +64,16 @@ def findings_table(rows: pd.DataFrame, caption: str) -> Table:
             _download_href(),
         )
     shown = rows.assign(
-        source=citations.labels(rows["citation"]),
+        source=citations.link_lists(rows["citation"]),
         direction=rows["direction"].map(data.DIRECTION_LABELS),
         evidence_type=rows["evidence_type"].map(data.EVIDENCE_TYPE_LABELS),
     )[list(COLUMNS)].rename(columns=COLUMNS)
     return Table(
         shown,
         f"{caption} ({total} findings)",
-        links={"Source": citations.first_key_hrefs(rows["citation"])},
         more=more,
+        priority=PRIORITY,
+        noun="findings",
     )
 
 

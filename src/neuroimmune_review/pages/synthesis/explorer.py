@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import json
+import posixpath
+from dataclasses import dataclass
+
 import altair as alt
 import pandas as pd
 
 from ... import data
 from ...render import Figure, markdown
+from ..citations import reference_href
 from .common import (
     ANTIDEPRESSANT_CLASSES,
-    EXPLORER_ROWS_PER_CELL,
-    EXPLORER_TABLE_ROWS,
     KIND_GROUPS,
     MAX_LABELS,
     NET_COLOURS,
@@ -49,6 +53,7 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         "n_mix",
         "n",
         "src",
+        "src_keys",
         "src_label",
         "summary",
     ]
@@ -64,7 +69,9 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     out = []
     for key, part in rows.groupby(keys, sort=True):
         counts = part["direction"].value_counts()
-        src = sorted({labels[s] for cell in part["source_ids"] for s in cell})
+        ids = {s for cell in part["source_ids"] for s in cell}
+        by_label = {labels[s]: s.split("#")[0] for s in ids}
+        src = sorted(by_label)
         out.append(
             {
                 **dict(zip(keys, key, strict=False)),
@@ -74,6 +81,7 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
                 "n_mix": int(counts.get("mixed", 0)),
                 "n": len(part),
                 "src": src,
+                "src_keys": [by_label[label] for label in src],  # bibliography key of each source
                 "src_label": _capped(src),
             }
         )
@@ -100,14 +108,100 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     return table[columns]
 
 
-def _select(name: str, label: str, options: list[str], value: str) -> alt.Parameter:
-    return alt.param(
-        name=name, value=value, bind=alt.binding_select(options=["All", *options], name=f"{label} ")
-    )
+# The four filters: (signal name in the chart, URL key, label, the strata column it filters).
+FILTERS = [
+    ("evidence_filter", "evidence", "Evidence type", "evidence"),
+    ("species_filter", "species", "Species", "species"),
+    ("class_filter", "class", "Class or group", "group"),
+    ("family_filter", "family", "Mediator family", "family"),
+]
+ALL_CLASSES = "All antidepressant classes"
+DATA_DIR = "explorer-data"  # under _build/, served as part of the site's _static/
 
 
-def explorer(default_family: str = "cytokine") -> Figure:
-    """The interactive evidence matrix with four labelled filters and a linked table."""
+def _publish_data(strata: pd.DataFrame) -> str:
+    """Write the explorer's strata as one JSON file named by its content; return its site path.
+
+    The file is cacheable forever (a change of data changes its name), and the page stays
+    small: the chart and the findings table both read it.  The Sphinx extension serves the
+    folder as part of ``_static``.
+    """
+    import hashlib
+
+    from ... import paths, provenance
+
+    records = strata.to_dict(orient="records")
+    payload = json.dumps({"strata": records}, ensure_ascii=False, separators=(",", ":"))
+    name = f"explorer-{hashlib.sha256(payload.encode()).hexdigest()[:16]}.json"
+    folder = paths.build_dir() / DATA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.is_file():
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        tmp.replace(target)
+    for old in folder.glob("explorer-*.json"):
+        if old != target:
+            old.unlink()
+    here = provenance.current_docname() or "book/synthesis/explorer"
+    return posixpath.relpath(f"_static/{name}", posixpath.dirname(here))
+
+
+@dataclass
+class Explorer:
+    """The explorer as a tool: filters above the chart, the chart, then the findings as an HTML
+    table (built by ``review-explorer.js`` from the same data file), with the view in the URL."""
+
+    figure: Figure
+    options: dict[str, list[str]]
+    defaults: dict[str, str]
+    data_href: str
+
+    def spec(self) -> dict:
+        return self.figure.spec()
+
+    def _repr_html_(self) -> str:
+        controls = []
+        for signal, key, label, _ in FILTERS:
+            choices = "".join(
+                f'<option value="{html.escape(o, quote=True)}"'
+                f"{' selected' if o == self.defaults[key] else ''}>{html.escape(o)}</option>"
+                for o in ["All", *self.options[key]]
+            )
+            controls.append(
+                f'<label class="review-explorer__filter">{html.escape(label)} '
+                f'<select name="{key}" data-signal="{signal}" '
+                f'data-default="{html.escape(self.defaults[key], quote=True)}">{choices}</select></label>'
+            )
+        return (
+            f'<section class="review-explorer" aria-label="Evidence explorer" '
+            f'data-src="{html.escape(self.data_href, quote=True)}" '
+            f'data-references="{html.escape(reference_href("").split("#")[0], quote=True)}" '
+            f'data-classes="{html.escape(json.dumps(ANTIDEPRESSANT_CLASSES), quote=True)}">'
+            '<form class="review-explorer__filters" aria-label="Filters of the evidence explorer">'
+            + "".join(controls)
+            + '<button type="reset" class="review-explorer__reset">Reset view</button>'
+            '<span class="review-explorer__share" role="status" aria-live="polite"></span>'
+            "</form>"
+            + self.figure._repr_html_()
+            + '<div class="review-explorer__findings"><h3 class="review-explorer__heading">'
+            "Findings in this view</h3>"
+            '<p class="review-explorer__status" role="status" aria-live="polite">'
+            "The findings table needs JavaScript; every finding is in the evidence tables of the "
+            "chapters and in the data download.</p>"
+            '<p class="review-explorer__actions">'
+            '<button type="button" class="review-explorer__csv">Download these findings (CSV)</button> '
+            '<button type="button" class="review-explorer__clear" hidden>Show every cell</button>'
+            "</p>"
+            '<div class="review-explorer__table"></div></div></section>'
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": self.figure.title}
+
+
+def explorer(default_family: str = "cytokine") -> Explorer:
+    """The interactive evidence matrix, its four filters and the linked findings table."""
     strata = explorer_strata()
     families = sorted(strata["family"].unique())
     if default_family not in families:
@@ -119,19 +213,30 @@ def explorer(default_family: str = "cytokine") -> Figure:
     ]
     species = sorted(strata["species"].unique(), key=lambda s: (s == "not stated", s))
     types = [t for t in data.EVIDENCE_TYPE_LABELS.values() if t in set(strata["evidence"])]
-    p_ev = _select("evidence_filter", "Evidence type", types, "All")
-    p_sp = _select("species_filter", "Species", species, "All")
-    p_cl = _select("class_filter", "Class or group", ["All antidepressant classes", *groups], "All")
-    p_fam = _select("family_filter", "Mediator family", families, default_family)
-    cell = alt.selection_point(
-        name="cell", fields=["intervention", "mediator"], on="click", clear="dblclick"
-    )
+    options = {
+        "evidence": types,
+        "species": species,
+        "class": [ALL_CLASSES, *groups],
+        "family": families,
+    }
+    defaults = {"evidence": "All", "species": "All", "class": "All", "family": default_family}
+    # Unbound parameters: the page's own <select> menus above the chart set them.
+    params = [alt.param(name=signal, value=defaults[key]) for signal, key, _, _ in FILTERS]
+    # The clicked cell ("" when none): set by review-explorer.js, so it can be kept in the URL.
+    params += [
+        alt.param(name="cell_intervention", value=""),
+        alt.param(name="cell_mediator", value=""),
+    ]
     filter_expr = (
         "(evidence_filter == 'All' || datum.evidence == evidence_filter)"
         " && (species_filter == 'All' || datum.species == species_filter)"
         " && (class_filter == 'All' || datum.group == class_filter"
-        f" || (class_filter == 'All antidepressant classes' && indexof({ANTIDEPRESSANT_CLASSES!r}, datum.group) >= 0))"
+        f" || (class_filter == '{ALL_CLASSES}' && indexof({ANTIDEPRESSANT_CLASSES!r}, datum.group) >= 0))"
         " && (family_filter == 'All' || datum.family == family_filter)"
+    )
+    chosen = (
+        "cell_intervention == '' || "
+        "(datum.intervention == cell_intervention && datum.mediator == cell_mediator)"
     )
     cell_keys = [
         "group",
@@ -192,11 +297,17 @@ def explorer(default_family: str = "cytokine") -> Figure:
         )
 
     net_domain = list(NET_COLOURS)
-    most = int(
-        strata.groupby(["intervention", "mediator"])["src"]
-        .agg(lambda s: len({x for c in s for x in c}))
-        .max()
-        or 1
+    # The size scale's domain is fixed from all the evidence, so the legend and the marks keep
+    # their meaning whatever the filters hide.
+    most = (
+        int(
+            strata.groupby(["intervention", "mediator"])["src"]
+            .agg(lambda s: len({x for c in s for x in c}))
+            .max()
+            or 1
+        )
+        if not strata.empty
+        else 1
     )
     x = alt.X(
         "mlabel:N",
@@ -218,9 +329,11 @@ def explorer(default_family: str = "cytokine") -> Figure:
         alt.Tooltip("n_sources:Q", title="Distinct sources"),
         alt.Tooltip("sources:N", title="Sources"),
     ]
+    data_href = _publish_data(strata)
+    source = alt.UrlData(url=data_href, format=alt.DataFormat(type="json", property="strata"))
     points = (
-        alt.Chart(strata)
-        .mark_point(filled=True)
+        alt.Chart(source)
+        .mark_point(filled=True, cursor="pointer")
         .encode(
             x=x,
             y=y,
@@ -237,18 +350,16 @@ def explorer(default_family: str = "cytokine") -> Figure:
             size=alt.Size(
                 "n_sources:Q",
                 title="Distinct sources",
-                scale=alt.Scale(range=[40, 320], zero=False),
+                scale=alt.Scale(domain=[1, max(most, 2)], range=[40, 320], clamp=True),
                 legend=_count_legend("Distinct sources", most),
             ),
-            opacity=alt.condition(cell, alt.value(0.95), alt.value(0.3)),
+            opacity=alt.condition(chosen, alt.value(0.95), alt.value(0.3)),
             # a black outline marks a cell whose findings disagree (same mark, so one dataflow per facet)
             stroke=alt.condition("datum.contested", alt.value("#000000"), alt.value(None)),
             strokeWidth=alt.condition("datum.contested", alt.value(1.5), alt.value(0)),
             tooltip=tooltip,
         )
-        .add_params(cell)
     )
-    # Same data source as the points (no extra filter), so the facets share one dataflow branch.
     matrix = (
         cells(points)
         .properties(width=alt.Step(20), height=alt.Step(20))
@@ -270,100 +381,10 @@ def explorer(default_family: str = "cytokine") -> Figure:
         )
         .resolve_scale(y="independent")
     )
-
-    # The linked table: the strata behind the clicked cell (all cells when none is clicked).
-    table_base = (
-        alt.Chart(strata)
-        .transform_filter(filter_expr)
-        .transform_filter(cell)
-        .transform_calculate(
-            kind="datum.evidence + (datum.species == 'not stated' ? '' : ', ' + datum.species)",
-        )
-        .transform_window(
-            cell_rank="row_number()",
-            groupby=["intervention", "mediator"],
-            sort=[alt.SortField("n", order="descending"), alt.SortField("evidence")],
-        )
-        .transform_filter(f"datum.cell_rank <= {EXPLORER_ROWS_PER_CELL}")
-        .transform_window(
-            row="row_number()",
-            sort=[
-                alt.SortField("gorder"),
-                alt.SortField("intervention"),
-                alt.SortField("morder"),
-                alt.SortField("mediator"),
-                alt.SortField("cell_rank"),
-            ],
-        )
-    )
-    # The table shares the matrix's left edge, so it must fit beside the matrix's row labels.
-    columns = [
-        ("intervention", "Intervention", 110),
-        ("mediator", "Mediator", 75),
-        ("kind", "Evidence, species", 125),
-        ("summary", "Findings", 95),
-        ("src_label", "Sources", 160),
-    ]
-    fields = [c[0] for c in columns]
-    offsets = [sum(c[2] for c in columns[:i]) for i in range(len(columns))]
-    chars = [max(6, int(c[2] / 6.2)) for c in columns]  # about 6 px per character at 11 px
-    body = (
-        table_base.transform_filter(f"datum.row <= {EXPLORER_TABLE_ROWS}")
-        .transform_fold(
-            fields,
-            as_=["column", "value"],
-        )
-        .transform_calculate(
-            xpos=f"{offsets!r}[indexof({fields!r}, datum.column)]",
-            text=f"truncate(datum.value + '', {chars!r}[indexof({fields!r}, datum.column)])",
-        )
-        .mark_text(align="left", baseline="middle", fontSize=11)
-        .encode(
-            x=alt.X("xpos:Q", scale=None, axis=None),
-            y=alt.Y("row:O", axis=None),
-            text="text:N",
-        )
-    )
-    header = (
-        alt.Chart(pd.DataFrame({"row": 0, "xpos": offsets, "text": [c[1] for c in columns]}))
-        .mark_text(
-            align="left",
-            baseline="middle",
-            fontSize=11,
-            fontWeight="bold",
-        )
-        .encode(
-            x=alt.X("xpos:Q", scale=None, axis=None), y=alt.Y("row:O", axis=None), text="text:N"
-        )
-    )
-    width = sum(c[2] for c in columns)
-    status = (
-        table_base.transform_aggregate(total="count()")
-        .transform_calculate(
-            message=f"'Findings behind the ' + (length(data('cell_store')) ? 'clicked mark' : 'current filters')"
-            f" + ': ' + datum.total + (datum.total == 1 ? ' row' : ' rows')"
-            f" + (datum.total > {EXPLORER_TABLE_ROWS} ? ' (first {EXPLORER_TABLE_ROWS} shown)' : '')"
-            f" + '. Click a mark to narrow, double-click to clear.'",
-        )
-        .mark_text(align="left", fontWeight="bold", x=0)
-        .encode(text="message:N")
-        .properties(width=width, height=20)
-    )
-    table = alt.concat(
-        status,
-        alt.layer(header, body).properties(width=width, height=alt.Step(18)),
-        columns=1,
-        spacing=4,
-        align="none",
-    )
-
     title = "Evidence explorer: interventions against mediators"
     chart = (
-        alt.concat(matrix, table, columns=1, spacing=24, align="none")
-        .add_params(p_ev, p_sp, p_cl, p_fam)
-        .properties(
-            title=alt.TitleParams(title, anchor="start"),
-        )
+        matrix.add_params(*params)
+        .properties(title=alt.TitleParams(title, anchor="start"))
         .configure_view(stroke=None)
         .configure_legend(orient="top", direction="vertical")
     )
@@ -373,11 +394,12 @@ def explorer(default_family: str = "cytokine") -> Figure:
         "or kind of intervention) and one mediator (columns, ordered by T-helper axis). Orange upward triangles: more "
         "findings of increase than decrease; blue downward triangles: more decreases; purple diamonds: as many "
         "increases as decreases; grey circles: only no-change or mixed findings. Mark size is the number of "
-        "distinct sources; a black outline marks a cell whose findings disagree. Four labelled menus filter by "
-        "evidence type, species, class and mediator family; the table below lists the findings behind the "
-        "clicked cell."
+        "distinct sources; a black outline marks a cell whose findings disagree. The four menus above the chart "
+        "filter by evidence type, species, class and mediator family; the table below the chart lists the "
+        "findings in view, and clicking a mark narrows it to that cell."
     )
-    return Figure(chart=chart, title=title, description=description, data=strata)
+    figure = Figure(chart=chart, title=title, description=description, data=strata)
+    return Explorer(figure=figure, options=options, defaults=defaults, data_href=data_href)
 
 
 def explorer_summary():

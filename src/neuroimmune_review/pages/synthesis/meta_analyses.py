@@ -66,7 +66,9 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         "row:N",
         title=None,
         sort=alt.EncodingSortField("effect", op="min"),
-        axis=alt.Axis(labelLimit=230),
+        # Labels wrap at 150 px and the plot is 190 px wide, so the whole chart (about 350 px)
+        # fits a phone's column and its marks are in view at first sight.
+        axis=alt.Axis(labelLimit=150),
     )
     tooltip = [
         alt.Tooltip("mediator:N", title="Mediator"),
@@ -82,7 +84,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     low = min(0.0, plotted[["effect", "ci_low"]].min().min()) if len(plotted) else -1.0
     high = max(0.0, plotted[["effect", "ci_high"]].max().max()) if len(plotted) else 1.0
     x_scale = alt.Scale(domain=[round(low - 0.1, 1), round(high + 0.1, 1)], nice=False)
-    x_title = "Harmonised effect (negative = lower after treatment, or in the first group)"
+    x_title = ["Harmonised effect (negative = lower", "after treatment, or in the first group)"]
     direction = dict(
         color=alt.Color(
             "Direction:N",
@@ -137,7 +139,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
             layers.append(filled)
         panels.append(
             alt.layer(*layers).properties(
-                width=300,
+                width=190,
                 height=alt.Step(18),
                 title=alt.TitleParams(str(group), anchor="start", fontSize=12),
             )
@@ -146,6 +148,8 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         alt.vconcat(*panels, spacing=6)
         .resolve_scale(x="shared", color="shared", shape="shared")
         .configure_view(stroke=None)
+        # Above the panels, the legend is never cut off by the column's right edge.
+        .configure_legend(orient="top", direction="horizontal", titleLimit=300)
     )
     not_plotted = ma[ma["effect"].isna()]
     names = " and ".join(COMPARISON_LABELS[c].lower() for c in comparisons)
