@@ -118,14 +118,16 @@ class Table:
         return f' data-priority="{rank}"'
 
     def _repr_html_(self) -> str:
-        head = "".join(
+        head = " ".join(
             f'<th scope="col"{self._priority(str(c))}>{html.escape(str(c))}</th>'
             for c in self.frame.columns
         )
         labels = [html.escape(str(c), quote=True) for c in self.frame.columns]
-        body = "".join(
+        # Whitespace between cells and rows: Sphinx's search indexer strips tags without
+        # adding spaces, which glued neighbouring cells into one word ("2011tnf-αafter").
+        body = "\n".join(
             "<tr>"
-            + "".join(
+            + " ".join(
                 f'<td data-label="{label}"{self._priority(str(column))}>'
                 f"{self._cell(column, i, value)}</td>"
                 for label, (column, value) in zip(labels, row.items(), strict=True)

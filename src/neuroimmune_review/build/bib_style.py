@@ -111,6 +111,7 @@ def _author_or_editor_or_title(children, data, **kwargs):
 @dataclass
 class ReviewPersonStyle(PersonStyle):
     other: object = field(default_factory=lambda: ET_AL)
+    sep2: object = " & "  # two authors as in the evidence tables' labels (bib.short_label)
 
     def names(self, role: str, full: bool):
         return _cite_names(

@@ -21,6 +21,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import paths, provenance
+from .search import COUNTS_FILE
 from .shared_kernels import execute_in_shared_kernels
 
 logger = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ def load_charts_where_drawn(app: Sphinx, pagename, templatename, context, doctre
     if 'class="review-table"' in body or "review-explorer" in body:
         app.add_js_file("review-tables.js", defer="defer")
     if pagename == "search":
+        app.add_js_file(COUNTS_FILE, defer="defer")
         app.add_js_file("review-search.js", defer="defer")
     if "review-explorer" in body:
         app.add_js_file("review-explorer.js", defer="defer")
@@ -211,7 +213,7 @@ def setup(app: Sphinx) -> dict:
     # Months between literature searches (_config.yml: sphinx.config.review_search_schedule_months).
     app.add_config_value("review_search_schedule_months", 6, "html", types=(int,))
     from .bib_style import register
-    from .search import ReviewSearch
+    from .search import ReviewSearch, write_term_counts
 
     register()
     app.add_search_language(ReviewSearch)
@@ -222,5 +224,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", publish_downloads)
     app.connect("html-page-context", load_charts_where_drawn)
     app.connect("doctree-resolved", add_backlinks)
+    app.connect("build-finished", write_term_counts)
     app.add_css_file("review.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

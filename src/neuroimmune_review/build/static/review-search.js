@@ -15,3 +15,18 @@ if (typeof Search !== "undefined") {
     return ((section || article).textContent || "").replace(/\s+/g, " ").trim();
   };
 }
+
+// Rank pages that discuss the searched mediator above pages that name it once (see
+// build/search.py): a bonus of 4 × log2(1 + mentions) per query word, on Sphinx's own score.
+if (typeof Scorer !== "undefined" && typeof REVIEW_TERM_COUNTS !== "undefined") {
+  const query = new URLSearchParams(window.location.search).get("q") || "";
+  const words = splitQuery(query).map((word) => word.toLowerCase());
+  Scorer.score = (result) => {
+    let bonus = 0;
+    for (const word of words) {
+      const mentions = (REVIEW_TERM_COUNTS[word] || {})[result[0]] || 0;
+      bonus += mentions ? 4 * Math.log2(1 + mentions) : 0;
+    }
+    return result[4] + bonus;
+  };
+}
