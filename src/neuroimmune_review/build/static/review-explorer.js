@@ -49,7 +49,16 @@ async function startExplorer(section) {
 
   await window.reviewChartsRendered;
   const view = canvas.reviewView;
-  const strata = (await window.reviewLoadJson(section.dataset.src)).strata;
+  // In the chart's order: class or group, intervention, T-helper axis, mediator.
+  const strata = [...(await window.reviewLoadJson(section.dataset.src)).strata].sort(
+    (a, b) =>
+      a.gorder - b.gorder ||
+      a.intervention.localeCompare(b.intervention) ||
+      a.morder - b.morder ||
+      a.mediator.localeCompare(b.mediator) ||
+      a.evidence.localeCompare(b.evidence) ||
+      a.species.localeCompare(b.species)
+  );
   const antidepressantGroups = new Set(JSON.parse(section.dataset.classes));
   let cell = { intervention: "", mediator: "" };
 

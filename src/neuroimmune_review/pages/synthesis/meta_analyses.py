@@ -66,9 +66,9 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         "row:N",
         title=None,
         sort=alt.EncodingSortField("effect", op="min"),
-        # Labels wrap at 150 px and the plot is 190 px wide, so the whole chart (about 350 px)
+        # Labels stop at 135 px and the plot is 170 px wide, so the whole chart (about 340 px)
         # fits a phone's column and its marks are in view at first sight.
-        axis=alt.Axis(labelLimit=150),
+        axis=alt.Axis(labelLimit=135),
     )
     tooltip = [
         alt.Tooltip("mediator:N", title="Mediator"),
@@ -84,7 +84,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     low = min(0.0, plotted[["effect", "ci_low"]].min().min()) if len(plotted) else -1.0
     high = max(0.0, plotted[["effect", "ci_high"]].max().max()) if len(plotted) else 1.0
     x_scale = alt.Scale(domain=[round(low - 0.1, 1), round(high + 0.1, 1)], nice=False)
-    x_title = ["Harmonised effect (negative = lower", "after treatment, or in the first group)"]
+    x_title = ["Harmonised effect", "(negative = lower after treatment", "or in the first group)"]
     direction = dict(
         color=alt.Color(
             "Direction:N",
@@ -139,7 +139,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
             layers.append(filled)
         panels.append(
             alt.layer(*layers).properties(
-                width=190,
+                width=170,
                 height=alt.Step(18),
                 title=alt.TitleParams(str(group), anchor="start", fontSize=12),
             )
