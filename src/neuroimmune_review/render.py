@@ -35,6 +35,10 @@ class Figure:
     title: str
     description: str
     data: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    # For a chart of panels with a fixed width (Vega-Lite's "container" width does not apply to
+    # concatenated views): the plot's width follows the figure's, less this many pixels for its
+    # labels, between the spec's own width and 2.5 times that.
+    fill_width_reserve: int | None = None
 
     def spec(self) -> dict[str, Any]:
         # Builders aggregate before charting, so row counts are bounded by the vocabularies, not
@@ -50,7 +54,17 @@ class Figure:
         """The chart compiled to Vega: what the page embeds and the Vega runtime draws."""
         import vl_convert
 
-        return vl_convert.vegalite_to_vega(self.spec())
+        spec = vl_convert.vegalite_to_vega(self.spec())
+        if self.fill_width_reserve is not None and isinstance(spec.get("width"), int | float):
+            low = spec.pop("width")
+            high, reserve = low * 2.5, self.fill_width_reserve
+            fit = f"clamp(containerSize()[0] - {reserve}, {low}, {high})"
+            fit = f"isFinite(containerSize()[0]) ? {fit} : {low}"
+            spec.setdefault("signals", []).insert(
+                0,
+                {"name": "width", "init": fit, "on": [{"events": "window:resize", "update": fit}]},
+            )
+        return spec
 
     def _repr_html_(self) -> str:
         spec = self.vega_spec()

@@ -163,7 +163,13 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         f"upward triangles increases. {_plural(len(not_plotted), 'further result')} without a numeric effect "
         "appear only in the tables."
     )
-    return Figure(chart=chart, title=title, description=description, data=plotted.assign(n=1))
+    return Figure(
+        chart=chart,
+        title=title,
+        description=description,
+        data=plotted.assign(n=1),
+        fill_width_reserve=175,  # the row labels (135 px) and padding
+    )
 
 
 def _net(counts: pd.Series) -> str:
