@@ -138,7 +138,11 @@ async function startExplorer(section) {
     selects.forEach((s) => view.signal(s.dataset.signal, s.value));
     view.signal("cell_intervention", cell.intervention);
     view.signal("cell_mediator", cell.mediator);
+    // Re-run the layout, so the drawing shrinks to what the filters leave (no blank space).
+    view.resize();
     await view.runAsync();
+    const figure = canvas.closest("figure");
+    figure.classList.toggle("review-chart--wide", figure.scrollWidth > figure.clientWidth + 1);
     const rows = inView();
     const findings = rows.reduce((sum, s) => sum + s.n, 0);
     const where = cell.intervention

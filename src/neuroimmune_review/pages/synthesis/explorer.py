@@ -360,14 +360,16 @@ def explorer(default_family: str = "cytokine") -> Explorer:
             tooltip=tooltip,
         )
     )
+    # A row encoding, not .facet(): the filters then run before the data are split into
+    # groups, so a group (or an intervention) the filters empty leaves no blank band behind.
     matrix = (
         cells(points)
-        .properties(width=alt.Step(20), height=alt.Step(20))
-        .facet(
+        .encode(
             row=alt.Row(
                 "group:N",
                 title=None,
                 sort=alt.EncodingSortField("gorder", op="min"),
+                spacing=4,
                 header=alt.Header(
                     labelOrient="top",
                     labelAngle=0,
@@ -376,9 +378,9 @@ def explorer(default_family: str = "cytokine") -> Explorer:
                     labelFontWeight="bold",
                     labelPadding=2,
                 ),
-            ),
-            spacing=4,
+            )
         )
+        .properties(width=alt.Step(20), height=alt.Step(20))
         .resolve_scale(y="independent")
     )
     title = "Evidence explorer: interventions against mediators"
