@@ -338,7 +338,7 @@ def test_explorer_has_four_labelled_filters_above_a_chart_driven_by_them(root):
     assert all("bind" not in p for p in spec["params"])  # the page's menus, not Vega's
     # The chart reads one data file; the size legend keeps one domain whatever is filtered.
     assert spec["data"]["url"].endswith(".json")
-    size = spec["spec"]["encoding"]["size"]
+    size = spec["encoding"]["size"]
     assert size["scale"]["domain"][0] == 1 and size["scale"]["domain"][1] >= max(
         size["legend"]["values"]
     )
