@@ -34,7 +34,7 @@ from .common import (
 
 def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per intervention × mediator × evidence type × species: counts by direction and
-    the sources.  This aggregate, not the findings, is what the explorer page embeds."""
+    the sources.  This aggregate, not the findings, is what the explorer reads from its data file."""
     rows = data.evidence() if rows is None else rows
     columns = [
         "group",
@@ -414,5 +414,5 @@ def explorer_summary():
         f"The explorer draws on {_plural(len(rows), 'finding')} covering {_plural(rows['intervention'].nunique(), 'intervention')} "
         f"and conditions and {_plural(rows['mediator'].nunique(), 'mediator')}, which fill {_plural(len(cells), 'cell')} "
         f"of the matrix. Of these findings, {len(ad)} concern the {len(set(ad['drug_class']))} antidepressant and "
-        f"mood-stabiliser classes. The page embeds {_plural(len(strata), 'aggregated row')}, not the findings themselves."
+        f"mood-stabiliser classes. Chart and table read one data file of {_plural(len(strata), 'aggregated row')}, not the findings themselves."
     )
