@@ -42,6 +42,49 @@ async function inlineDataFiles(spec) {
   );
 }
 
+// Tooltips: vega-embed's vega-tooltip plugin is not shipped, so this small handler shows a
+// mark's tooltip in one shared box (same id as vega-tooltip's).  Text only: values are put in
+// with textContent, so curator text can never become markup.
+function tooltipBox() {
+  let box = document.getElementById("vg-tooltip-element");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "vg-tooltip-element";
+    box.className = "review-tooltip";
+    box.setAttribute("role", "tooltip");
+    box.hidden = true;
+    document.body.append(box);
+  }
+  return box;
+}
+
+function showTooltip(handler, event, item, value) {
+  const box = tooltipBox();
+  if (value === null || value === undefined || value === "") {
+    box.hidden = true;
+    return;
+  }
+  const rows = typeof value === "object" ? Object.entries(value) : [[null, value]];
+  box.replaceChildren(
+    ...rows.map(([key, text]) => {
+      const line = document.createElement("div");
+      if (key !== null) {
+        const name = document.createElement("strong");
+        name.textContent = `${key}: `;
+        line.append(name);
+      }
+      line.append(String(text));
+      return line;
+    })
+  );
+  box.hidden = false;
+  const x = Math.min(event.clientX + 12, window.innerWidth - box.offsetWidth - 8);
+  const y = event.clientY + 12 + box.offsetHeight > window.innerHeight
+    ? event.clientY - box.offsetHeight - 12 : event.clientY + 12;
+  box.style.left = `${Math.max(8, x) + window.scrollX}px`;
+  box.style.top = `${Math.max(8, y) + window.scrollY}px`;
+}
+
 async function drawChart(block) {
   const target = document.getElementById(block.dataset.target);
   if (!target || target.dataset.rendered) return null;
@@ -53,6 +96,7 @@ async function drawChart(block) {
     container: target,
     hover: true,
   });
+  view.tooltip(showTooltip);
   target.reviewView = view;
   await view.runAsync();
   target.dataset.rendered = "yes";
