@@ -72,7 +72,9 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         "row:N",
         title=None,
         sort=alt.EncodingSortField("effect", op="min"),
-        axis=alt.Axis(labelLimit=230),
+        # Labels stop at 135 px and the plot is 170 px wide, so the whole chart (about 340 px)
+        # fits a phone's column and its marks are in view at first sight.
+        axis=alt.Axis(labelLimit=135),
     )
     tooltip = [
         alt.Tooltip("mediator:N", title="Mediator"),
@@ -88,7 +90,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     low = min(0.0, plotted[["effect", "ci_low"]].min().min()) if len(plotted) else -1.0
     high = max(0.0, plotted[["effect", "ci_high"]].max().max()) if len(plotted) else 1.0
     x_scale = alt.Scale(domain=[round(low - 0.1, 1), round(high + 0.1, 1)], nice=False)
-    x_title = "Harmonised effect (negative = lower after treatment, or in the first group)"
+    x_title = ["Harmonised effect", "(negative = lower after treatment", "or in the first group)"]
     direction = dict(
         color=alt.Color(
             "Direction:N",
@@ -143,7 +145,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
             layers.append(filled)
         panels.append(
             alt.layer(*layers).properties(
-                width=300,
+                width=170,
                 height=alt.Step(18),
                 title=alt.TitleParams(str(group), anchor="start", fontSize=12),
             )
@@ -152,6 +154,8 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         alt.vconcat(*panels, spacing=6)
         .resolve_scale(x="shared", color="shared", shape="shared")
         .configure_view(stroke=None)
+        # Above the panels, the legend is never cut off by the column's right edge.
+        .configure_legend(orient="top", direction="horizontal", titleLimit=300)
     )
     not_plotted = ma[ma["effect"].isna()]
     names = " and ".join(comparison_labels()[c].lower() for c in comparisons)
@@ -165,7 +169,13 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         f"upward triangles increases. {_plural(len(not_plotted), 'further result')} without a numeric effect "
         "appear only in the tables."
     )
-    return Figure(chart=chart, title=title, description=description, data=plotted.assign(n=1))
+    return Figure(
+        chart=chart,
+        title=title,
+        description=description,
+        data=plotted.assign(n=1),
+        fill_width_reserve=175,  # the row labels (135 px) and padding
+    )
 
 
 def _net(counts: pd.Series) -> str:
