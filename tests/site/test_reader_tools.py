@@ -226,7 +226,8 @@ def test_explorer_data_is_one_file_not_inline(built_site):
 
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_explorer_restores_a_view_from_its_url(browser, site_server, built_site, size):
-    strata = explorer_data(built_site)["strata"]
+    # The address names no claim type, so the explorer opens on its default, intervention effects.
+    strata = [s for s in explorer_data(built_site)["strata"] if s["claim"] == "Intervention effect"]
     clinical = [s for s in strata if s["evidence"] == "Clinical"]
     cell = max(clinical, key=lambda s: s["n"])
     wanted = [
@@ -250,11 +251,13 @@ def test_explorer_restores_a_view_from_its_url(browser, site_server, built_site,
         assert form_box["y"] + form_box["height"] <= chart_box["y"] + 1
         assert explorer.locator("select[name=evidence]").input_value() == "Clinical"
         assert explorer.locator("select[name=family]").input_value() == "All"
+        assert explorer.locator("select[name=claim]").input_value() == "Intervention effect"
         signals = page.evaluate(
             """() => { const v = document.querySelector("section.review-explorer .review-chart__canvas").reviewView;
-            return [v.signal("evidence_filter"), v.signal("family_filter"), v.signal("cell_intervention")]; }"""
+            return [v.signal("claim_filter"), v.signal("evidence_filter"), v.signal("family_filter"),
+                    v.signal("cell_intervention")]; }"""
         )
-        assert signals == ["Clinical", "All", cell["intervention"]]
+        assert signals == ["Intervention effect", "Clinical", "All", cell["intervention"]]
         rows = explorer.locator(".review-explorer__table tbody tr")
         assert rows.count() == len(wanted)
         for text in rows.all_text_contents():  # hidden columns too (a phone hides Evidence)
