@@ -74,7 +74,8 @@ def test_evidence_table_sorts_and_filters(browser, site_server, size):
         box.locator("input[type=search]").fill("IL-6")
         shown = page.evaluate(VISIBLE_COLUMN, "Mediator")
         assert 0 < len(shown) < total, shown
-        rows = box.locator("tbody tr:not([hidden])").all_inner_texts()
+        # The filter searches every column, also those a phone hides (e.g. a note naming IL-6).
+        rows = box.locator("tbody tr:not([hidden])").all_text_contents()
         assert all("IL-6" in row for row in rows), rows
         status = box.locator(".review-table__status").inner_text()
         assert f"{len(shown)} of {total}" in status, status
