@@ -294,14 +294,23 @@ def module_palettes() -> dict[str, list[str]]:
 
 
 def spec_palettes(built_site, pages) -> dict[str, list[str]]:
-    """Every categorical colour range of a chart as built (``"range": ["#…", …]`` in a colour scale)."""
+    """Every categorical colour range of a chart as built (``"range": ["#…", …]`` in a colour
+    scale). Pages embed Vega, whose scales are named objects (``{"name": "color", "range": …}``);
+    Vega-Lite's ``encoding.color.scale.range`` is read too."""
     found: dict[str, list[str]] = {}
 
     def walk(node, path, where):
         if isinstance(node, dict):
+            if node.get("name") in ("color", "fill", "stroke") and isinstance(
+                node.get("range"), list
+            ):
+                colours = node["range"]
+                if len(colours) > 1 and all(isinstance(c, str) and HEX.match(c) for c in colours):
+                    found[f"{where} {path}/scale {node['name']}"] = colours
             for key, value in node.items():
                 if key in ("color", "fill", "stroke") and isinstance(value, dict):
-                    colours = (value.get("scale") or {}).get("range")
+                    scale = value.get("scale")
+                    colours = scale.get("range") if isinstance(scale, dict) else None
                     if (
                         isinstance(colours, list)
                         and len(colours) > 1

@@ -45,7 +45,7 @@ def test_toc_pages_have_content(built_site, toc_docnames):
 
 
 def chart_specs(page: Path) -> list[dict]:
-    """The Vega-Lite specs embedded in a built page (``script.review-chart__spec`` blocks)."""
+    """The Vega specs embedded in a built page (``script.review-chart__spec`` blocks)."""
     text = page.read_text(encoding="utf-8")
     blocks = re.findall(
         r'<script type="application/json" class="review-chart__spec"[^>]*>(.*?)</script>',
@@ -76,20 +76,23 @@ def csv_rows_per_class() -> pd.Series:
 def findings_in_chart_data(spec: dict) -> int:
     """Sum of the count field ``n`` over the data the chart draws.
 
-    Handles plain records (``datasets`` or ``data.values``, one dict per aggregate) and the
-    columnar, dictionary-coded form of ``charts._compact_chart`` (one record of column lists,
-    expanded by ``flatten``; ``n`` is computed as ``datum._cK``).
+    The page embeds Vega (compiled from Vega-Lite at build time): data sets are
+    ``data[i].values``, and a count computed from another field is a ``formula`` transform.
+    Handles plain records (one dict per aggregate) and the columnar, dictionary-coded form of
+    ``charts._compact_chart`` (one record of column lists, expanded by ``flatten``; ``n`` is
+    computed as ``datum._cK``).
     """
-    records = [row for rows in spec.get("datasets", {}).values() for row in rows]
-    records += (
-        (spec.get("data") or {}).get("values", []) if isinstance(spec.get("data"), dict) else []
-    )
+    datasets = [d for d in spec.get("data", []) if isinstance(d.get("values"), list)]
+    records = [row for d in datasets for row in d["values"]]
     if records and all("n" in row for row in records):
         return sum(int(row["n"]) for row in records)
     n_source = [
-        t["calculate"].removeprefix("datum.")
-        for t in spec.get("transform", [])
-        if t.get("as") == "n" and re.fullmatch(r"datum\.\w+", t.get("calculate", ""))
+        t["expr"].removeprefix("datum.")
+        for d in spec.get("data", [])
+        for t in d.get("transform", [])
+        if t.get("type") == "formula"
+        and t.get("as") == "n"
+        and re.fullmatch(r"datum\.\w+", t.get("expr", ""))
     ]
     assert n_source, "cannot find the findings count `n` in the chart's data"
     return sum(int(v) for row in records for v in row[n_source[0]])

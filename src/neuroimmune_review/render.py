@@ -1,9 +1,11 @@
 """HTML outputs for chapters: charts and tables that render offline and escape all text.
 
-A chart is emitted as its Vega-Lite spec inside a ``<script type="application/json">``
-block; ``static/review-charts.js`` (bundled with vega at build time) draws it.  Nothing
-is loaded from another host, and curator-supplied text reaches the page only as
-escaped JSON or escaped HTML.
+A chart is built as a Vega-Lite spec, compiled to Vega here (vl-convert, at build time) and
+emitted inside a ``<script type="application/json">`` block; ``static/review-charts.js``
+(bundled with the Vega runtime only) draws it, so readers never download the Vega-Lite
+compiler.  A table is plain HTML that reads without scripts; ``static/review-tables.js``
+adds sorting, a filter and, on narrow screens, row details.  Nothing is loaded from another
+host, and curator-supplied text reaches the page only as escaped JSON or escaped HTML.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ class Figure:
     # built it: a chart of many sub-charts sharing one table then embeds it once, and Altair
     # does not deep-copy it into every sub-chart (which made the forest plot take seconds).
     datasets: dict[str, list[dict[str, Any]]] = field(repr=False, default_factory=dict)
+    # For a chart of panels with a fixed width (Vega-Lite's "container" width does not apply to
+    # concatenated views): the plot's width follows the figure's, less this many pixels for its
+    # labels, between the spec's own width and 2.5 times that.
+    fill_width_reserve: int | None = None
 
     def spec(self) -> dict[str, Any]:
         # Builders aggregate before charting, so row counts are bounded by the vocabularies, not
@@ -50,8 +56,24 @@ class Figure:
         }
         return spec
 
+    def vega_spec(self) -> dict[str, Any]:
+        """The chart compiled to Vega: what the page embeds and the Vega runtime draws."""
+        import vl_convert
+
+        spec = vl_convert.vegalite_to_vega(self.spec())
+        if self.fill_width_reserve is not None and isinstance(spec.get("width"), int | float):
+            low = spec.pop("width")
+            high, reserve = low * 2.5, self.fill_width_reserve
+            fit = f"clamp(containerSize()[0] - {reserve}, {low}, {high})"
+            fit = f"isFinite(containerSize()[0]) ? {fit} : {low}"
+            spec.setdefault("signals", []).insert(
+                0,
+                {"name": "width", "init": fit, "on": [{"events": "window:resize", "update": fit}]},
+            )
+        return spec
+
     def _repr_html_(self) -> str:
-        spec = self.spec()
+        spec = self.vega_spec()
         ident = (
             "chart-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
         )
@@ -59,6 +81,8 @@ class Figure:
             # tabindex: a wide chart scrolls sideways inside its figure, so keyboard users must
             # be able to focus it (axe-core: scrollable-region-focusable).
             f'<figure class="review-chart" tabindex="0" aria-labelledby="{ident}-caption">'
+            '<p class="review-scroll-cue">Wider than the screen: scroll sideways to see the '
+            "whole chart.</p>"
             f'<div class="review-chart__canvas" id="{ident}"></div>'
             f'<script type="application/json" class="review-chart__spec" data-target="{ident}">'
             f"{_script_safe_json(spec)}</script>"
@@ -70,9 +94,19 @@ class Figure:
         return {"text/html": self._repr_html_(), "text/plain": f"{self.title}. {self.description}"}
 
 
+Link = tuple[str, str]  # (text, href)
+
+
 @dataclass
 class Table:
-    """A scrollable, labelled HTML table; every cell is escaped, links are built here only."""
+    """A labelled HTML table; every cell is escaped, links are built here only.
+
+    ``links`` gives one href per row for a column (the whole cell becomes a link); a cell whose
+    value is a list of ``(text, href)`` pairs becomes several links.  ``priority`` ranks columns
+    for narrow screens (1: always shown, 2: hidden on phones, 3: hidden below desktop width);
+    columns not named are priority 1.  Hidden columns stay in the HTML and are shown as the
+    row's details when the reader expands it, so no value is ever out of reach.
+    """
 
     frame: pd.DataFrame
     caption: str
@@ -80,27 +114,53 @@ class Table:
     more: tuple[str, str] | None = (
         None  # (text, href) of a note after the table, e.g. rows not shown
     )
+    priority: dict[str, int] = field(default_factory=dict)
+    noun: str = "rows"  # what a row is, for the filter's status line ("12 of 40 findings")
 
     def _cell(self, column: str, position: int, value: Any) -> str:
+        if isinstance(value, list):
+            return "; ".join(
+                f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>'
+                if href
+                else html.escape(text)
+                for text, href in value
+            )
         text = html.escape(str(value))
         href = self.links.get(column)
         if href is not None and href.iloc[position]:
             return f'<a href="{html.escape(href.iloc[position], quote=True)}">{text}</a>'
         return text
 
+    def _priority(self, column: str) -> str:
+        rank = self.priority.get(column, 1)
+        if rank not in (1, 2, 3):
+            raise ValueError(f"Table {self.caption!r}: priority of {column!r} must be 1, 2 or 3")
+        return f' data-priority="{rank}"'
+
     def _repr_html_(self) -> str:
-        head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in self.frame.columns)
-        body = "".join(
+        head = " ".join(
+            f'<th scope="col"{self._priority(str(c))}>{html.escape(str(c))}</th>'
+            for c in self.frame.columns
+        )
+        labels = [html.escape(str(c), quote=True) for c in self.frame.columns]
+        # Whitespace between cells and rows: Sphinx's search indexer strips tags without
+        # adding spaces, which glued neighbouring cells into one word ("2011tnf-αafter").
+        body = "\n".join(
             "<tr>"
-            + "".join(f"<td>{self._cell(column, i, value)}</td>" for column, value in row.items())
+            + " ".join(
+                f'<td data-label="{label}"{self._priority(str(column))}>'
+                f"{self._cell(column, i, value)}</td>"
+                for label, (column, value) in zip(labels, row.items(), strict=True)
+            )
             + "</tr>"
             for i, (_, row) in enumerate(self.frame.iterrows())
         )
         caption = html.escape(self.caption)
         return (
-            f'<div class="review-table" role="region" tabindex="0" aria-label="{caption}">'
+            f'<div class="review-table" data-noun="{html.escape(self.noun, quote=True)}">'
+            f'<div class="review-table__scroll" role="region" tabindex="0" aria-label="{caption}">'
             f'<table class="table"><caption>{caption}</caption><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>"
+            f"<tbody>{body}</tbody></table></div></div>"
             + (
                 f'<p class="review-table__more"><a href="{html.escape(self.more[1], quote=True)}">'
                 f"{html.escape(self.more[0])}</a></p>"

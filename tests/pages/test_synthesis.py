@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -337,16 +338,43 @@ def test_explorer_strata_add_up_to_the_findings(root):
     ).all()
 
 
-def test_explorer_has_four_labelled_filters_and_a_linked_selection(root):
-    spec = synthesis.explorer().spec()
-    bound = [p for p in spec["params"] if "bind" in p]
-    labels = {p["bind"]["name"].strip() for p in bound}
-    assert labels == {"Claim type", "Evidence type", "Species", "Class or group", "Mediator family"}
-    claim = next(p for p in bound if p["bind"]["name"].strip() == "Claim type")
-    assert claim["value"] == "Intervention effect"
-    assert all(p["bind"]["input"] == "select" for p in bound)
-    text = json.dumps(spec)
-    assert '"param": "cell"' in text  # the table is filtered by the matrix selection
+def test_explorer_has_five_labelled_filters_above_a_chart_driven_by_them(root):
+    explorer = synthesis.explorer()
+    html = explorer._repr_html_()
+    labels = re.findall(r'<label class="review-explorer__filter">([^<]+)<select', html)
+    assert [label.strip() for label in labels] == [
+        "Claim type",
+        "Evidence type",
+        "Species",
+        "Class or group",
+        "Mediator family",
+    ]
+    # The claim-type menu opens on intervention effects, and the chart's parameter agrees.
+    claim_menu = re.search(r'<select name="claim"[^>]*>(.*?)</select>', html).group(0)
+    assert 'data-default="Intervention effect"' in claim_menu
+    assert re.search(r'<option value="Intervention effect" selected>', claim_menu)
+    assert html.index("<form") < html.index('class="review-chart"') < html.index("__findings")
+    spec = explorer.spec()
+    signals = {p["name"]: p.get("value") for p in spec["params"]}
+    for select in re.findall(r'data-signal="(\w+)"', html):
+        assert select in signals  # each menu sets a parameter of the chart
+    assert signals["claim_filter"] == "Intervention effect"
+    assert {"cell_intervention", "cell_mediator"} <= set(signals)
+    assert all("bind" not in p for p in spec["params"])  # the page's menus, not Vega's
+    assert "datum.claim == claim_filter" in json.dumps(spec)  # the menu filters the marks
+    # The chart reads one data file; the size legend keeps one domain whatever is filtered.
+    assert spec["data"]["url"].endswith(".json")
+    size = spec["encoding"]["size"]
+    assert size["scale"]["domain"][0] == 1 and size["scale"]["domain"][1] >= max(
+        size["legend"]["values"]
+    )
+
+
+def test_explorer_strata_link_each_source_to_its_bibliography_key(root):
+    strata = synthesis.explorer_strata()
+    assert (strata["src"].map(len) == strata["src_keys"].map(len)).all()
+    assert (strata["src"].map(len) == strata["n"]).all()  # one label per distinct source
+    assert all("#" not in key for keys in strata["src_keys"] for key in keys)
 
 
 def test_explorer_page_does_not_grow_with_repeated_findings(copy_root):
@@ -419,6 +447,10 @@ def test_explorer_scales_past_altairs_row_limit(tmp_path, monkeypatch):
     monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
     strata = synthesis.explorer_strata()
     assert len(strata) > 5000
-    # Building the spec used to raise Altair's MaxRowsError here; every stratum must be embedded.
-    spec = json.dumps(synthesis.explorer(default_family="cytokine").spec(), ensure_ascii=False)
-    assert all(name in spec for name in strata["intervention"].unique()[:20])
+    # Building the spec used to raise Altair's MaxRowsError here; every stratum must reach the
+    # explorer's data file.
+    explorer = synthesis.explorer(default_family="cytokine")
+    name = explorer.data_href.rsplit("/", 1)[-1]
+    payload = json.loads((tmp_path / "_build" / "explorer-data" / name).read_text(encoding="utf-8"))
+    assert len(payload["strata"]) == len(strata)
+    assert {s["intervention"] for s in payload["strata"]} == set(strata["intervention"])

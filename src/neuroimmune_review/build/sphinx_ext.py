@@ -1,7 +1,9 @@
 """Sphinx extension: what the review's build adds to Jupyter Book.
 
 - validates ``data/`` and ``references.bib`` first and stops the build on errors;
-- serves vega, vega-lite and vega-embed from the site (no CDN), bundled with the chart loader;
+- serves the Vega runtime from the site (no CDN) with the chart loader; charts are compiled
+  from Vega-Lite at build time (render.Figure), so readers never download the compiler;
+- loads the table enhancer (sorting, filter, row details) on pages that hold a table;
 - tells each executed page its own name, so its data reads are recorded (``provenance``);
 - re-reads and re-executes exactly the pages whose recorded data changed;
 - executes those pages in a few shared kernels instead of one kernel per page;
@@ -10,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -22,12 +23,15 @@ from sphinx.util import logging
 
 from .. import paths, provenance
 from . import shared_kernels
+from .search import COUNTS_FILE
 from .tracking import with_tracking_cell
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = (Path(__file__).parent / "templates").resolve()
-BUNDLE_NAME = "review-charts.bundle.js"
+# The Vega runtime (npm vega, unchanged; see static/vendor/README.md), loaded before our loader.
+VEGA_RUNTIME = "vendor/vega-6.2.0.min.js"
+EXPLORER_DATA = "explorer-data"  # pages.synthesis.explorer.DATA_DIR, under _build/
 
 
 def _root(app: Sphinx) -> Path:
@@ -38,7 +42,6 @@ def on_config(app: Sphinx, config) -> None:
     # Kernels inherit the environment: every page and every check resolves the same root.
     os.environ[paths.ROOT_ENV] = str(_root(app))
     _validate_first(_root(app))
-    bundle_dir = _write_chart_bundle(_root(app))
     _stamp_every_page(_root(app), config)
     # Our templates: the References list markup, and a complete page for the site root
     # instead of sphinx-external-toc's one-line redirect stub (invalid HTML).
@@ -52,7 +55,15 @@ def on_config(app: Sphinx, config) -> None:
     }
     # Browsers ask for a favicon on every visit; without one each page logs a 404.
     config.html_favicon = config.html_favicon or str(STATIC / "favicon.svg")
-    config.html_static_path = [*config.html_static_path, str(STATIC), str(bundle_dir)]
+    # The explorer's data file, written by the page that draws the explorer (one cacheable
+    # file, named by its content, instead of data inlined in the page).
+    explorer_data = paths.build_dir(_root(app)) / EXPLORER_DATA
+    explorer_data.mkdir(parents=True, exist_ok=True)
+    config.html_static_path = [
+        *config.html_static_path,
+        str(STATIC),
+        str(explorer_data),
+    ]
 
 
 def _stamp_every_page(root: Path, config) -> None:
@@ -85,22 +96,6 @@ def _validate_first(root: Path) -> None:
         raise ExtensionError(
             f"data validation failed with {len(errors)} error(s); fix them before building:\n{shown}"
         )
-
-
-def _write_chart_bundle(root: Path) -> Path:
-    """vega + vega-lite + vega-embed + our loader in one file, rebuilt only when the loader changes."""
-    import vl_convert
-
-    loader = (STATIC / "review-charts.js").read_text(encoding="utf-8")
-    key = hashlib.sha256((loader + vl_convert.__version__).encode()).hexdigest()[:16]
-    out_dir = paths.build_dir(root) / ".chart-bundle" / key
-    bundle = out_dir / BUNDLE_NAME
-    if not bundle.is_file():
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = bundle.with_suffix(".tmp")
-        tmp.write_text(vl_convert.javascript_bundle(snippet=loader), encoding="utf-8")
-        tmp.replace(bundle)
-    return out_dir
 
 
 def inject_tracking_cell(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -268,14 +263,72 @@ def icons_without_script(app: Sphinx, exception) -> None:
 
 
 def load_charts_where_drawn(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    """Add the 0.9 MB chart bundle only to pages that hold a chart."""
-    if "review-chart__spec" in (context.get("body") or ""):
-        app.add_js_file(BUNDLE_NAME, type="module")
+    """Add the chart bundle only to pages that hold a chart, the table enhancer only to pages
+    with a table, and the explorer's controls only to the explorer."""
+    body = context.get("body") or ""
+    if "review-chart__spec" in body:
+        app.add_js_file(VEGA_RUNTIME, defer="defer")
+        app.add_js_file("review-charts.js", defer="defer")
+    if 'class="review-table"' in body or "review-explorer" in body:
+        app.add_js_file("review-tables.js", defer="defer")
+    if pagename == "search":
+        app.add_js_file(COUNTS_FILE, defer="defer")
+        app.add_js_file("review-search.js", defer="defer")
+    if "review-explorer" in body:
+        app.add_js_file("review-explorer.js", defer="defer")
+
+
+REFERENCES_PAGE = "book/about/references"  # pages.citations.REFERENCES_PAGE
+
+
+def add_backlinks(app: Sphinx, doctree, docname: str) -> None:
+    """Under each entry of the References page, links back to the pages that cite it.
+
+    A page links to its first citation of the work (the cite role's anchor); a chapter whose
+    evidence table lists the work but whose text does not cite it links to the page itself.
+    """
+    if docname != REFERENCES_PAGE:
+        return
+    from docutils import nodes
+
+    from .. import data
+
+    cited: dict[str, dict[str, str]] = {}  # key -> {docname: anchor}
+    for ref in app.env.get_domain("cite").citation_refs:
+        for target in ref.targets:
+            cited.setdefault(target.key, {}).setdefault(ref.docname, ref.citation_ref_id)
+    evidence = data.evidence()
+    for chapter, cell in zip(evidence["chapter"], evidence["citation"], strict=True):
+        for key in data.split_list(cell):
+            if chapter in app.env.all_docs:
+                cited.setdefault(key, {}).setdefault(chapter, "")
+    for citation in doctree.findall(nodes.citation):
+        key = next((i[4:] for i in citation["ids"] if i.startswith("ref-")), None)
+        pages = cited.get(key or "", {})
+        pages = {d: a for d, a in pages.items() if d != docname}
+        if not pages:
+            continue
+        para = nodes.paragraph(classes=["review-backrefs"])
+        para += nodes.Text("Cited in: ")
+        for i, name in enumerate(sorted(pages)):  # by path: the book's parts, then chapters
+            if i:
+                para += nodes.Text("; ")
+            uri = app.builder.get_relative_uri(docname, name)
+            if pages[name]:
+                uri += "#" + pages[name]
+            title = app.env.titles[name].astext() if name in app.env.titles else name
+            para += nodes.reference("", title, internal=True, refuri=uri)
+        citation += para
 
 
 def setup(app: Sphinx) -> dict:
     # Months between literature searches (_config.yml: sphinx.config.review_search_schedule_months).
     app.add_config_value("review_search_schedule_months", 6, "html", types=(int,))
+    from .bib_style import register
+    from .search import ReviewSearch, write_term_counts
+
+    register()
+    app.add_search_language(ReviewSearch)
     app.connect("config-inited", on_config)
     app.connect("source-read", inject_tracking_cell)
     app.connect("env-get-outdated", outdated_pages)
@@ -283,5 +336,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", publish_downloads)
     app.connect("build-finished", icons_without_script)
     app.connect("html-page-context", load_charts_where_drawn)
+    app.connect("doctree-resolved", add_backlinks)
+    app.connect("build-finished", write_term_counts)
     app.add_css_file("review.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

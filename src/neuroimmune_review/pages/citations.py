@@ -41,3 +41,11 @@ def first_key_hrefs(cells: pd.Series) -> pd.Series:
     return cells.map(
         lambda cell: reference_href(data.split_list(cell)[0]) if data.split_list(cell) else ""
     )
+
+
+def link_lists(cells: pd.Series) -> pd.Series:
+    """Each citation cell as a list of (label, link to its References entry), one per work."""
+    mapping = label_map(cells)
+    return cells.map(
+        lambda cell: [(mapping.get(k, k), reference_href(k)) for k in data.split_list(cell)]
+    )

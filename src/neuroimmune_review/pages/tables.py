@@ -27,6 +27,23 @@ COLUMNS = {
     "note": "Note",
 }
 
+# What a phone shows of each finding (1), what a tablet adds (2); the rest (3) joins at desktop
+# width and is always one tap away in the row's details.
+PRIORITY = {
+    "Intervention": 1,
+    "Mediator": 1,
+    "Direction": 1,
+    "Source": 1,
+    "Claim type": 2,
+    "Evidence": 2,
+    "Species": 2,
+    "Compared with": 3,
+    "Reported as": 3,
+    "Sample": 2,
+    "Dose": 3,
+    "Note": 3,
+    "ID": 3,
+}
 
 # A page lists at most this many findings inline (every page of the review holds fewer
 # today); beyond it the table shows the first ones and links to the full data download,
@@ -55,7 +72,7 @@ def findings_table(rows: pd.DataFrame, caption: str) -> Table:
             _download_href(),
         )
     shown = rows.assign(
-        source=citations.labels(rows["citation"]),
+        source=citations.link_lists(rows["citation"]),
         claim_type=rows["claim_type"].map(data.claim_type_labels()),
         direction=rows["direction"].map(data.direction_labels()),
         evidence_type=rows["evidence_type"].map(data.evidence_type_labels()),
@@ -63,8 +80,9 @@ def findings_table(rows: pd.DataFrame, caption: str) -> Table:
     return Table(
         shown,
         f"{caption} ({counted})",
-        links={"Source": citations.first_key_hrefs(rows["citation"])},
         more=more,
+        priority=PRIORITY,
+        noun="findings",
     )
 
 

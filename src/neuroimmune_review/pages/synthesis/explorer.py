@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import json
+import posixpath
+from dataclasses import dataclass
+
 import altair as alt
 import pandas as pd
 
 from ... import data
 from ...render import Figure, markdown
+from ..citations import reference_href
 from ..counts import sources_phrase
 from .common import (
     EFFECT_CLAIMS,
-    EXPLORER_ROWS_PER_CELL,
-    EXPLORER_TABLE_ROWS,
     MAX_LABELS,
     NET_COLOURS,
     NET_SHAPES,
@@ -34,7 +38,7 @@ from .common import (
 def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim type × intervention × mediator × evidence type × species: distinct
     sources by direction (``n_inc`` …), distinct sources (``n``), rows (``n_rows``) and the
-    sources.  This aggregate, not the rows, is what the explorer page embeds."""
+    sources.  This aggregate, not the rows, is what the explorer reads from its data file."""
     rows = data.evidence() if rows is None else rows
     columns = [
         "claim",
@@ -56,6 +60,7 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         "n",
         "n_rows",
         "src",
+        "src_keys",
         "src_label",
         "summary",
     ]
@@ -100,6 +105,9 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     ):
         table[column] = by_direction[direction].astype(int)
     table["src_label"] = table["src"].map(_capped)
+    # The bibliography key of each source (a link target on the References page).
+    key_of = {label: sid.split("#")[0] for sid, label in labels.items()}
+    table["src_keys"] = [[key_of[label] for label in src] for src in table["src"]]
     table = table.reset_index().rename(columns={"th_axis": "axis", "species_label": "species"})
     group_order = antidepressant_classes() + list(kind_groups().values()) + ["Other"]
     axes = th_axes()
@@ -138,14 +146,101 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     return table[columns]
 
 
-def _select(name: str, label: str, options: list[str], value: str) -> alt.Parameter:
-    return alt.param(
-        name=name, value=value, bind=alt.binding_select(options=["All", *options], name=f"{label} ")
-    )
+# The five filters: (signal name in the chart, URL key, label, the strata column it filters).
+FILTERS = [
+    ("claim_filter", "claim", "Claim type", "claim"),
+    ("evidence_filter", "evidence", "Evidence type", "evidence"),
+    ("species_filter", "species", "Species", "species"),
+    ("class_filter", "class", "Class or group", "group"),
+    ("family_filter", "family", "Mediator family", "family"),
+]
+ALL_CLASSES = "All antidepressant classes"
+DATA_DIR = "explorer-data"  # under _build/, served as part of the site's _static/
 
 
-def explorer(default_family: str = "cytokine") -> Figure:
-    """The interactive evidence matrix with four labelled filters and a linked table."""
+def _publish_data(strata: pd.DataFrame) -> str:
+    """Write the explorer's strata as one JSON file named by its content; return its site path.
+
+    The file is cacheable forever (a change of data changes its name), and the page stays
+    small: the chart and the findings table both read it.  The Sphinx extension serves the
+    folder as part of ``_static``.
+    """
+    import hashlib
+
+    from ... import paths, provenance
+
+    records = strata.to_dict(orient="records")
+    payload = json.dumps({"strata": records}, ensure_ascii=False, separators=(",", ":"))
+    name = f"explorer-{hashlib.sha256(payload.encode()).hexdigest()[:16]}.json"
+    folder = paths.build_dir() / DATA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.is_file():
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        tmp.replace(target)
+    for old in folder.glob("explorer-*.json"):
+        if old != target:
+            old.unlink()
+    here = provenance.current_docname() or "book/synthesis/explorer"
+    return posixpath.relpath(f"_static/{name}", posixpath.dirname(here))
+
+
+@dataclass
+class Explorer:
+    """The explorer as a tool: filters above the chart, the chart, then the findings as an HTML
+    table (built by ``review-explorer.js`` from the same data file), with the view in the URL."""
+
+    figure: Figure
+    options: dict[str, list[str]]
+    defaults: dict[str, str]
+    data_href: str
+
+    def spec(self) -> dict:
+        return self.figure.spec()
+
+    def _repr_html_(self) -> str:
+        controls = []
+        for signal, key, label, _ in FILTERS:
+            choices = "".join(
+                f'<option value="{html.escape(o, quote=True)}"'
+                f"{' selected' if o == self.defaults[key] else ''}>{html.escape(o)}</option>"
+                for o in ["All", *self.options[key]]
+            )
+            controls.append(
+                f'<label class="review-explorer__filter">{html.escape(label)} '
+                f'<select name="{key}" data-signal="{signal}" '
+                f'data-default="{html.escape(self.defaults[key], quote=True)}">{choices}</select></label>'
+            )
+        return (
+            f'<section class="review-explorer" aria-label="Evidence explorer" '
+            f'data-src="{html.escape(self.data_href, quote=True)}" '
+            f'data-references="{html.escape(reference_href("").split("#")[0], quote=True)}" '
+            f'data-classes="{html.escape(json.dumps(antidepressant_classes()), quote=True)}">'
+            '<form class="review-explorer__filters" aria-label="Filters of the evidence explorer">'
+            + "".join(controls)
+            + '<button type="reset" class="review-explorer__reset">Reset view</button>'
+            '<span class="review-explorer__share" role="status" aria-live="polite"></span>'
+            "</form>"
+            + self.figure._repr_html_()
+            + '<div class="review-explorer__findings"><h3 class="review-explorer__heading">'
+            "Findings in this view</h3>"
+            '<p class="review-explorer__status" role="status" aria-live="polite">'
+            "The findings table needs JavaScript; every finding is in the evidence tables of the "
+            "chapters and in the data download.</p>"
+            '<p class="review-explorer__actions">'
+            '<button type="button" class="review-explorer__csv">Download these findings (CSV)</button> '
+            '<button type="button" class="review-explorer__clear" hidden>Show every cell</button>'
+            "</p>"
+            '<div class="review-explorer__table"></div></div></section>'
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": self.figure.title}
+
+
+def explorer(default_family: str = "cytokine") -> Explorer:
+    """The interactive evidence matrix, its five filters and the linked findings table."""
     strata = explorer_strata()
     families = sorted(strata["family"].unique())
     if default_family not in families:
@@ -156,25 +251,42 @@ def explorer(default_family: str = "cytokine") -> Figure:
     ]
     claims = [c for c in data.claim_type_labels().values() if c in set(strata["claim"])]
     default_claim = data.claim_type_labels()[EFFECT_CLAIMS[0]]
-    p_claim = _select(
-        "claim_filter", "Claim type", claims, default_claim if default_claim in claims else "All"
-    )
+    if default_claim not in claims:
+        default_claim = "All"
     species = sorted(strata["species"].unique(), key=lambda s: (s == "not stated", s))
     types = [t for t in data.evidence_type_labels().values() if t in set(strata["evidence"])]
-    p_ev = _select("evidence_filter", "Evidence type", types, "All")
-    p_sp = _select("species_filter", "Species", species, "All")
-    p_cl = _select("class_filter", "Class or group", ["All antidepressant classes", *groups], "All")
-    p_fam = _select("family_filter", "Mediator family", families, default_family)
-    cell = alt.selection_point(
-        name="cell", fields=["intervention", "mediator"], on="click", clear="dblclick"
-    )
+    options = {
+        "claim": claims,
+        "evidence": types,
+        "species": species,
+        "class": [ALL_CLASSES, *groups],
+        "family": families,
+    }
+    defaults = {
+        "claim": default_claim,
+        "evidence": "All",
+        "species": "All",
+        "class": "All",
+        "family": default_family,
+    }
+    # Unbound parameters: the page's own <select> menus above the chart set them.
+    params = [alt.param(name=signal, value=defaults[key]) for signal, key, _, _ in FILTERS]
+    # The clicked cell ("" when none): set by review-explorer.js, so it can be kept in the URL.
+    params += [
+        alt.param(name="cell_intervention", value=""),
+        alt.param(name="cell_mediator", value=""),
+    ]
     filter_expr = (
         "(claim_filter == 'All' || datum.claim == claim_filter)"
         " && (evidence_filter == 'All' || datum.evidence == evidence_filter)"
         " && (species_filter == 'All' || datum.species == species_filter)"
         " && (class_filter == 'All' || datum.group == class_filter"
-        f" || (class_filter == 'All antidepressant classes' && indexof({classes!r}, datum.group) >= 0))"
+        f" || (class_filter == '{ALL_CLASSES}' && indexof({classes!r}, datum.group) >= 0))"
         " && (family_filter == 'All' || datum.family == family_filter)"
+    )
+    chosen = (
+        "cell_intervention == '' || "
+        "(datum.intervention == cell_intervention && datum.mediator == cell_mediator)"
     )
     cell_keys = [
         "group",
@@ -240,11 +352,17 @@ def explorer(default_family: str = "cytokine") -> Figure:
         )
 
     net_domain = list(NET_COLOURS)
-    most = int(
-        strata.groupby(["intervention", "mediator"])["src"]
-        .agg(lambda s: len({x for c in s for x in c}))
-        .max()
-        or 1
+    # The size scale's domain is fixed from all the evidence, so the legend and the marks keep
+    # their meaning whatever the filters hide.
+    most = (
+        int(
+            strata.groupby(["intervention", "mediator"])["src"]
+            .agg(lambda s: len({x for c in s for x in c}))
+            .max()
+            or 1
+        )
+        if not strata.empty
+        else 1
     )
     x = alt.X(
         "mlabel:N",
@@ -267,9 +385,11 @@ def explorer(default_family: str = "cytokine") -> Figure:
         alt.Tooltip("n_sources:Q", title="Distinct sources"),
         alt.Tooltip("sources:N", title="Sources"),
     ]
+    data_href = _publish_data(strata)
+    source = alt.UrlData(url=data_href, format=alt.DataFormat(type="json", property="strata"))
     points = (
-        alt.Chart(strata)
-        .mark_point(filled=True)
+        alt.Chart(source)
+        .mark_point(filled=True, cursor="pointer")
         .encode(
             x=x,
             y=y,
@@ -286,26 +406,26 @@ def explorer(default_family: str = "cytokine") -> Figure:
             size=alt.Size(
                 "n_sources:Q",
                 title="Distinct sources",
-                scale=alt.Scale(range=[40, 320], zero=False),
+                scale=alt.Scale(domain=[1, max(most, 2)], range=[40, 320], clamp=True),
                 legend=_count_legend("Distinct sources", most),
             ),
-            opacity=alt.condition(cell, alt.value(0.95), alt.value(0.3)),
+            opacity=alt.condition(chosen, alt.value(0.95), alt.value(0.3)),
             # a black outline marks a cell whose findings disagree (same mark, so one dataflow per facet)
             stroke=alt.condition("datum.contested", alt.value("#000000"), alt.value(None)),
             strokeWidth=alt.condition("datum.contested", alt.value(1.5), alt.value(0)),
             tooltip=tooltip,
         )
-        .add_params(cell)
     )
-    # Same data source as the points (no extra filter), so the facets share one dataflow branch.
+    # A row encoding, not .facet(): the filters then run before the data are split into
+    # groups, so a group (or an intervention) the filters empty leaves no blank band behind.
     matrix = (
         cells(points)
-        .properties(width=alt.Step(20), height=alt.Step(20))
-        .facet(
+        .encode(
             row=alt.Row(
                 "group:N",
                 title=None,
                 sort=alt.EncodingSortField("gorder", op="min"),
+                spacing=4,
                 header=alt.Header(
                     labelOrient="top",
                     labelAngle=0,
@@ -314,105 +434,15 @@ def explorer(default_family: str = "cytokine") -> Figure:
                     labelFontWeight="bold",
                     labelPadding=2,
                 ),
-            ),
-            spacing=4,
+            )
         )
+        .properties(width=alt.Step(20), height=alt.Step(20))
         .resolve_scale(y="independent")
     )
-
-    # The linked table: the strata behind the clicked cell (all cells when none is clicked).
-    table_base = (
-        alt.Chart(strata)
-        .transform_filter(filter_expr)
-        .transform_filter(cell)
-        .transform_calculate(
-            kind="datum.evidence + (datum.species == 'not stated' ? '' : ', ' + datum.species)",
-        )
-        .transform_window(
-            cell_rank="row_number()",
-            groupby=["intervention", "mediator"],
-            sort=[alt.SortField("n", order="descending"), alt.SortField("evidence")],
-        )
-        .transform_filter(f"datum.cell_rank <= {EXPLORER_ROWS_PER_CELL}")
-        .transform_window(
-            row="row_number()",
-            sort=[
-                alt.SortField("gorder"),
-                alt.SortField("intervention"),
-                alt.SortField("morder"),
-                alt.SortField("mediator"),
-                alt.SortField("cell_rank"),
-            ],
-        )
-    )
-    # The table shares the matrix's left edge, so it must fit beside the matrix's row labels.
-    columns = [
-        ("intervention", "Intervention", 110),
-        ("mediator", "Mediator", 75),
-        ("kind", "Evidence, species", 125),
-        ("summary", "Sources", 95),
-        ("src_label", "Cited", 160),
-    ]
-    fields = [c[0] for c in columns]
-    offsets = [sum(c[2] for c in columns[:i]) for i in range(len(columns))]
-    chars = [max(6, int(c[2] / 6.2)) for c in columns]  # about 6 px per character at 11 px
-    body = (
-        table_base.transform_filter(f"datum.row <= {EXPLORER_TABLE_ROWS}")
-        .transform_fold(
-            fields,
-            as_=["column", "value"],
-        )
-        .transform_calculate(
-            xpos=f"{offsets!r}[indexof({fields!r}, datum.column)]",
-            text=f"truncate(datum.value + '', {chars!r}[indexof({fields!r}, datum.column)])",
-        )
-        .mark_text(align="left", baseline="middle", fontSize=11)
-        .encode(
-            x=alt.X("xpos:Q", scale=None, axis=None),
-            y=alt.Y("row:O", axis=None),
-            text="text:N",
-        )
-    )
-    header = (
-        alt.Chart(pd.DataFrame({"row": 0, "xpos": offsets, "text": [c[1] for c in columns]}))
-        .mark_text(
-            align="left",
-            baseline="middle",
-            fontSize=11,
-            fontWeight="bold",
-        )
-        .encode(
-            x=alt.X("xpos:Q", scale=None, axis=None), y=alt.Y("row:O", axis=None), text="text:N"
-        )
-    )
-    width = sum(c[2] for c in columns)
-    status = (
-        table_base.transform_aggregate(total="count()")
-        .transform_calculate(
-            message=f"'Findings behind the ' + (length(data('cell_store')) ? 'clicked mark' : 'current filters')"
-            f" + ': ' + datum.total + (datum.total == 1 ? ' row' : ' rows')"
-            f" + (datum.total > {EXPLORER_TABLE_ROWS} ? ' (first {EXPLORER_TABLE_ROWS} shown)' : '')"
-            f" + '. Click a mark to narrow, double-click to clear.'",
-        )
-        .mark_text(align="left", fontWeight="bold", x=0)
-        .encode(text="message:N")
-        .properties(width=width, height=20)
-    )
-    table = alt.concat(
-        status,
-        alt.layer(header, body).properties(width=width, height=alt.Step(18)),
-        columns=1,
-        spacing=4,
-        align="none",
-    )
-
     title = "Evidence explorer: interventions against mediators"
     chart = (
-        alt.concat(matrix, table, columns=1, spacing=24, align="none")
-        .add_params(p_claim, p_ev, p_sp, p_cl, p_fam)
-        .properties(
-            title=alt.TitleParams(title, anchor="start"),
-        )
+        matrix.add_params(*params)
+        .properties(title=alt.TitleParams(title, anchor="start"))
         .configure_view(stroke=None)
         .configure_legend(orient="top", direction="vertical")
     )
@@ -423,11 +453,12 @@ def explorer(default_family: str = "cytokine") -> Figure:
         "sources reporting an increase than a decrease; blue downward triangles: more decreases; purple diamonds: "
         "as many increases as decreases; grey circles: only no-change or mixed results; green squares: a change "
         "whose direction the source does not state. Mark size is the number of distinct sources; a black outline "
-        "marks a cell whose results disagree. Five labelled menus filter by claim type (intervention effects by "
-        "default), evidence type, species, class and mediator family; the table below lists the results behind "
-        "the clicked cell."
+        "marks a cell whose results disagree. The five menus above the chart filter by claim type (intervention "
+        "effects by default), evidence type, species, class and mediator family; the table below the chart lists "
+        "the results in view, and clicking a mark narrows it to that cell."
     )
-    return Figure(chart=chart, title=title, description=description, data=strata)
+    figure = Figure(chart=chart, title=title, description=description, data=strata)
+    return Explorer(figure=figure, options=options, defaults=defaults, data_href=data_href)
 
 
 def explorer_summary():
@@ -442,6 +473,7 @@ def explorer_summary():
         f"and conditions and {_plural(rows['mediator'].nunique(), 'mediator')} or outcomes, which fill "
         f"{_plural(len(cells), 'cell')} of the matrix. Of these, {sources_phrase(ad)} concern the "
         f"{len(set(ad['drug_class']))} antidepressant and mood-stabiliser classes. It opens on the intervention "
-        f"effects, {sources_phrase(effects)}; the claim-type menu shows the other rows, which the synthesis pages "
-        f"list but do not count. The page embeds {_plural(len(strata), 'aggregated row')}, not the rows themselves."
+        f"effects, {sources_phrase(effects)}; the claim-type menu above the chart shows the other rows, which the "
+        f"synthesis pages list but do not count. Chart and table read one data file of "
+        f"{_plural(len(strata), 'aggregated row')}, not the rows themselves."
     )

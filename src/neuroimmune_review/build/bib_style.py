@@ -1,0 +1,143 @@
+"""The bibliography's house style, as pybtex / sphinxcontrib-bibtex plugins (no edits to the .bib).
+
+- Titles keep the case they have in ``references.bib`` (pybtex's ``unsrt`` lower-cases all but the
+  first letter, which turned "IL-6" into "il-6" and "SSRIs" into "ssris").
+- An author list that ends in "and others" (BibTeX's marker for a truncated list) reads
+  "First Author et al." in the text and "A, B, C et al." in the list, never "and others".
+- Every entry with a DOI or PMID links both (pybtex reads a ``pubmed`` field; ours is ``pmid``).
+
+``_config.yml`` selects them: ``bibtex_default_style: review`` and
+``bibtex_reference_style: review_author_year``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pybtex.plugin
+import sphinxcontrib.bibtex.plugin
+from pybtex.richtext import Tag, Text
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.template import FieldIsMissing, href, join, node, sentence
+from pybtex.style.template import field as bib_field
+from sphinxcontrib.bibtex.style.referencing import PersonStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+from sphinxcontrib.bibtex.style.template import first_of, optional, tag
+from sphinxcontrib.bibtex.style.template import join as sphinx_join
+
+BIBLIOGRAPHY_STYLE = "review"
+REFERENCE_STYLE = "review_author_year"
+ET_AL = Text(" ", Tag("em", "et al."))
+
+
+def _split_others(persons) -> tuple[list, bool]:
+    """The named persons, and whether the list was truncated with "and others"."""
+    persons = list(persons)
+    if persons and str(persons[-1]).strip().lower() == "others":
+        return persons[:-1], True
+    return persons, False
+
+
+# --- The list of references -------------------------------------------------------------------
+
+
+@node
+def _list_names(children, context, role, **kwargs):
+    """Every named author, then "et al." when the record lists only the first few."""
+    assert not children
+    try:
+        persons = context["entry"].persons[role]
+    except KeyError:
+        raise FieldIsMissing(role, context["entry"]) from None
+    style = context["style"]
+    named, truncated = _split_others(persons)
+    formatted = [style.format_name(person, style.abbreviate_names) for person in named]
+    if truncated:
+        return Text(join(sep=", ")[formatted].format_data(context), ET_AL)
+    return join(**kwargs)[formatted].format_data(context)
+
+
+class ReviewStyle(PlainStyle):
+    def format_names(self, role, as_sentence=True):
+        formatted = _list_names(role, sep=", ", sep2=" and ", last_sep=", and ")
+        return sentence[formatted] if as_sentence else formatted
+
+    def format_title(self, e, which_field, as_sentence=True):
+        title = bib_field(which_field)  # as written in references.bib: acronyms keep their case
+        return sentence[title] if as_sentence else title
+
+    def format_pubmed(self, e):
+        pmid = bib_field("pmid", raw=True)
+        url = join["https://pubmed.ncbi.nlm.nih.gov/", pmid, "/"]
+        return href(url)[join["PMID: ", pmid]]
+
+    def format_doi(self, e):
+        doi = bib_field("doi", raw=True)
+        url = join["https://doi.org/", doi]
+        return href(url)[join["doi: ", doi]]
+
+
+# --- Citations in the text --------------------------------------------------------------------
+
+
+@node
+def _cite_names(children, data, role, **kwargs):
+    """Like sphinxcontrib-bibtex's ``names``, but a list ending in "others" is "First et al."."""
+    assert not children
+    try:
+        persons = data["entry"].persons[role]
+    except KeyError:
+        raise FieldIsMissing(role, data["entry"]) from None
+    style = data["style"]
+    named, truncated = _split_others(persons)
+    formatted = [
+        style.person.style_plugin.format(person, style.person.abbreviate) for person in named
+    ]
+    if truncated and formatted:
+        return Text(formatted[0].format_data(data), ET_AL)
+    return sphinx_join(**kwargs)[formatted].format_data(data)
+
+
+@node
+def _author_or_editor_or_title(children, data, **kwargs):
+    assert not children
+    return first_of[
+        optional[_cite_names("author", **kwargs)],
+        optional[_cite_names("editor", **kwargs)],
+        tag("em")[bib_field("title")],
+    ].format_data(data)
+
+
+@dataclass
+class ReviewPersonStyle(PersonStyle):
+    other: object = field(default_factory=lambda: ET_AL)
+    sep2: object = " & "  # two authors as in the evidence tables' labels (bib.short_label)
+
+    def names(self, role: str, full: bool):
+        return _cite_names(
+            role=role,
+            sep=self.sep,
+            sep2=self.sep2,
+            last_sep=self.last_sep,
+            other=None if full else self.other,
+        )
+
+    def author_or_editor_or_title(self, full: bool):
+        return _author_or_editor_or_title(
+            sep=self.sep,
+            sep2=self.sep2,
+            last_sep=self.last_sep,
+            other=None if full else self.other,
+        )
+
+
+@dataclass
+class ReviewAuthorYearStyle(AuthorYearReferenceStyle):
+    person: PersonStyle = field(default_factory=ReviewPersonStyle)
+
+
+def register() -> None:
+    pybtex.plugin.register_plugin("pybtex.style.formatting", BIBLIOGRAPHY_STYLE, ReviewStyle)
+    sphinxcontrib.bibtex.plugin.register_plugin(
+        "sphinxcontrib.bibtex.style.referencing", REFERENCE_STYLE, ReviewAuthorYearStyle
+    )

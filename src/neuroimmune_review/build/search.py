@@ -1,0 +1,135 @@
+"""Site search that knows the domain's words (Sphinx's search language hook, English otherwise).
+
+Sphinx splits text and queries on every non-word character, so "IL-6" became "IL" and "6" (and
+"6", a number, is then dropped from the query): a search for IL-6 found pages about IL-2 and IL-4.
+Here a hyphenated name stays one word, in the index and in the query ("IL-6", "TNF-α", "IFN-γ";
+its parts are indexed too, so "IL" still finds it), and every alias in ``data/mediators.csv``
+(TNF-alpha, IL6, IL-1beta …) is indexed and searched as the mediator's own name.  The Python
+splitter (index) and the JavaScript one (``splitQuery``, the query) apply the same rules.
+
+Sphinx ranks every page that contains a word alike (its index records presence, not counts),
+so the top hits for "IL-6" were simply the first pages in alphabetical order.  After the build,
+``write_term_counts`` counts how often each mediator is named in each page's article, and
+``static/review-search.js`` adds a bonus growing with that count: pages that discuss a
+mediator come before pages that mention it once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sphinx.search.en import SearchEnglish
+
+# A word, or words joined by hyphens (ASCII hyphen-minus, U+2010 hyphen, U+2011 non-breaking).
+HYPHENS = "-\u2010\u2011"
+TOKEN = re.compile(rf"\w+(?:[{HYPHENS}]\w+)*")
+PART = re.compile(rf"[{HYPHENS}]")
+
+
+def alias_map(root=None) -> dict[str, str]:
+    """lower-cased alias -> lower-cased mediator name, from data/mediators.csv."""
+    from .. import data
+
+    mediators = data.read_table("mediators", root)
+    found: dict[str, str] = {}
+    for name, aliases in zip(mediators["name"], mediators["aliases"], strict=True):
+        canonical = name.lower()
+        for alias in data.split_list(aliases):
+            alias = alias.strip().lower()
+            # Only single-token aliases can be matched word by word ("T-cell growth factor" cannot).
+            if alias and alias != canonical and TOKEN.fullmatch(alias):
+                found.setdefault(alias, canonical)
+    return found
+
+
+JS_SPLITTER = """
+const REVIEW_SEARCH_ALIASES = %(aliases)s;
+// Same rules as neuroimmune_review.build.search: hyphenated names stay one word; aliases of a
+// mediator are searched as its name (TNF-alpha -> TNF-\u03b1).
+function splitQuery(query) {
+  const words = query.match(/[\\p{L}\\p{N}\\p{M}_]+(?:[-\\u2010\\u2011][\\p{L}\\p{N}\\p{M}_]+)*/gu) || [];
+  return words.map((word) => REVIEW_SEARCH_ALIASES[word.toLowerCase()] || word);
+}
+"""
+
+
+class ReviewSearch(SearchEnglish):
+    """English search with the review's word rules (registered for ``en``)."""
+
+    aliases: dict[str, str] = {}
+
+    def init(self, options: dict[str, str]) -> None:
+        super().init(options)
+        type(self).aliases = alias_map()
+        self.js_splitter_code = JS_SPLITTER % {
+            "aliases": json.dumps(self.aliases, ensure_ascii=False, sort_keys=True)
+        }
+
+    def split(self, input: str) -> list[str]:
+        words = []
+        for token in TOKEN.findall(input):
+            words.append(self.aliases.get(token.lower(), token))
+            if PART.search(token):
+                words.extend(part for part in PART.split(token) if part)
+        return words
+
+
+COUNTS_FILE = "review-search-counts.js"
+ARTICLE = re.compile(r'<article class="bd-article"[^>]*>(.*?)</article>', re.S)
+
+
+def article_text(html: str) -> str:
+    """The text of a built page's article (tags become spaces, scripts and styles dropped)."""
+    match = ARTICLE.search(html)
+    body = match.group(1) if match else html
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S | re.I)
+    import html as html_lib
+
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def term_counts(texts: dict[str, str], aliases: dict[str, str]) -> dict[str, dict[str, int]]:
+    """mediator name (lower case) -> {docname: times it or an alias is named in the text}."""
+    names: dict[str, list[str]] = {}
+    for alias, canonical in aliases.items():
+        names.setdefault(canonical, [canonical]).append(alias)
+    from .. import data
+
+    for name in data.read_table("mediators")["name"]:
+        names.setdefault(name.lower(), [name.lower()])
+    counts: dict[str, dict[str, int]] = {}
+    lowered = {doc: text.lower() for doc, text in texts.items()}
+    for canonical, spellings in names.items():
+        pattern = re.compile(
+            r"(?<![\w\-\u2010\u2011])(?:"
+            + "|".join(re.escape(s) for s in sorted(set(spellings), key=len, reverse=True))
+            + r")(?![\w\u2010\u2011]|-\w)"
+        )
+        for doc, text in lowered.items():
+            n = len(pattern.findall(text))
+            if n:
+                counts.setdefault(canonical, {})[doc] = n
+    return counts
+
+
+def write_term_counts(app, exception) -> None:
+    """``_static/review-search-counts.js``: how often each page names each mediator."""
+    from pathlib import Path
+
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    texts = {}
+    for doc in sorted(app.env.found_docs):
+        page = out / f"{doc}.html"
+        if page.is_file():
+            texts[doc] = article_text(page.read_text(encoding="utf-8"))
+    counts = term_counts(texts, alias_map())
+    target = out / "_static" / COUNTS_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        "// Written by neuroimmune_review.build.search after the build: mediator -> page -> mentions.\n"
+        f"const REVIEW_TERM_COUNTS = {json.dumps(counts, ensure_ascii=False, sort_keys=True)};\n",
+        encoding="utf-8",
+    )
