@@ -41,9 +41,9 @@ def open_at(browser, base: str, path: str, size: str):
 
 # --- Evidence tables ------------------------------------------------------------------------
 
-VISIBLE_COLUMN = """(label) => [...document.querySelectorAll(".review-table--enhanced")][0]
+VISIBLE_COLUMN = """(label) => [...document.querySelectorAll(".review-table--enhanced[data-noun=findings]")][0]
   .querySelectorAll(`tbody tr:not([hidden]):not(.review-table__details) td[data-label="${label}"]`)
-  .length ? [...[...document.querySelectorAll(".review-table--enhanced")][0]
+  .length ? [...[...document.querySelectorAll(".review-table--enhanced[data-noun=findings]")][0]
   .querySelectorAll(`tbody tr:not([hidden]):not(.review-table__details) td[data-label="${label}"]`)]
   .map((td) => td.textContent.replace(/^\\+/, "").trim()) : []"""
 
@@ -55,7 +55,7 @@ IS_SORTED = """(values) => values.every((v, i) => i === 0 ||
 def test_evidence_table_sorts_and_filters(browser, site_server, size):
     context, page, watcher = open_at(browser, site_server, TABLE_PAGE, size)
     try:
-        box = page.locator(".review-table--enhanced").first
+        box = page.locator(".review-table--enhanced[data-noun=findings]").first
         box.wait_for()
         total = len(page.evaluate(VISIBLE_COLUMN, "Mediator"))
         assert total > 5, "the SSRI table should list several findings"
@@ -93,7 +93,7 @@ def test_evidence_table_sorts_and_filters(browser, site_server, size):
 def test_phone_table_keeps_priority_columns_and_details_on_tap(browser, site_server):
     context, page, watcher = open_at(browser, site_server, TABLE_PAGE, "phone")
     try:
-        box = page.locator(".review-table--enhanced").first
+        box = page.locator(".review-table--enhanced[data-noun=findings]").first
         shown = [
             th.inner_text().strip(" ↕↑↓") for th in box.locator("thead th").all() if th.is_visible()
         ]

@@ -36,7 +36,8 @@
       `<span class="review-table__status" role="status" aria-live="polite"></span>` +
       `<p class="review-scroll-cue">Wider than the screen: scroll sideways to see every column.</p>`;
     box.prepend(tools);
-    const scroller = box.querySelector(".review-table__scroll");
+    // Tables drawn by render.Table scroll in an inner box; the summary-of-findings table is its own box.
+    const scroller = box.querySelector(".review-table__scroll") || box;
     const markWide = () =>
       box.classList.toggle("review-table--wide", scroller.scrollWidth > scroller.clientWidth + 1);
     window.addEventListener("resize", markWide);
