@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-SOURCE_ARTICLE_KEY = "nava2025modulation"
+from . import data
+from .bib import SOURCE_ARTICLE_KEY
+
 VOTED = ("decrease", "increase", "no_change")
 
 
@@ -85,12 +87,8 @@ def source_ids(citation: str, review_ref: str) -> list[str]:
     primary = sorted({k for k in keys if k != SOURCE_ARTICLE_KEY})
     if primary:
         return primary
-    refs = sorted({r.strip() for r in str(review_ref).split(";") if r.strip()}, key=_ref_order)
-    return [f"{SOURCE_ARTICLE_KEY}#{','.join(refs)}"] if refs else [SOURCE_ARTICLE_KEY]
-
-
-def _ref_order(ref: str) -> tuple[int, str]:
-    return (int(ref), "") if ref.isdigit() else (10**9, ref)
+    # One rule for the source article's unresolved references: data.source_id.
+    return [data.source_id({"citation": SOURCE_ARTICLE_KEY, "review_ref": review_ref})]
 
 
 # ---------------------------------------------------------------------------
