@@ -1,9 +1,9 @@
 """HTML outputs for chapters: charts and tables that render offline and escape all text.
 
 A chart is built as a Vega-Lite spec, compiled to Vega here (vl-convert, at build time) and
-emitted inside a ``<script type="application/json">`` block; ``static/review-charts.js``
+emitted inside a ``<script type="application/json">`` block; ``build/static/review-charts.js``
 (bundled with the Vega runtime only) draws it, so readers never download the Vega-Lite
-compiler.  A table is plain HTML that reads without scripts; ``static/review-tables.js``
+compiler.  A table is plain HTML that reads without scripts; ``build/static/review-tables.js``
 adds sorting, a filter and, on narrow screens, row details.  Nothing is loaded from another
 host, and curator-supplied text reaches the page only as escaped JSON or escaped HTML.
 """
