@@ -19,6 +19,7 @@ from pathlib import Path
 
 from neuroimmune_review import validate as validation
 from neuroimmune_review.bib import format_reference_report
+from neuroimmune_review.text import plural
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(validation.format_problem(problem))
     errors, warnings = len(result.errors), len(result.warnings)
     verdict = "FAILED" if errors else "OK"
-    print(
-        f"validate: {verdict}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-    )
+    print(f"validate: {verdict}: {plural(errors, 'error')}, {plural(warnings, 'warning')}")
     report = result.reference_report()
     if report is not None:
         print("\n".join(format_reference_report(report)))

@@ -326,7 +326,7 @@ def test_not_a_checkout(tmp_path, monkeypatch):
 
 
 def test_no_git_installed(repo, monkeypatch):
-    monkeypatch.setattr(history.shutil, "which", lambda name, *a, **k: None)
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     text = history.whats_new_html(root=repo)
     assert "git is not installed" in text
 

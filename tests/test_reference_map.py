@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_validate import BIB, edit, errors, find, line_containing, make_root
+from fixture_review import BIB, edit, errors, find, line_containing, make_root
 
 from neuroimmune_review import reference_map
 from neuroimmune_review.validate import validate, validate_root

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_validate import make_root
+from fixture_review import make_root
 
 from neuroimmune_review.curation import CurationError
 from neuroimmune_review.curation.repoint import plan_repoint, repoint_evidence

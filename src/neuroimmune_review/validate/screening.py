@@ -1,8 +1,8 @@
-"""Rules of the screening tables that a Table Schema cannot express (called by the validator)."""
+"""Rules of the screening tables (search log, queue, decisions) that a Table Schema cannot express."""
 
 from __future__ import annotations
 
-from ...problems import ERROR, Problem, show
+from ..problems import ERROR, Problem, show
 
 
 def check_screening(tables: dict, bibliography=None) -> list[Problem]:

@@ -1,0 +1,145 @@
+"""Reading a CSV of the package (validate/reader.py): encoding, header, malformed records, physical lines.
+
+EV0001 of the fixture spans lines 2-3, so EV0002 starts on line 4: these tests also pin physical
+line numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fixture_review import (
+    EVIDENCE,
+    EVIDENCE_HEADER,
+    REPO,
+    edit,
+    errors,
+    find,
+    make_root,
+)
+
+from neuroimmune_review.validate import (
+    MAX_PROBLEMS_PER_RULE,
+)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return make_root(tmp_path)
+
+
+def test_non_utf8_bytes_are_reported_with_their_line(root):
+    path = root / EVIDENCE
+    path.write_bytes(path.read_bytes().replace(b"rat cortex", b"rat c\xf6rtex"))
+    problem = find(errors(root), EVIDENCE, 6, "encoding", "0xf6", "not valid UTF-8")
+    assert "expected UTF-8" in problem.message
+
+
+def test_header_must_match_exactly(root):
+    edit(
+        root,
+        EVIDENCE,
+        "id,claim_type,intervention,comparator,mediator,",
+        "id,claim_type,intervention,comparator,mediatr,",
+    )
+    problems = errors(root)
+    find(problems, EVIDENCE, 1, "header", "missing column 'mediator'")
+    find(problems, EVIDENCE, 1, "header", "unexpected column 'mediatr'", "did you mean 'mediator'")
+
+
+def test_header_order_matters(root):
+    edit(root, EVIDENCE, "species,sample", "sample,species")
+    find(errors(root), EVIDENCE, 1, "header", "wrong order")
+
+
+def test_wrong_field_count(root):
+    edit(root, EVIDENCE, "rat,rat cortex,10 mg/kg,", "rat,rat cortex,10 mg/kg,extra,")
+    find(errors(root), EVIDENCE, 6, "row", "16 fields", "expected 15")
+
+
+def test_unterminated_quote(root):
+    with (root / EVIDENCE).open("a", encoding="utf-8") as handle:
+        handle.write(
+            'EV0009,intervention_effect,fluoxetine,before treatment,IL-6,decrease,reduced,clinical,human,"serum, never closed,,x,12,book/antidepressants/ssri,\n'
+        )
+    find(errors(root), EVIDENCE, 11, "row", "unterminated quoted field")
+
+
+def test_text_after_closing_quote(root):
+    edit(root, EVIDENCE, "human,plasma,", 'human,"plasma"x,')
+    find(errors(root), EVIDENCE, 5, "row", "after a closing")
+
+
+def test_blank_line(root):
+    edit(root, EVIDENCE, "\nEV0004,", "\n\nEV0004,")
+    find(errors(root), EVIDENCE, 6, "row", "blank line")
+
+
+def test_nul_byte(root):
+    edit(root, EVIDENCE, "rat cortex", "rat\x00cortex")
+    find(errors(root), EVIDENCE, 6, "encoding", "NUL byte")
+
+
+def test_empty_file(root):
+    (root / EVIDENCE).write_bytes(b"")
+    find(errors(root), EVIDENCE, 1, "header", "file is empty", EVIDENCE_HEADER)
+
+
+def test_missing_file(root):
+    (root / "data" / "mediators.csv").unlink()
+    problems = errors(root)
+    find(problems, "data/mediators.csv", 0, "file", "file not found")
+    # The evidence is still checked on its own.
+    assert not [p for p in problems if p.path == EVIDENCE]
+
+
+def test_two_megabyte_field_is_reported_shortened(root):
+    edit(
+        root,
+        EVIDENCE,
+        "increased,clinical,human,plasma",
+        "increased,clinical,human,plasma" + "é" * 2_000_000,
+    )
+    edit(
+        root,
+        EVIDENCE,
+        "EV0003,intervention_effect,imipramine",
+        "EV0003,intervention_effect,imipramine" + "x" * 2_000_000,
+    )
+    problem = find(errors(root), EVIDENCE, 5, "intervention", "2000010 characters")
+    assert len(problem.message) < 400
+
+
+def test_many_problems_are_capped(root):
+    rows = "".join(
+        f"EV{1000 + i},intervention_effect,fluoxetine,before treatment,IL-6,sideways,reduced,clinical,human,sample {i},,smith2010fluoxetine,12,book/antidepressants/ssri,\n"
+        for i in range(MAX_PROBLEMS_PER_RULE + 10)
+    )
+    with (root / EVIDENCE).open("a", encoding="utf-8") as handle:
+        handle.write(rows)
+    direction = [p for p in errors(root) if p.field == "direction"]
+    assert len(direction) == MAX_PROBLEMS_PER_RULE + 1
+    assert "and 10 more" in direction[-1].message
+
+
+def test_fast_reader_gives_the_careful_readers_table(tmp_path):
+    # The regular-file path (pandas' C reader) must read exactly what the record-by-record
+    # path reads, quoted commas and doubled quotes included; irregular files take the latter.
+    from neuroimmune_review.validate import reader as v
+
+    text = (REPO / "data/evidence.csv").read_text(encoding="utf-8")
+    text += 'EV9999,a,"b, with comma","say ""hi""",x,x,x,x,x,x,x,x,x,x,x\n'
+    header, fast = v._regular_frame(text)
+    records, starts, problems = v._parse_records(text, "evidence.csv")
+    assert not problems and header == records[0]
+    careful = pd.DataFrame(records[1:], index=pd.Index(starts[1:], name="line"), dtype=object)
+    pd.testing.assert_frame_equal(fast, careful, check_column_type=False, check_index_type=False)
+    for irregular in (
+        text + "\n",
+        text + "EV1,short\n",
+        text + 'EV2,"open\nquote",x\n',
+        text.replace("\n", "\r", 1),
+        text + "EV3,\x00,x,x,x,x,x,x,x,x,x,x,x,x,x\n",
+    ):
+        assert v._regular_frame(irregular) is None
