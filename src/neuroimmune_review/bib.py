@@ -17,11 +17,17 @@ from pathlib import Path
 import bibtexparser
 from bibtexparser import model
 
+from .text import parse_numbers
+
 # The source article of the living review and the size of its reference list.
 SOURCE_ARTICLE_KEY = "nava2025modulation"
 SOURCE_REFERENCE_COUNT = 224
 
-_LIST_SEPARATOR = re.compile(r"\s*[;,]\s*")
+# The fields every entry needs, and what a bare DOI looks like (validator and curation alike).
+REQUIRED_FIELDS = ("author", "title", "year")
+DOI_PATTERN = re.compile(r"10\.\d{4,9}/\S+")
+# The reviewref field, unlike a CSV cell, also accepts commas between its numbers.
+REVIEWREF_SEPARATORS = re.compile(r"[;,]")
 AUTHOR_SEPARATOR = re.compile(r"\s+and\s+", re.IGNORECASE)
 _NAME_FIELDS = {"author", "editor"}
 # The key of an entry whose body failed to parse, so that citing it is not reported twice.
@@ -113,16 +119,8 @@ def author_surnames(author_field: str) -> tuple[list[str], bool]:
 
 
 def parse_number_list(text: str) -> tuple[list[int], list[str]]:
-    """'12; 15' -> ([12, 15], []); items that are not integers come back as the second list."""
-    numbers, invalid = [], []
-    for item in _LIST_SEPARATOR.split(text.strip()):
-        if not item:
-            continue
-        if item.isascii() and item.isdigit():
-            numbers.append(int(item))
-        else:
-            invalid.append(item)
-    return numbers, invalid
+    """A reviewref field: '12; 15' or '12,15' -> ([12, 15], []), as :func:`text.parse_numbers`."""
+    return parse_numbers(text, REVIEWREF_SEPARATORS)
 
 
 def format_number_ranges(numbers: list[int] | set[int]) -> str:

@@ -31,6 +31,8 @@ from typing import Any
 from . import paths, sof
 from .bib import SOURCE_ARTICLE_KEY
 from .provenance import tracked
+from .text import plural as _plural
+from .text import split_list
 
 EVIDENCE = "data/evidence.csv"
 BIBLIOGRAPHY = "references.bib"
@@ -467,12 +469,12 @@ def _tag_only_commits(root: Path, listed: list[Commit]) -> list[Commit]:
 
 def _source(row: dict[str, str], labels: dict[str, str], numbers: bool = False) -> str:
     """The row's source as a label; the source article (or, with *numbers*, any work) with its ref. numbers."""
-    keys = [k.strip() for k in row.get("citation", "").split(";") if k.strip()]
+    keys = split_list(row.get("citation", ""))
     parts = []
     for key in keys:
         label = labels.get(key, key)
         if (key == SOURCE_ARTICLE_KEY or numbers) and row.get("review_ref", "").strip():
-            refs = ", ".join(r.strip() for r in row["review_ref"].split(";") if r.strip())
+            refs = ", ".join(split_list(row["review_ref"]))
             label += f", ref. {refs}"
         parts.append(label)
     return "; ".join(parts) or "no source given"
@@ -490,10 +492,6 @@ def summarise_row(row: dict[str, str], labels: dict[str, str] | None = None) -> 
         f"{row.get('intervention', '?') or '?'} → {row.get('mediator', '?') or '?'}, {direction} "
         f"({_source(row, labels or {})})"
     )
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _e(text) -> str:

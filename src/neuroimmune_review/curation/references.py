@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import paths
+from ..bib import DOI_PATTERN, REQUIRED_FIELDS
 from .safe_write import (
     CurationError,
     _appendable,
@@ -25,7 +26,7 @@ from .safe_write import (
 )
 
 HOUSE_FIELDS = ("author", "title", "journal", "year", "volume", "number", "pages", "doi", "pmid")
-REQUIRED_REFERENCE_FIELDS = ("author", "title", "year")
+REQUIRED_REFERENCE_FIELDS = REQUIRED_FIELDS  # the bibliography's rule, named for curators
 
 
 # ---------------------------------------------------------------------------
@@ -58,7 +59,7 @@ class Record:
 
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
-_DOI_IN_URL = re.compile(r"(?:https?://(?:dx\.)?doi\.org/)(10\.\S+)", re.IGNORECASE)
+_DOI_IN_URL = re.compile(rf"(?:https?://(?:dx\.)?doi\.org/)({DOI_PATTERN.pattern})", re.IGNORECASE)
 _PMID_IN_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d{1,9})")
 
 
@@ -333,7 +334,7 @@ def add_references(
     if record_errors := [
         f"{r.origin}: DOI {r.fields['doi']!r} is malformed; expected a bare DOI like 10.1038/s41398-025-03532-y"
         for r in records
-        if r.fields.get("doi") and not re.fullmatch(r"10\.\d{4,9}/\S+", r.fields["doi"])
+        if r.fields.get("doi") and not DOI_PATTERN.fullmatch(r.fields["doi"])
     ]:
         raise CurationError("some records have a malformed DOI; nothing was added", record_errors)
 

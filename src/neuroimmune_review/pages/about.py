@@ -10,7 +10,8 @@ import altair as alt
 import pandas as pd
 
 from .. import data, paths, provenance
-from ..render import Figure, Table, escape_markdown, markdown
+from ..render import Figure, Table, markdown
+from ..text import escape_markdown
 
 # Published with the site (copied by sphinx_ext at the end of the build), relative to the site root.
 DOWNLOADS_DIR = "downloads"

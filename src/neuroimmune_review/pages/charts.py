@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import data
 from ..render import Figure
+from ..text import first_n
 from . import citations, palette
 from .counts import sources_phrase
 
@@ -39,10 +40,7 @@ MAX_TOOLTIP_SAMPLES = 6
 
 
 def _capped_list(items: set[str], limit: int) -> str:
-    ordered = sorted(items)
-    if len(ordered) <= limit:
-        return "; ".join(ordered)
-    return "; ".join(ordered[:limit]) + f"; … and {len(ordered) - limit} more"
+    return first_n(sorted(items), limit)
 
 
 def _compact_chart(table: pd.DataFrame, columns: list[str]) -> alt.Chart:

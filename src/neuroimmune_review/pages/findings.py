@@ -11,6 +11,7 @@ import html
 import posixpath
 
 from .. import data, paths, provenance, sof
+from ..text import plural as _plural
 
 SYNTHESIS_LINKS = (
     ("book/synthesis/th-balance", "Th1/Th2 balance"),
@@ -40,10 +41,6 @@ def _e(text) -> str:
 
 def class_name(drug_class: str) -> str:
     return f"{drug_class}s"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _types(types: list[str]) -> str:

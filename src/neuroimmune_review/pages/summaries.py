@@ -5,13 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import data
-from ..render import Table, escape_markdown, markdown
+from ..render import Table, markdown
+from ..text import escape_markdown
 from . import counts
 from .counts import sources_phrase
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _sources(rows: pd.DataFrame) -> int:

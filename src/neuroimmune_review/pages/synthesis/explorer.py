@@ -12,6 +12,7 @@ import pandas as pd
 
 from ... import data
 from ...render import Figure, markdown
+from ...text import plural as _plural
 from ..citations import reference_href
 from ..counts import sources_phrase
 from .common import (
@@ -24,7 +25,6 @@ from .common import (
     _class_group,
     _count_legend,
     _effects,
-    _plural,
     _with_sources,
     antidepressant_classes,
     kind_groups,
@@ -347,7 +347,8 @@ def explorer(default_family: str = "cytokine") -> Explorer:
                 net=net,
                 contested="(datum.inc > 0) + (datum.dec > 0) + (datum.nc > 0) + (datum.mix > 0) > 1",
                 sources=f"join(slice(pluck(datum.vals, 'source'), 0, {MAX_LABELS}), '; ')"
-                f" + (datum.n_sources > {MAX_LABELS} ? '; and ' + (datum.n_sources - {MAX_LABELS}) + ' more' : '')",
+                # The same wording as text.first_n, computed in the browser for the selected strata.
+                f" + (datum.n_sources > {MAX_LABELS} ? '; … and ' + (datum.n_sources - {MAX_LABELS}) + ' more' : '')",
             )
         )
 

@@ -6,7 +6,9 @@ import altair as alt
 import pandas as pd
 
 from ... import data
-from ...render import Figure, escape_markdown, markdown
+from ...render import Figure, markdown
+from ...text import escape_markdown
+from ...text import plural as _plural
 from ..counts import excluded_claims_sentence
 from .common import (
     CYTOKINE_FAMILIES,
@@ -19,7 +21,6 @@ from .common import (
     _antidepressant_rows,
     _capped,
     _count_legend,
-    _plural,
     antidepressant_classes,
     source_labels,
     th_axes,
