@@ -54,6 +54,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import neuroimmune_review
+from neuroimmune_review import git as review_git
 from neuroimmune_review import provenance
 
 COPIED = ("_config.yml", "_toc.yml", "book", "data", "references.bib")
@@ -704,16 +705,10 @@ def machine() -> dict[str, Any]:
 
 
 def git_commit(repo: Path) -> dict[str, Any]:
-    def git(*args: str) -> str:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(
-                ["git", *args], cwd=repo, capture_output=True, text=True, timeout=30
-            )
-            if out.returncode == 0:
-                return out.stdout.strip()
-        return ""
-
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    return {
+        "commit": review_git.text(repo, "rev-parse", "HEAD") or "",
+        "dirty": bool(review_git.text(repo, "status", "--porcelain")),
+    }
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

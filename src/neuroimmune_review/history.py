@@ -23,12 +23,11 @@ import html
 import io
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths, sof
+from . import git, paths, sof
 from .bib import SOURCE_ARTICLE_KEY
 from .provenance import tracked
 from .text import plural as _plural
@@ -48,26 +47,7 @@ _SEP, _END = "\x1f", "\x1e"
 
 
 # ---------------------------------------------------------------------------
-# git, safely
-
-
-def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes | None:
-    """Output of a git command in *root*, or None if git is missing or the command fails."""
-    if shutil.which("git") is None:
-        return None
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    try:
-        done = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args],
-            cwd=root,
-            input=stdin,
-            capture_output=True,
-            timeout=120,
-            env=env,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
+# git, safely (through the shared wrapper, neuroimmune_review.git)
 
 
 def _text(data: bytes | None) -> str:
@@ -94,17 +74,17 @@ def repository(root: Path) -> Repository:
     if shutil.which("git") is None:
         repo.reason = "git is not installed on the machine that built this page"
         return repo
-    inside = _text(_git(root, "rev-parse", "--is-inside-work-tree")).strip()
+    inside = _text(git.run(root, "rev-parse", "--is-inside-work-tree")).strip()
     if inside != "true":
         repo.reason = "this copy of the review is not a git checkout"
         return repo
-    if _git(root, "rev-parse", "--verify", "-q", "HEAD") is None:
+    if git.run(root, "rev-parse", "--verify", "-q", "HEAD") is None:
         repo.reason = "the repository has no commits yet"
         return repo
-    repo.prefix = _text(_git(root, "rev-parse", "--show-prefix")).strip()
-    repo.shallow = _text(_git(root, "rev-parse", "--is-shallow-repository")).strip() == "true"
+    repo.prefix = _text(git.run(root, "rev-parse", "--show-prefix")).strip()
+    repo.shallow = _text(git.run(root, "rev-parse", "--is-shallow-repository")).strip() == "true"
     if repo.shallow:
-        shallow_file = _text(_git(root, "rev-parse", "--git-path", "shallow")).strip()
+        shallow_file = _text(git.run(root, "rev-parse", "--git-path", "shallow")).strip()
         if shallow_file:
             path = Path(shallow_file) if os.path.isabs(shallow_file) else root / shallow_file
             try:
@@ -117,7 +97,7 @@ def repository(root: Path) -> Repository:
 def _tags(root: Path) -> dict[str, list[str]]:
     """Commit -> tag names pointing at it (annotated tags are peeled)."""
     out = _text(
-        _git(
+        git.run(
             root,
             "for-each-ref",
             "refs/tags",
@@ -134,7 +114,7 @@ def _tags(root: Path) -> dict[str, list[str]]:
 
 
 def _dirty(root: Path) -> bool:
-    out = _text(_git(root, "status", "--porcelain", "--", *LOGGED))
+    out = _text(git.run(root, "status", "--porcelain", "--", *LOGGED))
     return any(line.strip() for line in out.splitlines())
 
 
@@ -144,7 +124,7 @@ def state(root: Path | None = None) -> dict[str, Any]:
     repo = repository(root)
     if not repo.available:
         return {"available": False, "reason": repo.reason}
-    last = _text(_git(root, "log", "-1", "--format=%H", "--", *LOGGED)).strip()
+    last = _text(git.run(root, "log", "-1", "--format=%H", "--", *LOGGED)).strip()
     return {
         "available": True,
         "last_data_commit": last,
@@ -217,7 +197,7 @@ def _read_blobs(root: Path, names: list[str]) -> list[bytes | None]:
     """Contents of ``rev:path`` objects in one ``git cat-file --batch`` call (None if missing)."""
     if not names:
         return []
-    out = _git(root, "cat-file", "--batch", stdin="".join(f"{n}\n" for n in names).encode())
+    out = git.run(root, "cat-file", "--batch", stdin="".join(f"{n}\n" for n in names).encode())
     if out is None:
         return [None] * len(names)
     results: list[bytes | None] = []
@@ -335,7 +315,7 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
     if not repo.available:
         return [], repo
     log = _text(
-        _git(
+        git.run(
             root,
             "log",
             f"-n{int(limit)}",
@@ -440,7 +420,7 @@ def _tag_only_commits(root: Path, listed: list[Commit]) -> list[Commit]:
     if not tags:
         return []
     out = _text(
-        _git(
+        git.run(
             root, "log", "--no-walk=unsorted", f"--format=%H{_SEP}%ct{_SEP}%cs{_SEP}%s{_END}", *tags
         )
     )
@@ -668,7 +648,9 @@ def whats_new_html(limit: int = 50, root: Path | None = None) -> str:
     if len(entries) > len(found):  # newest first, by commit graph order (timestamps can tie)
         order = {
             sha: i
-            for i, sha in enumerate(_text(_git(root, "rev-list", "--topo-order", "--all")).split())
+            for i, sha in enumerate(
+                _text(git.run(root, "rev-list", "--topo-order", "--all")).split()
+            )
         }
         entries.sort(key=lambda c: order.get(c.sha, len(order)))
     notes = []

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from . import git, paths
 from .provenance import tracked
 
 PACKAGE_INIT = Path(__file__).with_name("__init__.py")
@@ -74,13 +74,6 @@ def bumped(version: str, part: str, today: dt.date | None = None) -> str:
 # The stamp
 
 
-def _git(root: Path, *args: str) -> str | None:
-    from .history import _git as git
-
-    out = git(root, *args)
-    return out.decode("utf-8", errors="replace").strip() if out is not None else None
-
-
 def _data_files(root: Path) -> list[Path]:
     files = [root / "references.bib"] if (root / "references.bib").is_file() else []
     data = root / "data"
@@ -95,7 +88,7 @@ def _mtime_date(root: Path) -> str:
 
 
 def _uncommitted(root: Path) -> bool:
-    status = _git(root, "status", "--porcelain", "--", *DATA_PATHS)
+    status = git.text(root, "status", "--porcelain", "--", *DATA_PATHS)
     if not status:
         return False
     # Lock and temporary files of the curation scripts are dot-files: not data.
@@ -112,15 +105,15 @@ def stamp(root: Path | None = None) -> dict[str, Any]:
     """
     root = Path(root or paths.find_root()).resolve()
     version = read_version(root)
-    is_repo = _git(root, "rev-parse", "--verify", "-q", "HEAD") is not None
-    commit = (_git(root, "rev-parse", "--short=7", "HEAD") if is_repo else None) or os.environ.get(
-        "GITHUB_SHA", ""
-    )[:7]
+    is_repo = git.text(root, "rev-parse", "--verify", "-q", "HEAD") is not None
+    commit = (
+        git.text(root, "rev-parse", "--short=7", "HEAD") if is_repo else None
+    ) or os.environ.get("GITHUB_SHA", "")[:7]
     uncommitted = is_repo and _uncommitted(root)
     date = data_commit = ""
     if is_repo:
         last = (
-            _git(root, "log", "-1", "--format=%cs %h", "--abbrev=7", "--", *DATA_PATHS) or ""
+            git.text(root, "log", "-1", "--format=%cs %h", "--abbrev=7", "--", *DATA_PATHS) or ""
         ).split()
         if len(last) == 2:
             date, data_commit = last

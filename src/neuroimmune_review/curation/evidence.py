@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import paths
+from .. import git, paths
 from .safe_write import (
     CurationError,
     _appendable,
@@ -92,21 +90,15 @@ def _ids_in(data: bytes) -> set[int]:
 
 def _historical_ids(root: Path, evidence: Path) -> set[int]:
     """Ids that ever appeared in committed versions of the file (so a withdrawn id is never reused)."""
-    if shutil.which("git") is None:
-        return set()
     try:
-        log = subprocess.run(
-            ["git", "log", "--all", "--format=", "-p", "--", str(evidence.relative_to(root))],
-            cwd=root,
-            capture_output=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.SubprocessError, ValueError):
+        relative = evidence.relative_to(root).as_posix()
+    except ValueError:
         return set()
-    if log.returncode != 0:
+    log = git.run(root, "log", "--all", "--format=", "-p", "--", relative, timeout=60)
+    if log is None:
         return set()
     numbers = set()
-    for line in log.stdout.decode("utf-8", errors="replace").splitlines():
+    for line in log.decode("utf-8", errors="replace").splitlines():
         if line[:1] in "+- " and not line.startswith(("+++", "---")):
             match = ID_PATTERN.match(line[1:].lstrip('"'))
             if match:
