@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import html
 import json
-import posixpath
 from dataclasses import dataclass
 
 import altair as alt
 import pandas as pd
 
 from ... import data
+from ...files import atomic_write
 from ...render import Figure, markdown
 from ...text import plural as _plural
+from .. import current
 from ..citations import reference_href
 from ..counts import sources_phrase
 from .common import (
@@ -167,7 +168,7 @@ def _publish_data(strata: pd.DataFrame) -> str:
     """
     import hashlib
 
-    from ... import paths, provenance
+    from ... import paths
 
     records = strata.to_dict(orient="records")
     payload = json.dumps({"strata": records}, ensure_ascii=False, separators=(",", ":"))
@@ -176,14 +177,11 @@ def _publish_data(strata: pd.DataFrame) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     if not target.is_file():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(payload, encoding="utf-8")
-        tmp.replace(target)
+        atomic_write(target, payload.encode("utf-8"), durable=False)
     for old in folder.glob("explorer-*.json"):
         if old != target:
             old.unlink()
-    here = provenance.current_docname() or "book/synthesis/explorer"
-    return posixpath.relpath(f"_static/{name}", posixpath.dirname(here))
+    return current.href_to(f"_static/{name}", default_page="book/synthesis/explorer")
 
 
 @dataclass
