@@ -87,5 +87,6 @@ def class_evidence(drug_class: str) -> Table:
     return findings_table(data.evidence(drug_class=drug_class), f"Evidence table: {drug_class}")
 
 
-def chapter_evidence(chapter: str, caption: str = "Evidence table") -> Table:
-    return findings_table(data.evidence(chapter=chapter), caption)
+def chapter_evidence(caption: str = "Evidence table", *, chapter: str | None = None) -> Table:
+    """The findings this chapter discusses (the chapter: the page being built)."""
+    return findings_table(data.evidence(chapter=current.page(chapter)), caption)
