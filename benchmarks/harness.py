@@ -57,6 +57,8 @@ import neuroimmune_review
 from neuroimmune_review import git as review_git
 from neuroimmune_review import provenance
 
+from .browser import launch_chromium
+
 COPIED = ("_config.yml", "_toc.yml", "book", "data", "references.bib")
 SCALES = (1, 10, 100, 1000)
 SMOKE_PAGES = ("book/antidepressants/ssri",)
@@ -64,15 +66,6 @@ ADDED_ROW_CLASS = "SSRI"
 ADDED_ROW_CHAPTER = "book/antidepressants/ssri"
 PROSE_PAGE = "book/neuroimmunology/introduction"
 BUILD_FLAGS = ("-n", "--keep-going")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MB = 1_000_000
 KB = 1_000
 REPEATS = 3
@@ -548,7 +541,7 @@ def chart_render_time(site: Path, page: str, runs: int = 3) -> dict[str, Any]:
 
     results = []
     with serve(site) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         try:
             for _ in range(runs):
                 context = browser.new_context()
