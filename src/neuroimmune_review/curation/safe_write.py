@@ -48,9 +48,11 @@ class CurationError(Exception):
 
 
 @contextlib.contextmanager
-def exclusive_lock(root: Path) -> Iterator[None]:
-    """Hold the curation lock of *root* (blocks until other writers are done)."""
-    lock_path = paths.data_dir(root) / LOCK_NAME
+def exclusive_lock(root: Path, name: str = LOCK_NAME) -> Iterator[None]:
+    """Hold the lock file *name* in *root*'s data folder (blocks until other writers are done).
+
+    The curation lock by default; screening holds its own (``screening.core.LOCK_NAME``)."""
+    lock_path = paths.data_dir(root) / name
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -21,9 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import fcntl
 import io
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -74,15 +72,8 @@ def reasons(root: Path) -> tuple[str, ...]:
 @contextlib.contextmanager
 def screening_lock(root: Path) -> Iterator[None]:
     """One screening writer at a time (blocks until the others are done)."""
-    fd = os.open(paths.data_dir(root) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with safe_write.exclusive_lock(root, LOCK_NAME):
         yield
-    finally:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
 
 
 def _serialise(rows: list[dict[str, str]], header: list[str], newline: bytes) -> bytes:

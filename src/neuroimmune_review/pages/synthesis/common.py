@@ -58,6 +58,21 @@ def _capped(items: list[str], limit: int = MAX_LABELS) -> str:
     return first_n(items, limit)
 
 
+def _colour_and_shape(
+    field: str, title: str, colours: dict[str, str], shapes: dict[str, str]
+) -> dict[str, alt.Color | alt.Shape]:
+    """Colour *and* shape channels for one category field (no chart relies on colour alone)."""
+    domain = list(colours)
+    return {
+        "color": alt.Color(
+            field, title=title, scale=alt.Scale(domain=domain, range=[colours[d] for d in domain])
+        ),
+        "shape": alt.Shape(
+            field, title=title, scale=alt.Scale(domain=domain, range=[shapes[d] for d in domain])
+        ),
+    }
+
+
 def _count_legend(title: str, largest: int) -> alt.Legend:
     """A size legend showing whole counts only (1, the middle, the largest)."""
     largest = max(int(largest), 1)

@@ -24,6 +24,7 @@ from .common import (
     _antidepressant_rows,
     _capped,
     _class_group,
+    _colour_and_shape,
     _count_legend,
     _effects,
     _with_sources,
@@ -350,7 +351,6 @@ def explorer(default_family: str = "cytokine") -> Explorer:
             )
         )
 
-    net_domain = list(NET_COLOURS)
     # The size scale's domain is fixed from all the evidence, so the legend and the marks keep
     # their meaning whatever the filters hide.
     most = (
@@ -392,16 +392,7 @@ def explorer(default_family: str = "cytokine") -> Explorer:
         .encode(
             x=x,
             y=y,
-            color=alt.Color(
-                "net:N",
-                title="Net direction",
-                scale=alt.Scale(domain=net_domain, range=list(NET_COLOURS.values())),
-            ),
-            shape=alt.Shape(
-                "net:N",
-                title="Net direction",
-                scale=alt.Scale(domain=net_domain, range=list(NET_SHAPES.values())),
-            ),
+            **_colour_and_shape("net:N", "Net direction", NET_COLOURS, NET_SHAPES),
             size=alt.Size(
                 "n_sources:Q",
                 title="Distinct sources",

@@ -20,6 +20,7 @@ from .common import (
     _and_list,
     _antidepressant_rows,
     _capped,
+    _colour_and_shape,
     _count_legend,
     antidepressant_classes,
     source_labels,
@@ -169,7 +170,6 @@ def gap_map() -> Figure:
             ],
         )
     )
-    mix_domain = list(MIX_COLOURS)
     bubbles = (
         alt.Chart()
         .transform_flatten(["cells"], as_=["cell"])
@@ -185,16 +185,7 @@ def gap_map() -> Figure:
                 scale=alt.Scale(range=[40, 380], zero=False),
                 legend=_count_legend("Distinct sources", table["n_sources"].max()),
             ),
-            color=alt.Color(
-                "mix:N",
-                title="Evidence mix",
-                scale=alt.Scale(domain=mix_domain, range=list(MIX_COLOURS.values())),
-            ),
-            shape=alt.Shape(
-                "mix:N",
-                title="Evidence mix",
-                scale=alt.Scale(domain=mix_domain, range=list(MIX_SHAPES.values())),
-            ),
+            **_colour_and_shape("mix:N", "Evidence mix", MIX_COLOURS, MIX_SHAPES),
             tooltip=[
                 alt.Tooltip("drug_class:N", title="Class"),
                 alt.Tooltip("mediator:N", title="Mediator"),
