@@ -104,7 +104,7 @@ def __getattr__(name: str):
 
 
 def _ref_numbers(review_ref: str) -> list[str]:
-    numbers = {part.strip() for part in str(review_ref).split(";") if part.strip()}
+    numbers = set(text.split_list(review_ref))
     return sorted(numbers, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ... import curation, paths
 from ...schema import load_root_package
+from ...text import split_list
 from .. import importers, safe_write
 
 SEARCHES = "searches"
@@ -398,7 +399,7 @@ class DecisionResult:
 def queue_record(row: dict[str, str]) -> curation.Record:
     """A queued record as a reference to import (house fields only)."""
     fields = {
-        "author": " and ".join(a.strip() for a in row.get("authors", "").split(";") if a.strip()),
+        "author": " and ".join(split_list(row.get("authors", ""))),
         "title": row.get("title", ""),
         "journal": row.get("journal", ""),
         "year": row.get("year", ""),
