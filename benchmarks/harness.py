@@ -54,7 +54,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import neuroimmune_review
+from neuroimmune_review import git as review_git
 from neuroimmune_review import provenance
+
+from .browser import launch_chromium
 
 COPIED = ("_config.yml", "_toc.yml", "book", "data", "references.bib")
 SCALES = (1, 10, 100, 1000)
@@ -63,15 +66,6 @@ ADDED_ROW_CLASS = "SSRI"
 ADDED_ROW_CHAPTER = "book/antidepressants/ssri"
 PROSE_PAGE = "book/neuroimmunology/introduction"
 BUILD_FLAGS = ("-n", "--keep-going")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MB = 1_000_000
 KB = 1_000
 REPEATS = 3
@@ -547,7 +541,7 @@ def chart_render_time(site: Path, page: str, runs: int = 3) -> dict[str, Any]:
 
     results = []
     with serve(site) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         try:
             for _ in range(runs):
                 context = browser.new_context()
@@ -704,16 +698,10 @@ def machine() -> dict[str, Any]:
 
 
 def git_commit(repo: Path) -> dict[str, Any]:
-    def git(*args: str) -> str:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(
-                ["git", *args], cwd=repo, capture_output=True, text=True, timeout=30
-            )
-            if out.returncode == 0:
-                return out.stdout.strip()
-        return ""
-
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    return {
+        "commit": review_git.text(repo, "rev-parse", "HEAD") or "",
+        "dirty": bool(review_git.text(repo, "status", "--porcelain")),
+    }
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from neuroimmune_review import version
-from neuroimmune_review.curation.safe_write import atomic_write
+from neuroimmune_review.files import atomic_write
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 CFF_VERSION = re.compile(r"^(version:[ \t]*)(\S+)", re.MULTILINE)

@@ -36,17 +36,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from benchmarks.browser import CHROMIUM, launch_chromium
+
 REPO = Path(__file__).resolve().parents[1]
 SITE_ENV = "REVIEW_SITE_DIR"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SKIPPED_DIRS = ("_static/", "_sources/", "_images/", "downloads/")
 
 
@@ -155,9 +148,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch_chromium(playwright)
         try:
             yield browser
         finally:

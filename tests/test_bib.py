@@ -67,7 +67,9 @@ def test_line_of(labels):
 
 def test_author_surnames_respects_braces():
     assert author_surnames("{Smith and Sons} and Doe, J") == (["Smith and Sons", "Doe"], False)
-    assert author_surnames("Jane van Doe AND Roe, R and others") == (["Doe", "Roe"], True)
+    # bibtexparser's reading: the von part belongs to the surname, whichever way it is written.
+    assert author_surnames("Jane van Doe AND Roe, R and others") == (["van Doe", "Roe"], True)
+    assert author_surnames("van Doe, Jane and Smith, Jr., John") == (["van Doe", "Smith"], False)
     assert author_surnames("") == ([], False)
 
 

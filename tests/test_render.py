@@ -6,7 +6,8 @@ import re
 import altair as alt
 import pandas as pd
 
-from neuroimmune_review.render import Figure, Table, escape_markdown
+from neuroimmune_review.render import Figure, Table
+from neuroimmune_review.text import escape_markdown
 
 PAYLOAD = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
 

@@ -16,13 +16,23 @@ from pathlib import Path
 
 import bibtexparser
 from bibtexparser import model
+from bibtexparser.middlewares.names import (
+    NameParts,
+    parse_single_name_into_parts,
+    split_multiple_persons_names,
+)
+
+from .text import parse_numbers
 
 # The source article of the living review and the size of its reference list.
 SOURCE_ARTICLE_KEY = "nava2025modulation"
 SOURCE_REFERENCE_COUNT = 224
 
-_LIST_SEPARATOR = re.compile(r"\s*[;,]\s*")
-AUTHOR_SEPARATOR = re.compile(r"\s+and\s+", re.IGNORECASE)
+# The fields every entry needs, and what a bare DOI looks like (validator and curation alike).
+REQUIRED_FIELDS = ("author", "title", "year")
+DOI_PATTERN = re.compile(r"10\.\d{4,9}/\S+")
+# The reviewref field, unlike a CSV cell, also accepts commas between its numbers.
+REVIEWREF_SEPARATORS = re.compile(r"[;,]")
 _NAME_FIELDS = {"author", "editor"}
 # The key of an entry whose body failed to parse, so that citing it is not reported twice.
 _ENTRY_KEY = re.compile(r"\s*@\s*\w+\s*[{(]\s*([^,\s{}()]+)\s*,")
@@ -73,56 +83,29 @@ def _strip_braces(text: str) -> str:
     return text.replace("{", "").replace("}", "").strip()
 
 
-def split_at_depth_zero(text: str, separator: re.Pattern[str]) -> list[str]:
-    """Split *text* on *separator*, ignoring matches inside braces ({Smith and Sons})."""
-    parts, depth, start = [], 0, 0
-    position = 0
-    while position < len(text):
-        char = text[position]
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth = max(depth - 1, 0)
-        elif depth == 0:
-            match = separator.match(text, position)
-            if match and match.end() > position:
-                parts.append(text[start:position])
-                start = position = match.end()
-                continue
-        position += 1
-    parts.append(text[start:])
-    return [part.strip() for part in parts if part.strip()]
-
-
 def author_surnames(author_field: str) -> tuple[list[str], bool]:
     """Surnames from a BibTeX author list, and whether it ends in 'and others'."""
-    names = split_at_depth_zero(author_field, AUTHOR_SEPARATOR)
+    names = person_names(author_field)
     has_others = bool(names) and names[-1].lower() == "others"
     if has_others:
         names = names[:-1]
-    surnames = []
-    for name in names:
-        if "," in name:  # "Last, First" or "Last, Jr., First"
-            surname = name.split(",", 1)[0]
-        elif name.startswith("{") and name.endswith("}"):  # {World Health Organization}
-            surname = name
-        else:  # "First Last"
-            surname = name.split()[-1]
-        surnames.append(_strip_braces(surname))
+    surnames = [_strip_braces(" ".join(name.von + name.last)) for name in map(name_parts, names)]
     return [s for s in surnames if s], has_others
 
 
+def person_names(field_value: str) -> list[str]:
+    """The names of a BibTeX author list, split on 'and' outside braces (bibtexparser's rules)."""
+    return [n for n in split_multiple_persons_names(" ".join(field_value.split())) if n.strip()]
+
+
+def name_parts(name: str) -> NameParts:
+    """First, von, last and jr parts of one BibTeX name ('van Doe, Jane'; '{WHO}' is all last)."""
+    return parse_single_name_into_parts(name, strict=False)
+
+
 def parse_number_list(text: str) -> tuple[list[int], list[str]]:
-    """'12; 15' -> ([12, 15], []); items that are not integers come back as the second list."""
-    numbers, invalid = [], []
-    for item in _LIST_SEPARATOR.split(text.strip()):
-        if not item:
-            continue
-        if item.isascii() and item.isdigit():
-            numbers.append(int(item))
-        else:
-            invalid.append(item)
-    return numbers, invalid
+    """A reviewref field: '12; 15' or '12,15' -> ([12, 15], []), as :func:`text.parse_numbers`."""
+    return parse_numbers(text, REVIEWREF_SEPARATORS)
 
 
 def format_number_ranges(numbers: list[int] | set[int]) -> str:

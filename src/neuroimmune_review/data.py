@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths
+from . import paths, text
 from .bib import SOURCE_ARTICLE_KEY
 from .provenance import tracked
 from .schema import DATAPACKAGE_FILE, PackageSpec, load_package
@@ -104,7 +104,7 @@ def __getattr__(name: str):
 
 
 def _ref_numbers(review_ref: str) -> list[str]:
-    numbers = {part.strip() for part in str(review_ref).split(";") if part.strip()}
+    numbers = set(text.split_list(review_ref))
     return sorted(numbers, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
 
 
@@ -165,9 +165,8 @@ def read_table(name: str, root: Path | None = None) -> pd.DataFrame:
     return _cached_csv(str(path), stat.st_mtime_ns, stat.st_size).copy()
 
 
-def split_list(value: str) -> list[str]:
-    """Split a ``;``-separated cell (citations, reference numbers, synonyms)."""
-    return [part.strip() for part in str(value).split(";") if part.strip()]
+# Pages call ``data.split_list``; its one home is :mod:`.text`.
+split_list = text.split_list
 
 
 def _file_key(name: str, root: Path | None = None) -> tuple[str, int, int]:

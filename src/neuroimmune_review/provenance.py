@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from . import paths
+from .files import atomic_write
 
 RECORD_DIR = ".provenance"
 ANSWER_DIR = "answers"
@@ -159,9 +160,7 @@ def _remember_answer(root: Path, key: str, files: dict[str, str | None], answer:
     _ANSWERS[memo] = answer
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{id(answer)}.tmp")
-        tmp.write_text(answer, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, answer.encode("utf-8"), durable=False)
     except OSError:
         pass  # only a cache: the next process computes the digest itself
 
@@ -340,9 +339,7 @@ def begin_page(docname: str) -> None:
 def _save(page: dict[str, Any]) -> None:
     path = record_path(page["docname"], Path(page["root"]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(page, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(page, indent=1, sort_keys=True).encode("utf-8"), durable=False)
 
 
 def _query(name: str) -> Callable[..., Any] | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,12 +177,3 @@ def markdown(text: str) -> Any:
     from IPython.display import Markdown
 
     return Markdown(text)
-
-
-def escape_markdown(text: Iterable[str] | str) -> str:
-    """Escape text from the data before it enters generated Markdown."""
-    if not isinstance(text, str):
-        return ", ".join(escape_markdown(t) for t in text)
-    return html.escape(text, quote=False).translate(
-        {ord(c): f"\\{c}" for c in "\\`*_{}[]()#+!|<>~"}
-    )

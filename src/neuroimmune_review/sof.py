@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import data
 from .bib import SOURCE_ARTICLE_KEY
+from .text import split_list
 
 VOTED = ("decrease", "increase", "no_change")
 
@@ -83,7 +84,7 @@ def source_ids(citation: str, review_ref: str) -> list[str]:
     has no number (the review's own claim). Rows of the v1 model may cite several keys; each
     primary key is then a source.
     """
-    keys = [k.strip() for k in str(citation).split(";") if k.strip()]
+    keys = split_list(citation)
     primary = sorted({k for k in keys if k != SOURCE_ARTICLE_KEY})
     if primary:
         return primary

@@ -265,7 +265,8 @@ def _fenced(code: str, language: str = "bibtex") -> str:
 
 def how_to_cite():
     """For the "How to cite" page: one version, one commit, in plain text, BibTeX and RIS."""
-    from .render import escape_markdown, markdown
+    from .render import markdown
+    from .text import escape_markdown
 
     s = evidence_state()
     maintainers()  # the page names the editors and the repository from CITATION.cff

@@ -5,23 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import paths
+from .. import git, paths
 from .safe_write import (
     CurationError,
-    _appendable,
-    _format,
-    _new_errors,
-    _new_warnings,
-    _shadow_root,
-    _validate,
+    appendable,
     atomic_write,
+    describe_problem,
     detect_newline,
     exclusive_lock,
+    new_errors,
+    new_warnings,
+    shadow_root,
+    validate_tree,
 )
 
 EVIDENCE_FILE = "evidence.csv"
@@ -81,7 +79,7 @@ def _header_of(original: bytes) -> list[str]:
     return first
 
 
-def _ids_in(data: bytes) -> set[int]:
+def ids_in(data: bytes) -> set[int]:
     numbers = set()
     for line in data.decode("utf-8", errors="replace").splitlines():
         match = ID_PATTERN.match(line.lstrip('+-"'))
@@ -90,23 +88,17 @@ def _ids_in(data: bytes) -> set[int]:
     return numbers
 
 
-def _historical_ids(root: Path, evidence: Path) -> set[int]:
+def historical_ids(root: Path, evidence: Path) -> set[int]:
     """Ids that ever appeared in committed versions of the file (so a withdrawn id is never reused)."""
-    if shutil.which("git") is None:
-        return set()
     try:
-        log = subprocess.run(
-            ["git", "log", "--all", "--format=", "-p", "--", str(evidence.relative_to(root))],
-            cwd=root,
-            capture_output=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.SubprocessError, ValueError):
+        relative = evidence.relative_to(root).as_posix()
+    except ValueError:
         return set()
-    if log.returncode != 0:
+    log = git.run(root, "log", "--all", "--format=", "-p", "--", relative, timeout=60)
+    if log is None:
         return set()
     numbers = set()
-    for line in log.stdout.decode("utf-8", errors="replace").splitlines():
+    for line in log.decode("utf-8", errors="replace").splitlines():
         if line[:1] in "+- " and not line.startswith(("+++", "---")):
             match = ID_PATTERN.match(line[1:].lstrip('"'))
             if match:
@@ -165,9 +157,7 @@ def add_evidence(
         raise CurationError(f"{evidence} not found; is {root} the review's root?")
     rel = evidence.relative_to(root).as_posix()
     _refuse_v1_file(evidence, root)
-    history = _historical_ids(
-        root, evidence
-    )  # committed history: stable while we wait for the lock
+    history = historical_ids(root, evidence)  # committed history: stable while we wait for the lock
 
     with exclusive_lock(root):
         original = evidence.read_bytes()
@@ -180,7 +170,7 @@ def add_evidence(
             )
         clean = [{name: (row.get(name) or "").strip() for name in header} for row in rows]
 
-        current = _ids_in(original)
+        current = ids_in(original)
         given = {m.group(1) for row in clean if (m := ID_PATTERN.fullmatch(row.get("id", "")))}
         reused = sorted(
             format_id(int(n)) for n in given if int(n) in history and int(n) not in current
@@ -198,7 +188,7 @@ def add_evidence(
                 next_number += 1
             assigned.append(row.get("id", ""))
 
-        base = _appendable(original, newline)
+        base = appendable(original, newline)
         encoded = _serialise(clean, header, newline)
         first_line = base.count(b"\n") + 1
         starts: list[int] = []
@@ -209,10 +199,10 @@ def add_evidence(
         new_lines = {rel: range(first_line, line)}
         candidate = base + b"".join(encoded)
 
-        before = _validate(root)
-        with _shadow_root(root, {rel: candidate}) as shadow:
-            after = _validate(shadow)
-        blocking = _new_errors(before, after, new_lines)
+        before = validate_tree(root)
+        with shadow_root(root, {rel: candidate}) as shadow:
+            after = validate_tree(shadow)
+        blocking = new_errors(before, after, new_lines)
         if blocking:
 
             def note(problem) -> str:
@@ -223,11 +213,11 @@ def add_evidence(
 
             raise CurationError(
                 f"the new row(s) would make the data set invalid; nothing was written to {rel}",
-                [_format(p, note(p)) for p in blocking],
+                [describe_problem(p, note(p)) for p in blocking],
             )
         result = EvidenceResult(
             ids=assigned,
-            warnings=[_format(p) for p in _new_warnings(before, after)],
+            warnings=[describe_problem(p) for p in new_warnings(before, after)],
             existing_errors=sum(p.severity == "error" for p in before),
         )
         if not dry_run:

@@ -7,7 +7,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .references import Record, _bibtex_authors, _doi_from_url, _person, _pmid_from_url, normalise
+from .references import (
+    Record,
+    bibtex_authors,
+    doi_from_url,
+    normalise,
+    person_name,
+    pmid_from_url,
+)
 from .safe_write import CurationError
 
 FORMATS = ("bibtex", "ris", "medline")
@@ -64,7 +71,7 @@ def _parse_bibtex(text: str, origin: str) -> list[Record]:
     records = []
     for number, (key, raw) in enumerate(parsed.entries.items(), start=1):
         fields: dict[str, str] = {}
-        fields["author"] = _bibtex_authors(raw.get("author", ""))
+        fields["author"] = bibtex_authors(raw.get("author", ""))
         fields["title"] = raw.get("title", "")
         fields["journal"] = (
             raw.get("journal") or raw.get("journaltitle") or raw.get("booktitle", "")
@@ -73,11 +80,11 @@ def _parse_bibtex(text: str, origin: str) -> list[Record]:
         fields["volume"] = raw.get("volume", "")
         fields["number"] = raw.get("number") or raw.get("issue", "")
         fields["pages"] = raw.get("pages", "")
-        fields["doi"] = raw.get("doi") or _doi_from_url(raw.get("url", ""))
+        fields["doi"] = raw.get("doi") or doi_from_url(raw.get("url", ""))
         pmid = raw.get("pmid", "")
         if not pmid and raw.get("eprinttype", "").lower() == "pubmed":
             pmid = raw.get("eprint", "")
-        fields["pmid"] = pmid or _pmid_from_url(raw.get("url", ""))
+        fields["pmid"] = pmid or pmid_from_url(raw.get("url", ""))
         entry_type = parsed.entry_types.get(key, "article")
         records.append(
             normalise(Record(entry_type, fields, f"{origin}, entry {key!r} (#{number})"))
@@ -151,16 +158,16 @@ def _parse_ris(text: str, origin: str) -> list[Record]:
         pages = f"{start_page}--{end_page}" if start_page and end_page else start_page
         urls = values.get("UR", []) + values.get("L2", [])
         pmid = first("AN") if re.fullmatch(r"\d{1,9}", first("AN")) else ""
-        pmid = pmid or next((p for p in map(_pmid_from_url, urls) if p), "")
+        pmid = pmid or next((p for p in map(pmid_from_url, urls) if p), "")
         fields = {
-            "author": " and ".join(_person(a) for a in authors),
+            "author": " and ".join(person_name(a) for a in authors),
             "title": first("TI", "T1"),
             "journal": first("JF", "T2", "JO", "JA", "J2"),
             "year": first("PY", "Y1", "DA"),
             "volume": first("VL"),
             "number": first("IS", "CP"),
             "pages": pages,
-            "doi": first("DO") or next((d for d in map(_doi_from_url, urls) if d), ""),
+            "doi": first("DO") or next((d for d in map(doi_from_url, urls) if d), ""),
             "pmid": pmid,
         }
         entry_type = _RIS_TYPES.get(first("TY").upper(), "misc")
@@ -197,9 +204,9 @@ def _parse_medline(text: str, origin: str) -> list[Record]:
         values = _tag_values(tags)
         first = functools.partial(_first_value, values)
         if "FAU" in values:
-            authors = [_person(a) for a in values["FAU"]]
+            authors = [person_name(a) for a in values["FAU"]]
         else:
-            authors = [_person(a) for a in values.get("AU", [])]
+            authors = [person_name(a) for a in values.get("AU", [])]
         authors += [f"{{{name}}}" for name in values.get("CN", [])]
         doi = ""
         for value in values.get("LID", []) + values.get("AID", []):

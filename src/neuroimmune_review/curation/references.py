@@ -11,21 +11,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import paths
+from ..bib import DOI_PATTERN, REQUIRED_FIELDS
 from .safe_write import (
     CurationError,
-    _appendable,
-    _format,
-    _new_errors,
-    _new_warnings,
-    _shadow_root,
-    _validate,
+    appendable,
     atomic_write,
+    describe_problem,
     detect_newline,
     exclusive_lock,
+    new_errors,
+    new_warnings,
+    shadow_root,
+    validate_tree,
 )
 
 HOUSE_FIELDS = ("author", "title", "journal", "year", "volume", "number", "pages", "doi", "pmid")
-REQUIRED_REFERENCE_FIELDS = ("author", "title", "year")
+REQUIRED_REFERENCE_FIELDS = REQUIRED_FIELDS  # the bibliography's rule, named for curators
 
 
 # ---------------------------------------------------------------------------
@@ -58,7 +59,7 @@ class Record:
 
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
-_DOI_IN_URL = re.compile(r"(?:https?://(?:dx\.)?doi\.org/)(10\.\S+)", re.IGNORECASE)
+_DOI_IN_URL = re.compile(rf"(?:https?://(?:dx\.)?doi\.org/)({DOI_PATTERN.pattern})", re.IGNORECASE)
 _PMID_IN_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d{1,9})")
 
 
@@ -70,17 +71,17 @@ def normalise_doi(value: str) -> str:
     return value.lower()
 
 
-def _doi_from_url(url: str) -> str:
+def doi_from_url(url: str) -> str:
     match = _DOI_IN_URL.search(url or "")
     return match.group(1) if match else ""
 
 
-def _pmid_from_url(url: str) -> str:
+def pmid_from_url(url: str) -> str:
     match = _PMID_IN_URL.search(url or "")
     return match.group(1) if match else ""
 
 
-def _person(name: str) -> str:
+def person_name(name: str) -> str:
     """One author as 'Last, First' (from 'Last, First', 'Last FM' or 'First Last')."""
     name = " ".join(name.split())
     if not name or name.lower() == "others":
@@ -103,11 +104,25 @@ def _person(name: str) -> str:
     return f"{' '.join(tokens[start:])}, {' '.join(tokens[:start])}"
 
 
-def _bibtex_authors(value: str) -> str:
-    from ..bib import AUTHOR_SEPARATOR, split_at_depth_zero
+def bibtex_authors(value: str) -> str:
+    """A BibTeX author list in house style ('Last, First and ...'), split and parsed by bibtexparser."""
+    from ..bib import person_names
 
-    names = split_at_depth_zero(" ".join(value.split()), AUTHOR_SEPARATOR)
-    return " and ".join(_person(name) for name in names)
+    return " and ".join(_house_name(name) for name in person_names(value))
+
+
+def _house_name(name: str) -> str:
+    if name.lower() == "others" or (name.startswith("{") and name.endswith("}")):
+        return name
+    tokens = name.split()
+    if "," not in name and len(tokens) >= 2 and re.fullmatch(r"[A-Z]{1,3}", tokens[-1]):
+        return person_name(name)  # MEDLINE's 'Sutcigil L' pasted into BibTeX: not 'First Last'
+    from ..bib import name_parts
+
+    parts = name_parts(name)
+    last = " ".join(parts.von + parts.last)
+    rest = ", ".join(" ".join(part) for part in (parts.jr, parts.first) if part)
+    return f"{last}, {rest}" if rest else last
 
 
 def _pages(value: str) -> str:
@@ -333,7 +348,7 @@ def add_references(
     if record_errors := [
         f"{r.origin}: DOI {r.fields['doi']!r} is malformed; expected a bare DOI like 10.1038/s41398-025-03532-y"
         for r in records
-        if r.fields.get("doi") and not re.fullmatch(r"10\.\d{4,9}/\S+", r.fields["doi"])
+        if r.fields.get("doi") and not DOI_PATTERN.fullmatch(r.fields["doi"])
     ]:
         raise CurationError("some records have a malformed DOI; nothing was added", record_errors)
 
@@ -363,7 +378,7 @@ def add_references(
                 (key, replace(record, seen="canonical")) for key, record in result.added
             ]
         newline = detect_newline(original)
-        base = _appendable(original, newline)
+        base = appendable(original, newline)
         # One blank line before each new entry (none at the top of an empty file).
         separator = newline if base.strip() and not base.endswith(newline * 2) else b""
         entries = [
@@ -382,10 +397,10 @@ def add_references(
             replacements[prov_rel] = prov_candidate
             new_lines[prov_rel] = range(prov_first, prov_candidate.count(b"\n") + 2)
 
-        before = _validate(root)
+        before = validate_tree(root)
         if dry_run:
-            with _shadow_root(root, replacements) as shadow:
-                after = _validate(shadow)
+            with shadow_root(root, replacements) as shadow:
+                after = validate_tree(shadow)
         else:
             originals = {bib_file.name: original}
             if provenance is not None:
@@ -393,21 +408,21 @@ def add_references(
             try:
                 for rel, data in replacements.items():
                     atomic_write(root / rel, data)
-                after = _validate(root)
+                after = validate_tree(root)
             except BaseException:
                 _restore(root, originals)
                 raise
-        blocking = _new_errors(before, after, new_lines)
+        blocking = new_errors(before, after, new_lines)
         if blocking:
             if not dry_run:
                 _restore(root, originals)
             raise CurationError(
                 f"the new entries would make the data set invalid; {_left_as_they_were(replacements)}",
-                [_format(p) for p in blocking],
+                [describe_problem(p) for p in blocking],
             )
         result.warnings = [
-            _format(p)
-            for p in _new_warnings(before, after)
+            describe_problem(p)
+            for p in new_warnings(before, after)
             if "is not cited by the data or the book" not in p.message
         ]
         result.existing_errors = sum(p.severity == "error" for p in before)
@@ -454,7 +469,7 @@ def _provenance_candidate(
             value = record.fields.get(name, "")
             if value:
                 writer.writerow([key, name, value, canonical_record(name, value), record.seen])
-    base = _appendable(original or b"", newline)
+    base = appendable(original or b"", newline)
     first_line = base.count(b"\n") + 1 + (0 if original else 1)
     return rel, original, base + buffer.getvalue().encode("utf-8"), first_line
 

@@ -21,16 +21,16 @@ from pathlib import Path
 
 from .. import paths
 from ..bib import SOURCE_ARTICLE_KEY, parse_number_list
-from .evidence import EVIDENCE_FILE, _historical_ids, _ids_in, format_id
+from .evidence import EVIDENCE_FILE, format_id, historical_ids, ids_in
 from .safe_write import (
     CurationError,
-    _format,
-    _new_errors,
-    _shadow_root,
-    _validate,
     atomic_write,
+    describe_problem,
     detect_newline,
     exclusive_lock,
+    new_errors,
+    shadow_root,
+    validate_tree,
 )
 
 
@@ -235,7 +235,7 @@ def repoint_evidence(root: str | Path | None = None, *, dry_run: bool = False) -
         if not needed.is_file():
             raise CurationError(f"{needed} not found; is {root} the review's root?")
     rel = evidence.relative_to(root).as_posix()
-    history = _historical_ids(root, evidence)
+    history = historical_ids(root, evidence)
     with exclusive_lock(root):
         original = evidence.read_bytes()
         try:
@@ -243,21 +243,21 @@ def repoint_evidence(root: str | Path | None = None, *, dry_run: bool = False) -
             numbers = keys_by_number(load_map(root))
         except (UnicodeDecodeError, ValueError, KeyError) as error:
             raise CurationError(f"cannot read the evidence or the reference map: {error}") from None
-        current = _ids_in(original)
+        current = ids_in(original)
         next_number = max(current | history | {0}) + 1
         plan = plan_repoint(header, rows, numbers, next_number=next_number)
         result = RepointResult(plan)
         if not plan.changes:
             return result
         candidate = _serialise(header, plan.rows, detect_newline(original))
-        before = _validate(root)
-        with _shadow_root(root, {rel: candidate}) as shadow:
-            after = _validate(shadow)
-        blocking = _new_errors(before, after)
+        before = validate_tree(root)
+        with shadow_root(root, {rel: candidate}) as shadow:
+            after = validate_tree(shadow)
+        blocking = new_errors(before, after)
         if blocking:
             raise CurationError(
                 f"re-pointing would make the data set invalid; nothing was written to {rel}",
-                [_format(p) for p in blocking],
+                [describe_problem(p) for p in blocking],
             )
         if not dry_run:
             atomic_write(evidence, candidate)

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .. import paths
+from ..files import atomic_write  # noqa: F401 - curation's writes go through the one implementation
 
 LOCK_NAME = ".evidence.lock"
 
@@ -47,9 +48,11 @@ class CurationError(Exception):
 
 
 @contextlib.contextmanager
-def exclusive_lock(root: Path) -> Iterator[None]:
-    """Hold the curation lock of *root* (blocks until other writers are done)."""
-    lock_path = paths.data_dir(root) / LOCK_NAME
+def exclusive_lock(root: Path, name: str = LOCK_NAME) -> Iterator[None]:
+    """Hold the lock file *name* in *root*'s data folder (blocks until other writers are done).
+
+    The curation lock by default; screening holds its own (``screening.core.LOCK_NAME``)."""
+    lock_path = paths.data_dir(root) / name
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -61,30 +64,6 @@ def exclusive_lock(root: Path) -> Iterator[None]:
             os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace *path* by *data* in one step: readers see the old or the new file, never half of one."""
-    path = Path(path)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def detect_newline(data: bytes) -> bytes:
     """The file's line ending: CRLF if its first line ends in CRLF, else LF."""
     end = data.find(b"\n")
@@ -93,7 +72,7 @@ def detect_newline(data: bytes) -> bytes:
     return b"\n"
 
 
-def _appendable(original: bytes, newline: bytes) -> bytes:
+def appendable(original: bytes, newline: bytes) -> bytes:
     """The original bytes, plus a line ending if the last line has none."""
     if original and not original.endswith(b"\n"):
         return original + newline
@@ -108,7 +87,7 @@ def _signature(problem) -> tuple[str, str, str]:
     return (problem.path, problem.field, problem.message)
 
 
-def _new_errors(before: list, after: list, new_lines: dict[str, range] | None = None) -> list:
+def new_errors(before: list, after: list, new_lines: dict[str, range] | None = None) -> list:
     """Errors of *after* that *before* did not have, or that sit on newly added lines."""
     known = {_signature(p) for p in before if p.severity == "error"}
     new_lines = new_lines or {}
@@ -122,13 +101,13 @@ def _new_errors(before: list, after: list, new_lines: dict[str, range] | None = 
     return blocking
 
 
-def _new_warnings(before: list, after: list) -> list:
+def new_warnings(before: list, after: list) -> list:
     known = {_signature(p) for p in before if p.severity != "error"}
     return [p for p in after if p.severity != "error" and _signature(p) not in known]
 
 
 @contextlib.contextmanager
-def _shadow_root(root: Path, replacements: dict[str, bytes]) -> Iterator[Path]:
+def shadow_root(root: Path, replacements: dict[str, bytes]) -> Iterator[Path]:
     """A temporary review root that links to *root* except for the files in *replacements*.
 
     Paths in *replacements* are relative to *root* (``data/evidence.csv``); every other
@@ -152,13 +131,13 @@ def _shadow_root(root: Path, replacements: dict[str, bytes]) -> Iterator[Path]:
         yield shadow
 
 
-def _validate(root: Path) -> list:
+def validate_tree(root: Path) -> list:
     from ..validate import validate_root
 
     return validate_root(root)
 
 
-def _format(problem, note: str = "") -> str:
+def describe_problem(problem, note: str = "") -> str:
     from ..validate import format_problem
 
     return format_problem(problem) + note

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import json
-import posixpath
 
 import altair as alt
 import pandas as pd
 
 from .. import data, paths, provenance
-from ..render import Figure, Table, escape_markdown, markdown
+from ..render import Figure, Table, markdown
+from ..text import escape_markdown
+from . import current, palette
 
 # Published with the site (copied by sphinx_ext at the end of the build), relative to the site root.
 DOWNLOADS_DIR = "downloads"
@@ -87,8 +88,7 @@ def downloads():
     """Links to the data files published with the site."""
     from IPython.display import HTML
 
-    here = provenance.current_docname() or "book/index"
-    base = posixpath.relpath(DOWNLOADS_DIR, posixpath.dirname(here))
+    base = current.href_to(DOWNLOADS_DIR)
     present = [
         name
         for name in DOWNLOADS
@@ -150,7 +150,7 @@ def data_dictionaries():
 # The issue form readers use to propose the work behind a number (.github/ISSUE_TEMPLATE).
 SUGGEST_FORM = "suggest-a-study.yml"
 # Resolved and unresolved bars (Okabe-Ito blue and grey; the legend also names them).
-COVERAGE_COLOURS = {"Resolved": "#0072B2", "Unresolved": "#BBBBBB"}
+COVERAGE_COLOURS = {"Resolved": palette.BLUE, "Unresolved": "#BBBBBB"}
 
 
 @provenance.tracked

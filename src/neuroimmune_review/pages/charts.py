@@ -15,7 +15,8 @@ import pandas as pd
 
 from .. import data
 from ..render import Figure
-from . import citations, palette
+from ..text import first_n
+from . import citations, current, palette
 from .counts import sources_phrase
 
 # Colours and shapes have one home, palette.py; re-exported for the chapters' use.
@@ -39,10 +40,7 @@ MAX_TOOLTIP_SAMPLES = 6
 
 
 def _capped_list(items: set[str], limit: int) -> str:
-    ordered = sorted(items)
-    if len(ordered) <= limit:
-        return "; ".join(ordered)
-    return "; ".join(ordered[:limit]) + f"; … and {len(ordered) - limit} more"
+    return first_n(sorted(items), limit)
 
 
 def _compact_chart(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
@@ -205,10 +203,13 @@ def class_effects(drug_class: str) -> Figure:
     )
 
 
-def chapter_effects(chapter: str, title: str) -> Figure:
-    """Every finding a chapter discusses (for chapters that are not about one drug class)."""
+def chapter_effects(title: str, *, chapter: str | None = None) -> Figure:
+    """Every finding this chapter discusses (for chapters that are not about one drug class;
+    the chapter: the page being built)."""
     return effects_matrix(
-        data.evidence(chapter=chapter), title, "this chapter's interventions and conditions"
+        data.evidence(chapter=current.page(chapter)),
+        title,
+        "this chapter's interventions and conditions",
     )
 
 

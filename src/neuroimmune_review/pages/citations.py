@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import posixpath
-
 import pandas as pd
 
-from .. import data, provenance
+from .. import data
+from . import current
 
 REFERENCES_PAGE = "book/about/references"
 # Matches ``bibtex_cite_id`` in _config.yml, so each entry has a stable anchor.
@@ -31,9 +30,7 @@ def labels(cells: pd.Series) -> pd.Series:
 
 def reference_href(key: str) -> str:
     """Link from the page being built to *key*'s entry on the References page."""
-    here = provenance.current_docname() or "book/index"
-    target = posixpath.relpath(REFERENCES_PAGE, posixpath.dirname(here)) + ".html"
-    return f"{target}#{ANCHOR.format(key=key)}"
+    return f"{current.href_to(REFERENCES_PAGE + '.html')}#{ANCHOR.format(key=key)}"
 
 
 def first_key_hrefs(cells: pd.Series) -> pd.Series:

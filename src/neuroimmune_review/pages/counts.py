@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import data
+from ..text import plural
 
-
-def plural(n: int, word: str, plural_form: str | None = None) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {plural_form or word + 's'}"
+__all__ = ["plural", "sources_and_rows", "sources_phrase", "excluded_claims_sentence"]
 
 
 def sources_and_rows(n_sources: int, n_rows: int) -> str:

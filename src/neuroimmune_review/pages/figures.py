@@ -37,6 +37,7 @@ import pandas as pd
 from .. import data
 from ..provenance import tracked
 from ..render import Figure
+from . import palette
 
 FIGURE_DIR = "figures"
 EDGE_COLUMNS = ["source", "target", "relation", "label", "note"]
@@ -92,26 +93,30 @@ class EdgeStyle(NamedTuple):
 # Okabe-Ito fills (black or white text, whichever passes 4.5:1), and a different shape
 # per group so that colour is never the only cue.
 NODE_GROUPS: dict[str, NodeStyle] = {
-    "immune": NodeStyle("Immune cells", "#E69F00", "box", "rounded,filled"),
-    "cytokine": NodeStyle("Cytokines", "#D55E00", "ellipse"),
-    "cns": NodeStyle("Nervous-system cells and receptors", "#56B4E9", "tab"),
-    "molecule": NodeStyle("Neurotransmitters, messengers and metabolites", "#009E73", "box"),
-    "target": NodeStyle("Enzymes, transporters and drug targets", "#CC79A7", "box3d"),
-    "drug": NodeStyle("Drug classes", "#0072B2", "box", "filled,bold", "#FFFFFF"),
-    "barrier": NodeStyle("Blood-brain barrier and vessels", "#F0E442", "note"),
+    "immune": NodeStyle("Immune cells", palette.ORANGE, "box", "rounded,filled"),
+    "cytokine": NodeStyle("Cytokines", palette.VERMILLION, "ellipse"),
+    "cns": NodeStyle("Nervous-system cells and receptors", palette.SKY_BLUE, "tab"),
+    "molecule": NodeStyle(
+        "Neurotransmitters, messengers and metabolites", palette.BLUISH_GREEN, "box"
+    ),
+    "target": NodeStyle("Enzymes, transporters and drug targets", palette.REDDISH_PURPLE, "box3d"),
+    "drug": NodeStyle("Drug classes", palette.BLUE, "box", "filled,bold", "#FFFFFF"),
+    "barrier": NodeStyle("Blood-brain barrier and vessels", palette.YELLOW, "note"),
     "process": NodeStyle("Processes and states", "#E8E8E8", "box", "filled,dashed"),
     "outcome": NodeStyle("Outcome", "#000000", "box", "rounded,filled,bold", "#FFFFFF"),
 }
 # Relations differ by line style and arrowhead as well as colour.
 RELATIONS: dict[str, EdgeStyle] = {
     "activates": EdgeStyle("activates or increases", "#000000", "solid", "normal"),
-    "inhibits": EdgeStyle("inhibits, removes or breaks down", "#D55E00", "solid", "tee", 1.6),
-    "releases": EdgeStyle("releases or secretes", "#0072B2", "dashed", "normal"),
+    "inhibits": EdgeStyle(
+        "inhibits, removes or breaks down", palette.VERMILLION, "solid", "tee", 1.6
+    ),
+    "releases": EdgeStyle("releases or secretes", palette.BLUE, "dashed", "normal"),
     "crosses": EdgeStyle("crosses into or signals to", "#000000", "bold", "normal", 2.2),
     "binds": EdgeStyle("binds (receptor)", "#000000", "solid", "dot"),
-    "converts": EdgeStyle("is converted into", "#009E73", "solid", "empty", 1.6),
-    "contributes": EdgeStyle("contributes to", "#6E6E6E", "solid", "vee"),
-    "spares": EdgeStyle("spares (little or no action)", "#6E6E6E", "dotted", "odot"),
+    "converts": EdgeStyle("is converted into", palette.BLUISH_GREEN, "solid", "empty", 1.6),
+    "contributes": EdgeStyle("contributes to", palette.GREY, "solid", "vee"),
+    "spares": EdgeStyle("spares (little or no action)", palette.GREY, "dotted", "odot"),
 }
 
 
@@ -424,14 +429,14 @@ CLASS_LABELS = {
     "NASSA": "NASSAs (noradrenergic and specific serotonergic antidepressants)",
 }
 _CLASS_COLOURS = [
-    "#E69F00",
-    "#0072B2",
-    "#009E73",
-    "#CC79A7",
-    "#D55E00",
-    "#56B4E9",
-    "#F0E442",
-    "#000000",
+    palette.ORANGE,
+    palette.BLUE,
+    palette.BLUISH_GREEN,
+    palette.REDDISH_PURPLE,
+    palette.VERMILLION,
+    palette.SKY_BLUE,
+    palette.YELLOW,
+    palette.BLACK,
 ]
 _CLASS_SHAPES = [
     "circle",

@@ -8,9 +8,10 @@ Markdown output is CommonMark, which has no tables, so tables are HTML).
 from __future__ import annotations
 
 import html
-import posixpath
 
-from .. import data, paths, provenance, sof
+from .. import data, paths, sof
+from ..text import plural as _plural
+from . import current
 
 SYNTHESIS_LINKS = (
     ("book/synthesis/th-balance", "Th1/Th2 balance"),
@@ -30,8 +31,7 @@ PLAIN = {
 
 
 def _href(docname: str) -> str:
-    here = provenance.current_docname() or "book/index"
-    return posixpath.relpath(docname, posixpath.dirname(here)) + ".html"
+    return current.href_to(docname + ".html")
 
 
 def _e(text) -> str:
@@ -40,10 +40,6 @@ def _e(text) -> str:
 
 def class_name(drug_class: str) -> str:
     return f"{drug_class}s"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _types(types: list[str]) -> str:

@@ -8,13 +8,25 @@ enum gains a value without a colour and a shape here.
 
 from __future__ import annotations
 
+# The Okabe-Ito colours by name (Okabe & Ito 2008), and the neutrals beside them.
+ORANGE = "#E69F00"
+SKY_BLUE = "#56B4E9"
+BLUISH_GREEN = "#009E73"
+YELLOW = "#F0E442"
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+REDDISH_PURPLE = "#CC79A7"
+BLACK = "#000000"
+# Not Okabe-Ito: "no change" / "not stated" (4.5:1 on white).
+GREY = "#6E6E6E"
+
 # Direction of a result (evidence.direction).
 DIRECTION_COLOURS = {
-    "increase": "#D55E00",
-    "decrease": "#0072B2",
-    "no_change": "#6E6E6E",
-    "mixed": "#CC79A7",
-    "changed_unspecified": "#009E73",
+    "increase": VERMILLION,
+    "decrease": BLUE,
+    "no_change": GREY,
+    "mixed": REDDISH_PURPLE,
+    "changed_unspecified": BLUISH_GREEN,
 }
 DIRECTION_SHAPES = {
     "increase": "triangle-up",
@@ -25,19 +37,19 @@ DIRECTION_SHAPES = {
 }
 # Evidence type of a result (evidence.evidence_type).
 EVIDENCE_COLOURS = {
-    "clinical": "#0072B2",
-    "preclinical_in_vivo": "#E69F00",
-    "ex_vivo": "#009E73",
-    "in_vitro": "#CC79A7",
-    "unspecified": "#6E6E6E",
+    "clinical": BLUE,
+    "preclinical_in_vivo": ORANGE,
+    "ex_vivo": BLUISH_GREEN,
+    "in_vitro": REDDISH_PURPLE,
+    "unspecified": GREY,
 }
 # Net direction of an explorer cell.
 NET_COLOURS = {
-    "Net increase": "#D55E00",
-    "Net decrease": "#0072B2",
-    "Balanced (conflicting)": "#CC79A7",
-    "No change or mixed": "#6E6E6E",
-    "Changed, direction not stated": "#009E73",
+    "Net increase": VERMILLION,
+    "Net decrease": BLUE,
+    "Balanced (conflicting)": REDDISH_PURPLE,
+    "No change or mixed": GREY,
+    "Changed, direction not stated": BLUISH_GREEN,
 }
 NET_SHAPES = {
     "Net increase": "triangle-up",
@@ -48,10 +60,10 @@ NET_SHAPES = {
 }
 # Evidence mix of a gap-map cell.
 MIX_COLOURS = {
-    "Clinical only": "#0072B2",
-    "Clinical and experimental": "#009E73",
-    "Experimental only": "#E69F00",
-    "Type not stated": "#6E6E6E",
+    "Clinical only": BLUE,
+    "Clinical and experimental": BLUISH_GREEN,
+    "Experimental only": ORANGE,
+    "Type not stated": GREY,
 }
 MIX_SHAPES = {
     "Clinical only": "circle",

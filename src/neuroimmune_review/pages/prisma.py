@@ -20,6 +20,7 @@ from ..curation.screening.core import (
     read_table,
     reasons,
 )
+from ..text import split_list
 
 
 def _cited_keys(root: Path) -> list[str]:
@@ -28,11 +29,11 @@ def _cited_keys(root: Path) -> list[str]:
         return []
     text = evidence.read_bytes().decode("utf-8-sig", errors="replace")
     keys = {
-        key.strip()
+        key
         for row in csv.DictReader(io.StringIO(text, newline=""))
-        for key in (row.get("citation") or "").split(";")
+        for key in split_list(row.get("citation") or "")
     }
-    return sorted(k for k in keys if k)
+    return sorted(keys)
 
 
 def state(root: Path | None = None) -> dict[str, Any]:

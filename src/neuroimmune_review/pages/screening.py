@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 
 from ..provenance import tracked
-from ..render import Table, escape_markdown, markdown
+from ..render import Table, markdown
+from ..text import escape_markdown
 from . import prisma
 
 SCREENING_PAGE = "book/about/screening"

@@ -5,13 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import data
-from ..render import Table, escape_markdown, markdown
-from . import counts
+from ..render import Table, markdown
+from ..text import escape_markdown
+from . import counts, current
 from .counts import sources_phrase
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _sources(rows: pd.DataFrame) -> int:
@@ -89,8 +86,9 @@ def class_summary(drug_class: str):
     )
 
 
-def chapter_summary(chapter: str, subject: str):
-    return markdown(findings_summary(data.evidence(chapter=chapter), subject))
+def chapter_summary(subject: str, *, chapter: str | None = None):
+    """What this chapter's findings say about *subject* (the chapter: the page being built)."""
+    return markdown(findings_summary(data.evidence(chapter=current.page(chapter)), subject))
 
 
 def at_a_glance() -> Table:

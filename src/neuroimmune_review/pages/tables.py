@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import posixpath
-
 import pandas as pd
 
-from .. import data, provenance
+from .. import data
 from ..render import Table
-from . import citations
+from . import citations, current
 from .counts import sources_phrase
 
 COLUMNS = {
@@ -54,8 +52,7 @@ MAX_INLINE_ROWS = 200
 def _download_href() -> str:
     from .about import DOWNLOADS_DIR
 
-    here = provenance.current_docname() or "book/index"
-    return f"{posixpath.relpath(DOWNLOADS_DIR, posixpath.dirname(here))}/evidence.csv"
+    return f"{current.href_to(DOWNLOADS_DIR)}/evidence.csv"
 
 
 def findings_table(rows: pd.DataFrame, caption: str) -> Table:
@@ -90,5 +87,6 @@ def class_evidence(drug_class: str) -> Table:
     return findings_table(data.evidence(drug_class=drug_class), f"Evidence table: {drug_class}")
 
 
-def chapter_evidence(chapter: str, caption: str = "Evidence table") -> Table:
-    return findings_table(data.evidence(chapter=chapter), caption)
+def chapter_evidence(caption: str = "Evidence table", *, chapter: str | None = None) -> Table:
+    """The findings this chapter discusses (the chapter: the page being built)."""
+    return findings_table(data.evidence(chapter=current.page(chapter)), caption)

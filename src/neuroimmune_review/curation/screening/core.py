@@ -21,9 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import fcntl
 import io
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from pathlib import Path
 
 from ... import curation, paths
 from ...schema import load_root_package
+from ...text import split_list
 from .. import importers, safe_write
 
 SEARCHES = "searches"
@@ -74,15 +73,8 @@ def reasons(root: Path) -> tuple[str, ...]:
 @contextlib.contextmanager
 def screening_lock(root: Path) -> Iterator[None]:
     """One screening writer at a time (blocks until the others are done)."""
-    fd = os.open(paths.data_dir(root) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with safe_write.exclusive_lock(root, LOCK_NAME):
         yield
-    finally:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
 
 
 def _serialise(rows: list[dict[str, str]], header: list[str], newline: bytes) -> bytes:
@@ -99,7 +91,7 @@ def _candidate(
     """(original bytes, original + appended rows, lines the new rows occupy)."""
     original = path.read_bytes() if path.is_file() else b""
     newline = curation.detect_newline(original)
-    base = safe_write._appendable(original, newline)
+    base = safe_write.appendable(original, newline)
     if not base.strip():
         base = _serialise([dict(zip(header, header, strict=True))], header, newline)
     added = _serialise(rows, header, newline)
@@ -112,18 +104,18 @@ def _write_checked(
 ) -> list[str]:
     """Validate the data set with *changes* applied; write them only if they add no error."""
     rels = {path: path.relative_to(root).as_posix() for path in changes}
-    before = safe_write._validate(root)
-    with safe_write._shadow_root(
+    before = safe_write.validate_tree(root)
+    with safe_write.shadow_root(
         root, {rels[p]: new for p, (_, new, _) in changes.items()}
     ) as shadow:
-        after = safe_write._validate(shadow)
-    blocking = safe_write._new_errors(
+        after = safe_write.validate_tree(shadow)
+    blocking = safe_write.new_errors(
         before, after, {rels[p]: lines for p, (_, _, lines) in changes.items()}
     )
     if blocking:
         raise CurationError(
             f"{what} would make the data set invalid; nothing was written",
-            [safe_write._format(p) for p in blocking],
+            [safe_write.describe_problem(p) for p in blocking],
         )
     if dry_run:
         return []
@@ -136,7 +128,7 @@ def _write_checked(
         for path in written:  # put back what was already replaced
             curation.atomic_write(path, changes[path][0])
         raise
-    return [safe_write._format(p) for p in safe_write._new_warnings(before, after)]
+    return [safe_write.describe_problem(p) for p in safe_write.new_warnings(before, after)]
 
 
 def _next_id(
@@ -407,7 +399,7 @@ class DecisionResult:
 def queue_record(row: dict[str, str]) -> curation.Record:
     """A queued record as a reference to import (house fields only)."""
     fields = {
-        "author": " and ".join(a.strip() for a in row.get("authors", "").split(";") if a.strip()),
+        "author": " and ".join(split_list(row.get("authors", ""))),
         "title": row.get("title", ""),
         "journal": row.get("journal", ""),
         "year": row.get("year", ""),

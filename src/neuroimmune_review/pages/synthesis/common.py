@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 
 from ... import data
+from ...text import first_n
 from .. import palette
 
 # ---------------------------------------------------------------------------
@@ -53,15 +54,23 @@ MAX_LABELS = 6  # sources named in one tooltip or table cell before "and N more"
 MAX_LISTED = 12
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
-
-
 def _capped(items: list[str], limit: int = MAX_LABELS) -> str:
-    items = list(items)
-    if len(items) <= limit:
-        return "; ".join(items)
-    return "; ".join(items[:limit]) + f"; and {len(items) - limit} more"
+    return first_n(items, limit)
+
+
+def _colour_and_shape(
+    field: str, title: str, colours: dict[str, str], shapes: dict[str, str]
+) -> dict[str, alt.Color | alt.Shape]:
+    """Colour *and* shape channels for one category field (no chart relies on colour alone)."""
+    domain = list(colours)
+    return {
+        "color": alt.Color(
+            field, title=title, scale=alt.Scale(domain=domain, range=[colours[d] for d in domain])
+        ),
+        "shape": alt.Shape(
+            field, title=title, scale=alt.Scale(domain=domain, range=[shapes[d] for d in domain])
+        ),
+    }
 
 
 def _count_legend(title: str, largest: int) -> alt.Legend:

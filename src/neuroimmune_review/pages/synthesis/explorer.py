@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import html
 import json
-import posixpath
 from dataclasses import dataclass
 
 import altair as alt
 import pandas as pd
 
 from ... import data
+from ...files import atomic_write
 from ...render import Figure, markdown
+from ...text import plural as _plural
+from .. import current
 from ..citations import reference_href
 from ..counts import sources_phrase
 from .common import (
@@ -22,9 +24,9 @@ from .common import (
     _antidepressant_rows,
     _capped,
     _class_group,
+    _colour_and_shape,
     _count_legend,
     _effects,
-    _plural,
     _with_sources,
     antidepressant_classes,
     kind_groups,
@@ -167,7 +169,7 @@ def _publish_data(strata: pd.DataFrame) -> str:
     """
     import hashlib
 
-    from ... import paths, provenance
+    from ... import paths
 
     records = strata.to_dict(orient="records")
     payload = json.dumps({"strata": records}, ensure_ascii=False, separators=(",", ":"))
@@ -176,14 +178,11 @@ def _publish_data(strata: pd.DataFrame) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     if not target.is_file():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(payload, encoding="utf-8")
-        tmp.replace(target)
+        atomic_write(target, payload.encode("utf-8"), durable=False)
     for old in folder.glob("explorer-*.json"):
         if old != target:
             old.unlink()
-    here = provenance.current_docname() or "book/synthesis/explorer"
-    return posixpath.relpath(f"_static/{name}", posixpath.dirname(here))
+    return current.href_to(f"_static/{name}", default_page="book/synthesis/explorer")
 
 
 @dataclass
@@ -347,11 +346,11 @@ def explorer(default_family: str = "cytokine") -> Explorer:
                 net=net,
                 contested="(datum.inc > 0) + (datum.dec > 0) + (datum.nc > 0) + (datum.mix > 0) > 1",
                 sources=f"join(slice(pluck(datum.vals, 'source'), 0, {MAX_LABELS}), '; ')"
-                f" + (datum.n_sources > {MAX_LABELS} ? '; and ' + (datum.n_sources - {MAX_LABELS}) + ' more' : '')",
+                # The same wording as text.first_n, computed in the browser for the selected strata.
+                f" + (datum.n_sources > {MAX_LABELS} ? '; … and ' + (datum.n_sources - {MAX_LABELS}) + ' more' : '')",
             )
         )
 
-    net_domain = list(NET_COLOURS)
     # The size scale's domain is fixed from all the evidence, so the legend and the marks keep
     # their meaning whatever the filters hide.
     most = (
@@ -393,16 +392,7 @@ def explorer(default_family: str = "cytokine") -> Explorer:
         .encode(
             x=x,
             y=y,
-            color=alt.Color(
-                "net:N",
-                title="Net direction",
-                scale=alt.Scale(domain=net_domain, range=list(NET_COLOURS.values())),
-            ),
-            shape=alt.Shape(
-                "net:N",
-                title="Net direction",
-                scale=alt.Scale(domain=net_domain, range=list(NET_SHAPES.values())),
-            ),
+            **_colour_and_shape("net:N", "Net direction", NET_COLOURS, NET_SHAPES),
             size=alt.Size(
                 "n_sources:Q",
                 title="Distinct sources",

@@ -6,7 +6,9 @@ import altair as alt
 import pandas as pd
 
 from ... import data
-from ...render import Figure, escape_markdown, markdown
+from ...render import Figure, markdown
+from ...text import escape_markdown
+from ...text import plural as _plural
 from ..counts import excluded_claims_sentence
 from .common import (
     CYTOKINE_FAMILIES,
@@ -18,8 +20,8 @@ from .common import (
     _and_list,
     _antidepressant_rows,
     _capped,
+    _colour_and_shape,
     _count_legend,
-    _plural,
     antidepressant_classes,
     source_labels,
     th_axes,
@@ -168,7 +170,6 @@ def gap_map() -> Figure:
             ],
         )
     )
-    mix_domain = list(MIX_COLOURS)
     bubbles = (
         alt.Chart()
         .transform_flatten(["cells"], as_=["cell"])
@@ -184,16 +185,7 @@ def gap_map() -> Figure:
                 scale=alt.Scale(range=[40, 380], zero=False),
                 legend=_count_legend("Distinct sources", table["n_sources"].max()),
             ),
-            color=alt.Color(
-                "mix:N",
-                title="Evidence mix",
-                scale=alt.Scale(domain=mix_domain, range=list(MIX_COLOURS.values())),
-            ),
-            shape=alt.Shape(
-                "mix:N",
-                title="Evidence mix",
-                scale=alt.Scale(domain=mix_domain, range=list(MIX_SHAPES.values())),
-            ),
+            **_colour_and_shape("mix:N", "Evidence mix", MIX_COLOURS, MIX_SHAPES),
             tooltip=[
                 alt.Tooltip("drug_class:N", title="Class"),
                 alt.Tooltip("mediator:N", title="Mediator"),

@@ -8,9 +8,11 @@ import altair as alt
 import pandas as pd
 
 from ... import data
-from ...render import Figure, Table, escape_markdown, markdown
+from ...render import Figure, Table, markdown
+from ...text import escape_markdown
+from ...text import plural as _plural
 from .. import charts, citations
-from .common import UMBRELLA, _effects, _plural, antidepressant_classes
+from .common import UMBRELLA, _effects, antidepressant_classes
 
 # ---------------------------------------------------------------------------
 # 5. Meta-analyses against the review

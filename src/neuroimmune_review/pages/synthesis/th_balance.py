@@ -6,7 +6,9 @@ import altair as alt
 import pandas as pd
 
 from ... import data
-from ...render import Figure, Table, escape_markdown, markdown
+from ...render import Figure, Table, markdown
+from ...text import escape_markdown
+from ...text import plural as _plural
 from .. import charts
 from ..counts import excluded_claims_sentence, sources_and_rows
 from .common import (
@@ -14,7 +16,6 @@ from .common import (
     _and_list,
     _antidepressant_rows,
     _effects,
-    _plural,
     antidepressant_classes,
 )
 
