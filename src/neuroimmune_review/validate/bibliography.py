@@ -5,16 +5,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..bib import SOURCE_ARTICLE_KEY, SOURCE_REFERENCE_COUNT, Bibliography
+from ..bib import (
+    DOI_PATTERN,
+    REQUIRED_FIELDS,
+    SOURCE_ARTICLE_KEY,
+    SOURCE_REFERENCE_COUNT,
+    Bibliography,
+)
 from ..problems import WARNING, Problem, show
 from ..reference_map import PMCID_PATTERN
 from .report import _cap
 
-# Also in curation/references.py (the import's house style); bib.py, their shared home,
-# has neither yet.
-DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
 WEB_URL_PATTERN = re.compile(r"(?i)^https?://[^\s]+$")
-BIB_REQUIRED_FIELDS = ("author", "title", "year")
+BIB_REQUIRED_FIELDS = REQUIRED_FIELDS  # the name the validator has always exported
 BOOK_DIR = "book"
 # Fields that no longer belong in the BibTeX, and where their content lives now.
 MOVED_BIB_FIELDS = {
@@ -80,7 +83,7 @@ def check_bibliography(
                     )
                 )
         doi = fields.get("doi", "").strip()
-        if "doi" in fields and not DOI_PATTERN.match(doi):
+        if "doi" in fields and not DOI_PATTERN.fullmatch(doi):
             by_rule.setdefault("doi", []).append(
                 Problem(
                     path,
