@@ -36,6 +36,11 @@ def _direction_scale(kind: str) -> alt.Scale:
 # stands for ever more findings as the evidence grows, its tooltip must not.
 MAX_TOOLTIP_SOURCES = 8
 MAX_TOOLTIP_SAMPLES = 6
+# Past this many marks in one chart its tooltips give counts only: each mark's capped list
+# of sources and samples is a string of its own, so at 1000x the evidence (6,000+ marks on a
+# class page) the lists were three quarters of the page.  Every chart of the review has
+# fewer than 40 marks today; the evidence table and the data download name every source.
+MAX_MARKS_WITH_LISTS = 400
 
 
 def _capped_list(items: set[str], limit: int) -> str:
@@ -138,14 +143,26 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         "Direction",
         "Evidence type",
         "Claim type",
-        "panel",
         "n",
         "n_sources",
-        "sources",
-        "samples",
     ]
+    lists = len(table) <= MAX_MARKS_WITH_LISTS
+    if lists:
+        fields += ["sources", "samples"]
+    else:
+        description += (
+            f" With {len(table)} marks, the tooltips give counts only; the evidence table and the "
+            "data download name the sources and samples."
+        )
+    listed = (
+        [alt.Tooltip("sources:N", title="Cited"), alt.Tooltip("samples:N", title="Samples")]
+        if lists
+        else []
+    )
     chart = (
         _compact_chart(table, fields)
+        # The panel label is built in the browser from its two parts, not shipped per mark.
+        .transform_calculate(panel="datum['Claim type'] + ' · ' + datum['Evidence type']")
         .mark_point(filled=True, opacity=0.9)
         .encode(
             x=alt.X(
@@ -181,8 +198,7 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
                 alt.Tooltip("Evidence type:N"),
                 alt.Tooltip("n_sources:Q", title="Sources"),
                 alt.Tooltip("n:Q", title="Rows"),
-                alt.Tooltip("sources:N", title="Cited"),
-                alt.Tooltip("samples:N", title="Samples"),
+                *listed,
             ],
         )
         .properties(

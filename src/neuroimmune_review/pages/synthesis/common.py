@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
+
 import altair as alt
 import pandas as pd
 
@@ -51,6 +54,11 @@ EXPLORER_ROWS_PER_CELL = 8  # strata of one matrix cell shown at most
 MAX_LABELS = 6  # sources named in one tooltip or table cell before "and N more"
 # Finding ids and interventions listed for one contested pair: the page must not grow with the data.
 MAX_LISTED = 12
+# Contested pairs drawn in the chart and listed in the table (the most-sourced first); the
+# rest are counted in the page and every pair is in a downloadable CSV.  Real data have far
+# fewer; at 1000x synthetic rows nearly every pair disagrees, and the page listed thousands.
+MAX_PAIRS_SHOWN = 50
+DATA_DIR = "explorer-data"  # under _build/, served as part of the site's _static/
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -62,6 +70,30 @@ def _capped(items: list[str], limit: int = MAX_LABELS) -> str:
     if len(items) <= limit:
         return "; ".join(items)
     return "; ".join(items[:limit]) + f"; and {len(items) - limit} more"
+
+
+def publish_file(prefix: str, suffix: str, payload: str, page: str) -> str:
+    """Write *payload* as ``_static/<prefix>-<hash>.<suffix>``; return its path from the page.
+
+    Named by its content, the file is cacheable forever (a change of data changes its name);
+    a page links to it or reads it instead of inlining the data.  The Sphinx extension serves
+    the folder as part of ``_static``; older versions of the same file are removed.
+    """
+    from ... import paths, provenance
+
+    name = f"{prefix}-{hashlib.sha256(payload.encode()).hexdigest()[:16]}.{suffix}"
+    folder = paths.build_dir() / DATA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.is_file():
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        tmp.replace(target)
+    for old in folder.glob(f"{prefix}-*.{suffix}"):
+        if old != target:
+            old.unlink()
+    here = provenance.current_docname() or page
+    return posixpath.relpath(f"_static/{name}", posixpath.dirname(here))
 
 
 def _count_legend(title: str, largest: int) -> alt.Legend:

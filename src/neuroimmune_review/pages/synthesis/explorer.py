@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import posixpath
 from dataclasses import dataclass
 
 import altair as alt
@@ -28,6 +27,7 @@ from .common import (
     _with_sources,
     antidepressant_classes,
     kind_groups,
+    publish_file,
     th_axes,
 )
 
@@ -155,35 +155,17 @@ FILTERS = [
     ("family_filter", "family", "Mediator family", "family"),
 ]
 ALL_CLASSES = "All antidepressant classes"
-DATA_DIR = "explorer-data"  # under _build/, served as part of the site's _static/
 
 
 def _publish_data(strata: pd.DataFrame) -> str:
     """Write the explorer's strata as one JSON file named by its content; return its site path.
 
     The file is cacheable forever (a change of data changes its name), and the page stays
-    small: the chart and the findings table both read it.  The Sphinx extension serves the
-    folder as part of ``_static``.
+    small: the chart and the findings table both read it.
     """
-    import hashlib
-
-    from ... import paths, provenance
-
     records = strata.to_dict(orient="records")
     payload = json.dumps({"strata": records}, ensure_ascii=False, separators=(",", ":"))
-    name = f"explorer-{hashlib.sha256(payload.encode()).hexdigest()[:16]}.json"
-    folder = paths.build_dir() / DATA_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    if not target.is_file():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(payload, encoding="utf-8")
-        tmp.replace(target)
-    for old in folder.glob("explorer-*.json"):
-        if old != target:
-            old.unlink()
-    here = provenance.current_docname() or "book/synthesis/explorer"
-    return posixpath.relpath(f"_static/{name}", posixpath.dirname(here))
+    return publish_file("explorer", "json", payload, "book/synthesis/explorer")
 
 
 @dataclass
