@@ -42,6 +42,10 @@ class Figure:
     # concatenated views): the plot's width follows the figure's, less this many pixels for its
     # labels, between the spec's own width and 2.5 times that.
     fill_width_reserve: int | None = None
+    # "canvas" for a chart of thousands of marks: Vega draws them into one bitmap about twice
+    # as fast as it builds one SVG element per mark (tooltips work the same).  Charts of a
+    # few hundred marks, every chart of the review today, stay SVG.
+    renderer: str = "svg"
 
     def spec(self) -> dict[str, Any]:
         # Builders aggregate before charting, so row counts are bounded by the vocabularies, not
@@ -83,9 +87,15 @@ class Figure:
             '<p class="review-scroll-cue">Wider than the screen: scroll sideways to see the '
             "whole chart.</p>"
             f'<div class="review-chart__canvas" id="{ident}"></div>'
-            f'<script type="application/json" class="review-chart__spec" data-target="{ident}">'
-            f"{_script_safe_json(spec)}</script>"
-            f'<figcaption id="{ident}-caption"><strong>{html.escape(self.title)}.</strong> '
+            + f'<script type="application/json" class="review-chart__spec" data-target="{ident}"'
+            + (
+                f' data-renderer="{html.escape(self.renderer, quote=True)}"'
+                if self.renderer != "svg"
+                else ""
+            )
+            + ">"
+            + f"{_script_safe_json(spec)}</script>"
+            + f'<figcaption id="{ident}-caption"><strong>{html.escape(self.title)}.</strong> '
             f"{html.escape(self.description)}</figcaption></figure>"
         )
 

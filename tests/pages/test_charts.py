@@ -71,3 +71,37 @@ def test_class_chart_shows_claim_type_and_changed_unspecified_has_its_own_mark()
 def test_empty_selection_gives_an_empty_chart_not_an_error():
     figure = charts.effects_matrix(data.evidence().iloc[0:0], "Nothing", "nothing")
     assert figure.spec()["usermeta"]["review"]["rows"] == 0
+
+
+def test_compact_chart_data_decode_to_the_table_and_big_charts_drop_lists(monkeypatch):
+    """The packed codes decode (as the chart's expressions do) to the aggregated table; past
+    MAX_MARKS_WITH_LISTS marks the tooltips lose the source lists and the chart uses canvas."""
+    import json
+    import re
+
+    figure = charts.class_effects("SSRI")
+    spec = figure.spec()
+    values = spec["data"]["values"][0] if isinstance(spec["data"], dict) else None
+    if values is None:
+        values = next(d["values"][0] for d in spec["datasets"].values())
+    steps = [t for t in spec["transform"] if "calculate" in t]
+    decoded = {}
+    for t in steps:
+        expr = t["calculate"]
+        m = re.fullmatch(
+            r"(\[.*\])\[(?:floor\(datum\._k / (\d+)\) % (\d+)|datum\._k % (\d+))\]", expr
+        )
+        if m:
+            labels = json.loads(m.group(1))
+            base, radix = int(m.group(2) or 1), int(m.group(3) or m.group(4))
+            decoded[t["as"]] = [labels[(k // base) % radix] for k in values["_k"]]
+    table = figure.data
+    assert decoded["mediator"] == list(table["mediator"])
+    assert decoded["intervention"] == list(table["intervention"])
+    assert decoded["Direction"] == list(table["Direction"])
+    assert figure.renderer == "svg" and "sources" in decoded
+    monkeypatch.setattr(charts, "MAX_MARKS_WITH_LISTS", 1)
+    big = charts.class_effects("SSRI")
+    assert big.renderer == "canvas" and "tooltips give counts only" in big.description
+    assert "Cited" not in json.dumps(big.spec()["encoding"]["tooltip"])
+    assert 'data-renderer="canvas"' in big._repr_html_()

@@ -454,3 +454,32 @@ def test_explorer_scales_past_altairs_row_limit(tmp_path, monkeypatch):
     payload = json.loads((tmp_path / "_build" / "explorer-data" / name).read_text(encoding="utf-8"))
     assert len(payload["strata"]) == len(strata)
     assert {s["intervention"] for s in payload["strata"]} == set(strata["intervention"])
+
+
+def test_contested_page_lists_the_most_sourced_pairs_and_links_every_pair(tmp_path, monkeypatch):
+    """Past MAX_PAIRS_SHOWN the chart and table keep the most-sourced pairs; the table says how
+    many there are and links to a CSV file holding every pair."""
+    from neuroimmune_review.pages.synthesis import contested
+
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("_toc.yml", "references.bib"):
+        shutil.copy(repo / name, tmp_path / name)
+    shutil.copytree(repo / "data", tmp_path / "data")
+    monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
+    every = synthesis.contested_pairs()
+    assert len(every) > 2
+    monkeypatch.setattr(contested, "MAX_PAIRS_SHOWN", 2)
+    table = synthesis.contested_table()
+    assert len(table.frame) == 2
+    assert f"({len(every)} pairs)" in table.caption
+    most = sorted(every["n_sources"], reverse=True)[:2]
+    assert (
+        sorted(table.frame["Sources (rows)"].str.extract(r"(\d+)")[0].astype(int), reverse=True)
+        == most
+    )
+    text, href = table.more
+    assert f"of {len(every)}" in text and href.endswith(".csv")
+    written = pd.read_csv(tmp_path / "_build" / "explorer-data" / href.rsplit("/", 1)[-1])
+    assert len(written) == len(every)
+    chart_pairs = set(synthesis.contested_chart().data["pair"])
+    assert len(chart_pairs) == 2

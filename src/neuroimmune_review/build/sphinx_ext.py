@@ -276,6 +276,32 @@ def load_charts_where_drawn(app: Sphinx, pagename, templatename, context, doctre
         app.add_js_file("review-search.js", defer="defer")
     if "review-explorer" in body:
         app.add_js_file("review-explorer.js", defer="defer")
+    _drop_unused_assets(body, context)
+
+
+# Files the book's extensions add to every page, and what in a page's body they act on:
+# copybutton on code blocks, togglebutton on toggles and dropdowns, sphinx-design on its sd-
+# classes.  A page without any loads none of them (22 kB gzipped of a text page's 164 kB).
+UNUSED_WITHOUT = {
+    "clipboard.min.js": ('class="highlight',),
+    "copybutton.js": ('class="highlight',),
+    "copybutton.css": ('class="highlight',),
+    "togglebutton.js": ("toggle", "dropdown", "<details"),
+    "togglebutton.css": ("toggle", "dropdown", "<details"),
+    "design-tabs.js": ("sd-",),
+    "sphinx-design.min.css": ("sd-",),
+}
+
+
+def _drop_unused_assets(body: str, context) -> None:
+    def used(asset) -> bool:
+        name = str(getattr(asset, "filename", "") or asset).split("?")[0].rsplit("/", 1)[-1]
+        markers = UNUSED_WITHOUT.get(name)
+        return markers is None or any(marker in body for marker in markers)
+
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [asset for asset in context[key] if used(asset)]
 
 
 REFERENCES_PAGE = "book/about/references"  # pages.citations.REFERENCES_PAGE

@@ -37,6 +37,11 @@ def _direction_scale(kind: str) -> alt.Scale:
 # stands for ever more findings as the evidence grows, its tooltip must not.
 MAX_TOOLTIP_SOURCES = 8
 MAX_TOOLTIP_SAMPLES = 6
+# Past this many marks in one chart its tooltips give counts only: each mark's capped list
+# of sources and samples is a string of its own, so at 1000x the evidence (6,000+ marks on a
+# class page) the lists were three quarters of the page.  Every chart of the review has
+# fewer than 40 marks today; the evidence table and the data download name every source.
+MAX_MARKS_WITH_LISTS = 400
 
 
 def _capped_list(items: set[str], limit: int) -> str:
@@ -44,27 +49,36 @@ def _capped_list(items: set[str], limit: int) -> str:
 
 
 def _compact_chart(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
-    """A chart whose inline data are columnar and dictionary-coded, expanded by Vega-Lite itself.
+    """A chart whose inline data are columnar and dictionary-coded, expanded by Vega itself.
 
     One record per mark repeats every field name and label; at 1000× the evidence that was
-    most of a page's weight.  Here each column is a list of small integers (or counts) and
-    each text column's distinct values appear once, in a ``calculate`` expression; the
-    ``flatten`` transform rebuilds the records in the browser, so the chart is unchanged.
+    most of a page's weight.  Here each text column's distinct values appear once, in a
+    ``calculate`` expression, and the codes of all text columns of a mark are packed into one
+    integer (mixed radix: one digit per column), so a mark costs one number plus its counts;
+    the ``flatten`` transform and the expressions rebuild the records in the browser, so the
+    chart is unchanged.
     """
     values: dict[str, list] = {}
     calculate: list[tuple[str, str]] = []
+    packed = None
+    base = 1
     for i, column in enumerate(columns):
-        key = f"_c{i}"
         series = table[column]
         if pd.api.types.is_numeric_dtype(series):
+            key = f"_c{i}"
             values[key] = [int(v) for v in series]
             calculate.append((column, f"datum.{key}"))
-        else:
-            codes, uniques = pd.factorize(series.astype(str), sort=True)
-            values[key] = codes.tolist()
-            calculate.append(
-                (column, f"{json.dumps(list(uniques), ensure_ascii=False)}[datum.{key}]")
-            )
+            continue
+        codes, uniques = pd.factorize(series.astype(str), sort=True)
+        radix = max(len(uniques), 1)
+        packed = codes.astype("int64") * base + (0 if packed is None else packed)
+        digit = f"floor(datum._k / {base}) % {radix}" if base > 1 else f"datum._k % {radix}"
+        calculate.append((column, f"{json.dumps(list(uniques), ensure_ascii=False)}[{digit}]"))
+        base *= radix
+    if packed is not None:
+        if base >= 2**53:  # beyond exact integers in JavaScript (never with these vocabularies)
+            raise ValueError(f"chart columns {columns} have too many combinations to pack")
+        values["_k"] = [int(v) for v in packed]
     chart = alt.Chart(alt.Data(values=[values])).transform_flatten(list(values))
     for column, expression in calculate:
         chart = chart.transform_calculate(as_=column, calculate=expression)
@@ -136,14 +150,26 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         "Direction",
         "Evidence type",
         "Claim type",
-        "panel",
         "n",
         "n_sources",
-        "sources",
-        "samples",
     ]
+    lists = len(table) <= MAX_MARKS_WITH_LISTS
+    if lists:
+        fields += ["sources", "samples"]
+    else:
+        description += (
+            f" With {len(table)} marks, the tooltips give counts only; the evidence table and the "
+            "data download name the sources and samples."
+        )
+    listed = (
+        [alt.Tooltip("sources:N", title="Cited"), alt.Tooltip("samples:N", title="Samples")]
+        if lists
+        else []
+    )
     chart = (
         _compact_chart(table, fields)
+        # The panel label is built in the browser from its two parts, not shipped per mark.
+        .transform_calculate(panel="datum['Claim type'] + ' · ' + datum['Evidence type']")
         .mark_point(filled=True, opacity=0.9)
         .encode(
             x=alt.X(
@@ -179,8 +205,7 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
                 alt.Tooltip("Evidence type:N"),
                 alt.Tooltip("n_sources:Q", title="Sources"),
                 alt.Tooltip("n:Q", title="Rows"),
-                alt.Tooltip("sources:N", title="Cited"),
-                alt.Tooltip("samples:N", title="Samples"),
+                *listed,
             ],
         )
         .properties(
@@ -192,7 +217,13 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         .resolve_scale(y="independent")
         .configure_legend(orient="top")
     )
-    return Figure(chart=chart, title=title, description=description, data=table)
+    return Figure(
+        chart=chart,
+        title=title,
+        description=description,
+        data=table,
+        renderer="svg" if lists else "canvas",
+    )
 
 
 def class_effects(drug_class: str) -> Figure:

@@ -92,7 +92,7 @@ async function drawChart(block) {
   const spec = JSON.parse(block.textContent);
   await inlineDataFiles(spec);
   const view = new vega.View(vega.parse(spec), {
-    renderer: "svg",
+    renderer: block.dataset.renderer || "svg", // "canvas" for charts of thousands of marks
     container: target,
     hover: true,
   });

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import altair as alt
 import pandas as pd
 
 from ... import data
+from ...files import atomic_write
 from ...text import first_n
-from .. import palette
+from .. import current, palette
 
 # ---------------------------------------------------------------------------
 # Shared vocabulary
@@ -52,6 +55,11 @@ EXPLORER_ROWS_PER_CELL = 8  # strata of one matrix cell shown at most
 MAX_LABELS = 6  # sources named in one tooltip or table cell before "and N more"
 # Finding ids and interventions listed for one contested pair: the page must not grow with the data.
 MAX_LISTED = 12
+# Contested pairs drawn in the chart and listed in the table (the most-sourced first); the
+# rest are counted in the page and every pair is in a downloadable CSV.  Real data have far
+# fewer; at 1000x synthetic rows nearly every pair disagrees, and the page listed thousands.
+MAX_PAIRS_SHOWN = 50
+DATA_DIR = "explorer-data"  # under _build/, served as part of the site's _static/
 
 
 def _capped(items: list[str], limit: int = MAX_LABELS) -> str:
@@ -71,6 +79,27 @@ def _colour_and_shape(
             field, title=title, scale=alt.Scale(domain=domain, range=[shapes[d] for d in domain])
         ),
     }
+
+
+def publish_file(prefix: str, suffix: str, payload: str, page: str) -> str:
+    """Write *payload* as ``_static/<prefix>-<hash>.<suffix>``; return its path from the page.
+
+    Named by its content, the file is cacheable forever (a change of data changes its name);
+    a page links to it or reads it instead of inlining the data.  The Sphinx extension serves
+    the folder as part of ``_static``; older versions of the same file are removed.
+    """
+    from ... import paths
+
+    name = f"{prefix}-{hashlib.sha256(payload.encode()).hexdigest()[:16]}.{suffix}"
+    folder = paths.build_dir() / DATA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.is_file():
+        atomic_write(target, payload.encode("utf-8"), durable=False)
+    for old in folder.glob(f"{prefix}-*.{suffix}"):
+        if old != target:
+            old.unlink()
+    return current.href_to(f"_static/{name}", default_page=page)
 
 
 def _count_legend(title: str, largest: int) -> alt.Legend:

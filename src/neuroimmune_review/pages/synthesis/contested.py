@@ -15,11 +15,13 @@ from .common import (
     EFFECT_CLAIMS,
     MAX_LABELS,
     MAX_LISTED,
+    MAX_PAIRS_SHOWN,
     _capped,
     _count_legend,
     _effects,
     _with_sources,
     antidepressant_classes,
+    publish_file,
 )
 
 # ---------------------------------------------------------------------------
@@ -122,6 +124,34 @@ def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     return pairs[columns].reset_index(drop=True)
 
 
+def _shown(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs the page draws and lists: all of them, or the MAX_PAIRS_SHOWN with the most
+    distinct sources (ties in page order), kept in page order."""
+    if len(pairs) <= MAX_PAIRS_SHOWN:
+        return pairs
+    top = pairs.sort_values("n_sources", ascending=False, kind="stable").index[:MAX_PAIRS_SHOWN]
+    return pairs.loc[sorted(top)]
+
+
+def _shown_note(pairs: pd.DataFrame) -> str:
+    if len(pairs) <= MAX_PAIRS_SHOWN:
+        return ""
+    return (
+        f" The {MAX_PAIRS_SHOWN} pairs with the most distinct sources are shown here, of "
+        f"{len(pairs)}; every pair is in the download below the table."
+    )
+
+
+def _pairs_csv_href(pairs: pd.DataFrame) -> str:
+    """Every contested pair as one CSV file of the site (what the capped table links to)."""
+    return publish_file(
+        "contested-pairs",
+        "csv",
+        pairs.to_csv(index=False, lineterminator="\n"),
+        "book/synthesis/contested",
+    )
+
+
 def _pair_label(level: str, subject: str, mediator: str) -> str:
     return f"{mediator} under {subject}" + (" (class)" if level == "class" else "")
 
@@ -130,7 +160,7 @@ def contested_chart() -> Figure:
     """Each contested pair against the directions reported, sized by findings."""
     pairs = contested_pairs()
     long = []
-    for _, p in pairs.iterrows():
+    for _, p in _shown(pairs).iterrows():
         for d in DIRECTION_ORDER:
             if p[f"n_{d}"]:
                 long.append(
@@ -209,12 +239,21 @@ def contested_chart() -> Figure:
         "(blue downward triangles decreases, grey circles no change, purple diamonds mixed, orange upward triangles "
         "increases), sized and labelled by the number of distinct sources reporting that direction. Only intervention "
         "effects with a stated direction are compared. The table below names the sources."
+        + _shown_note(pairs)
     )
     return Figure(chart=chart, title=title, description=description, data=table)
 
 
 def contested_table() -> Table:
-    pairs = contested_pairs()
+    every = contested_pairs()
+    pairs = _shown(every)
+    more = None
+    if len(pairs) < len(every):
+        more = (
+            f"The {len(pairs)} pairs with the most distinct sources are listed here, of "
+            f"{len(every)}; download every pair as a CSV file.",
+            _pairs_csv_href(every),
+        )
     shown = pd.DataFrame(
         {
             "Level": pairs["level"].map({"intervention": "Intervention", "class": "Class"}),
@@ -241,8 +280,16 @@ def contested_table() -> Table:
     )
     return Table(
         shown,
-        f"Contested pairs with their sources, evidence types and samples ({len(pairs)} pairs)",
+        f"Contested pairs with their sources, evidence types and samples ({len(every)} pairs)",
+        more=more,
     )
+
+
+def _named(items: list[str]) -> str:
+    """Escaped, comma-separated names; past MAX_LISTED, "… and N more" (the table lists them)."""
+    if len(items) <= MAX_LISTED:
+        return escape_markdown(items)
+    return escape_markdown(items[:MAX_LISTED]) + f" and {len(items) - MAX_LISTED} more"
 
 
 def contested_summary():
@@ -272,7 +319,7 @@ def contested_summary():
     parts = [
         scope,
         f"The detector finds **{_plural(len(pairs), 'contested pair')}**: {len(single)} for single interventions "
-        f"({escape_markdown([_pair_label('intervention', s, m) for s, m in zip(single['subject'], single['mediator'], strict=False)])}) "
+        f"({_named([_pair_label('intervention', s, m) for s, m in zip(single['subject'], single['mediator'], strict=False)])}) "
         f"and {len(cls)} for drug classes. In {_plural(len(opposite), 'pair')} some sources report an increase and others "
         "a decrease"
         + (
@@ -285,7 +332,7 @@ def contested_summary():
         parts.append(
             f"{_plural(len(between), 'class-level conflict')} arise only when the drugs of a class are pooled, "
             "because different drugs of the class moved the mediator in different directions: "
-            + escape_markdown(
+            + _named(
                 [
                     f"{m} in the {s} class ({i})"
                     for s, m, i in zip(
@@ -302,6 +349,6 @@ def contested_summary():
         parts.append(
             f"In {_plural(len(split_by_type), 'pair')} the disagreeing findings also come from different kinds of evidence "
             f"(clinical, experimental or unstated), so species, model or design may explain part of the conflict: "
-            f"{escape_markdown(split_by_type)}."
+            f"{_named(split_by_type)}."
         )
     return markdown(" ".join(parts))

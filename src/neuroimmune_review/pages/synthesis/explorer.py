@@ -10,10 +10,8 @@ import altair as alt
 import pandas as pd
 
 from ... import data
-from ...files import atomic_write
 from ...render import Figure, markdown
 from ...text import plural as _plural
-from .. import current
 from ..citations import reference_href
 from ..counts import sources_phrase
 from .common import (
@@ -30,6 +28,7 @@ from .common import (
     _with_sources,
     antidepressant_classes,
     kind_groups,
+    publish_file,
     th_axes,
 )
 
@@ -157,32 +156,17 @@ FILTERS = [
     ("family_filter", "family", "Mediator family", "family"),
 ]
 ALL_CLASSES = "All antidepressant classes"
-DATA_DIR = "explorer-data"  # under _build/, served as part of the site's _static/
 
 
 def _publish_data(strata: pd.DataFrame) -> str:
     """Write the explorer's strata as one JSON file named by its content; return its site path.
 
     The file is cacheable forever (a change of data changes its name), and the page stays
-    small: the chart and the findings table both read it.  The Sphinx extension serves the
-    folder as part of ``_static``.
+    small: the chart and the findings table both read it.
     """
-    import hashlib
-
-    from ... import paths
-
     records = strata.to_dict(orient="records")
     payload = json.dumps({"strata": records}, ensure_ascii=False, separators=(",", ":"))
-    name = f"explorer-{hashlib.sha256(payload.encode()).hexdigest()[:16]}.json"
-    folder = paths.build_dir() / DATA_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    if not target.is_file():
-        atomic_write(target, payload.encode("utf-8"), durable=False)
-    for old in folder.glob("explorer-*.json"):
-        if old != target:
-            old.unlink()
-    return current.href_to(f"_static/{name}", default_page="book/synthesis/explorer")
+    return publish_file("explorer", "json", payload, "book/synthesis/explorer")
 
 
 @dataclass
