@@ -110,39 +110,32 @@ def _nul_problems(text: str, path: str) -> list[Problem]:
 _FIELD = r'(?:[^",\r\n]*|"[^"]*(?:""[^"]*)*")'
 
 
-def _regular_frame(text: str) -> tuple[list[str], pd.DataFrame] | None:
+def _regular_frame(text: str, data: bytes | None = None) -> tuple[list[str], pd.DataFrame] | None:
     """Header and body of *text* parsed by pandas' C reader, if the file is regular; else None.
 
     Performance only: at 248k rows the C reader takes a third of the time of ``csv`` plus
     building the frame.  Regular means every physical line is one well-formed record with as
-    many fields as the header (checked line by line with a regular expression): there, both
-    readers give the same fields, and line *i* of the file is record *i*.  Any other file
-    (blank or short lines, a bad quote, a field spanning lines, a lone CR) returns None and
-    is read record by record, so its problems are reported exactly.
+    many fields as the header: there, both readers give the same fields, and line *i* of the
+    file is record *i*.  Any other file (blank or short lines, a bad quote, a field spanning
+    lines, a lone CR) returns None and is read record by record, so its problems are reported
+    exactly.  *data*, when given, is *text* encoded as UTF-8 (the file's own bytes), handed to
+    pandas as it is instead of encoding the text again.
     """
     if "\x00" in text or text.count("\r") != text.count("\r\n"):
         return None  # NUL bytes and lone CRs: the C reader's rules differ from csv's
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if len(lines) < 2:
+    first_break = text.find("\n")
+    if first_break < 0:
         return None
-    header = next(csv.reader([lines[0]], strict=True), [])
+    header = next(csv.reader([text[:first_break]], strict=True), [])
     if not header:
         return None
-    # Lines without a quote only need the right number of commas; the others the full pattern.
-    commas = len(header) - 1
-    record = re.compile(rf"{_FIELD}(?:,{_FIELD}){{{commas}}}\r?")
-    for line in lines:
-        if '"' in line:
-            if record.fullmatch(line) is None:
-                return None
-        elif line.count(",") != commas or line in ("", "\r"):
-            return None
+    raw = data if data is not None else text.encode("utf-8")
+    lines = _regular_lines(text, len(header) - 1)
+    if lines is None:
+        return None
     try:
-        # Bytes, not a StringIO: from text pandas re-encodes it chunk by chunk (a third slower).
         frame = pd.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(raw),
             encoding="utf-8",
             header=None,
             skiprows=1,
@@ -154,10 +147,32 @@ def _regular_frame(text: str) -> tuple[list[str], pd.DataFrame] | None:
         )
     except (ValueError, csv.Error):
         return None
-    if frame.shape != (len(lines) - 1, len(header)):
+    if frame.shape != (lines - 1, len(header)):
         return None
-    frame.index = pd.RangeIndex(2, len(lines) + 1, name="line")
+    frame.index = pd.RangeIndex(2, lines + 1, name="line")
     return header, frame
+
+
+def _regular_lines(text: str, commas: int) -> int | None:
+    """The number of lines if each is one record of ``commas + 1`` fields, else None.
+
+    Lines without a quote only need the right number of commas; the others the full field
+    grammar.  (A NumPy count over the bytes was measured slower than this loop: 0.8 s
+    against 0.4 s at 357k lines.)
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) < 2:
+        return None
+    record = re.compile(rf"{_FIELD}(?:,{_FIELD}){{{commas}}}\r?")
+    for line in lines:
+        if '"' in line:
+            if record.fullmatch(line) is None:
+                return None
+        elif line.count(",") != commas or line in ("", "\r"):
+            return None
+    return len(lines)
 
 
 def read_csv_table(
@@ -184,7 +199,8 @@ def read_csv_table(
     if decoded.error:
         problems.append(Problem(path, decoded.error_line, "encoding", decoded.error))
     text = decoded.text
-    if text.startswith("\ufeff"):
+    bom = text.startswith("\ufeff")
+    if bom:
         problems.append(
             Problem(
                 path,
@@ -204,7 +220,8 @@ def read_csv_table(
         )
         return None, problems
 
-    regular = _regular_frame(text)
+    # The file's bytes are the text's UTF-8 only if nothing was replaced or stripped.
+    regular = _regular_frame(text, None if decoded.error or bom else data)
     if regular is not None:
         header, frame = regular
         problems += _header_problems(header, expected_columns, path, 1)
