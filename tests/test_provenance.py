@@ -145,3 +145,38 @@ def test_code_digest_covers_only_the_modules_a_page_reaches(package_copy):
 def test_record_from_before_the_narrow_digest_counts_as_changed():
     assert provenance.code_changed("0123456789abcdef0123")
     assert provenance.code_changed({"neuroimmune_review.no_such_module": "x"})
+
+
+def _answer_files(root):
+    folder = root / "_build" / provenance.RECORD_DIR / provenance.ANSWER_DIR
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_answers_no_page_records_are_pruned(repo_copy):
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    before = _answer_files(repo_copy)
+    assert len(before) == 2
+    assert provenance.prune_answers(repo_copy) == 0  # both still recorded by a page
+    assert _answer_files(repo_copy) == before
+    with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "EV9999,intervention_effect,amitriptyline,vehicle or untreated,IL-6,decrease,reduced,"
+            "in_vitro,rat,probe,,nava2025modulation,124,book/antidepressants/tca,probe\n"
+        )
+    # The stale check remembers the answers over the new file; the pages then run again.
+    assert provenance.stale_pages(repo_copy, ["book/antidepressants/tca"]) == [
+        "book/antidepressants/tca"
+    ]
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    assert len(_answer_files(repo_copy)) == 4
+    assert provenance.prune_answers(repo_copy) == 2
+    after = _answer_files(repo_copy)
+    assert len(after) == 2 and not set(after) & set(before)
+    # The kept answers are the ones the next check reads: nothing is stale, no query runs.
+    assert (
+        provenance.stale_pages(repo_copy, ["book/antidepressants/ssri", "book/antidepressants/tca"])
+        == []
+    )
+    assert provenance.last_check.queries_run == 0

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import importlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -164,6 +165,70 @@ def _remember_answer(root: Path, key: str, files: dict[str, str | None], answer:
         tmp.replace(path)
     except OSError:
         pass  # only a cache: the next process computes the digest itself
+
+
+def prune_answers(root: Path) -> int:
+    """Delete the remembered answers no page record names any more; returns how many.
+
+    Called at the end of a build: every data change leaves the answers over the old file
+    digests behind (at 1000x, one per query per changed file per build), and nothing reads them.
+    """
+    records = paths.build_dir(root) / RECORD_DIR
+    answers = records / ANSWER_DIR
+    if not answers.is_dir():
+        return 0
+    wanted: set[str] = set()
+    for path in records.rglob("*.json"):
+        if answers in path.parents or path.parent.name == MEMO_DIR:
+            continue
+        try:
+            page = json.loads(path.read_text(encoding="utf-8"))
+            inputs = page.get("inputs", {}) if isinstance(page, dict) else {}
+        except (OSError, ValueError):
+            continue
+        for key, entry in inputs.items():
+            files = entry.get("files") if isinstance(entry, dict) else None
+            if files is not None:
+                try:
+                    wanted.add(_answer_path(root, key, files)[0])
+                except (ValueError, IndexError, TypeError):
+                    continue
+    removed = 0
+    for path in answers.iterdir():
+        if path.is_file() and path.name not in wanted:
+            path.unlink(missing_ok=True)
+            _ANSWERS.pop(path.name, None)
+            removed += 1
+    return removed
+
+
+MEMO_DIR = "memo"
+
+
+def remembered(name: str, root: Path, files: Iterable[Path], compute: Callable[[], Any]) -> Any:
+    """``compute()`` (JSON-serialisable), kept on disk under the content digests of *files*.
+
+    For values read from large files outside tracked queries (the stamp and banner every page
+    carries, computed in the Sphinx process on every build): while the files keep their
+    bytes, no process of any build reads them again.  Code changes do not invalidate it, so
+    *name* should change when *compute*'s meaning does.
+    """
+    key = json.dumps([name, {str(f): file_digest(Path(f)) for f in files}], sort_keys=True)
+    memo = hashlib.sha256(key.encode()).hexdigest()[:32]
+    path = paths.build_dir(root) / RECORD_DIR / MEMO_DIR / f"{memo}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(value), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # only a cache
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
