@@ -33,7 +33,7 @@ def package(root: Path | None = None) -> PackageSpec:
     return _cached_package(str(path), stat.st_mtime_ns, stat.st_size)
 
 
-@tracked
+@tracked(reads=(f"data/{DATAPACKAGE_FILE}",))
 def enum(*, table: str, field: str) -> list[str]:
     """Allowed values of one field, in display order (tracked: a new value re-executes its pages)."""
     values = package().table(table).field(field).enum
