@@ -180,3 +180,18 @@ def test_answers_no_page_records_are_pruned(repo_copy):
         == []
     )
     assert provenance.last_check.queries_run == 0
+
+
+def test_remembered_values_are_not_page_records(repo_copy):
+    evidence = repo_copy / "data/evidence.csv"
+    calls = []
+    compute = lambda: calls.append(1) or ["a", "b"]  # noqa: E731
+    assert provenance.remembered("probe", repo_copy, [evidence], compute) == ["a", "b"]
+    assert provenance.remembered("probe", repo_copy, [evidence], compute) == ["a", "b"]
+    assert len(calls) == 1  # the second answer came from disk
+    with evidence.open("a", encoding="utf-8") as handle:
+        handle.write("\n")
+    provenance.remembered("probe", repo_copy, [evidence], compute)
+    assert len(calls) == 2  # the file changed: computed again
+    # The build counts pages executed from the page records: a memo must not look like one.
+    assert provenance.executed_since(repo_copy, 0) == set()

@@ -179,7 +179,7 @@ def prune_answers(root: Path) -> int:
         return 0
     wanted: set[str] = set()
     for path in records.rglob("*.json"):
-        if answers in path.parents or path.parent.name == MEMO_DIR:
+        if answers in path.parents:
             continue
         try:
             page = json.loads(path.read_text(encoding="utf-8"))
@@ -202,7 +202,8 @@ def prune_answers(root: Path) -> int:
     return removed
 
 
-MEMO_DIR = "memo"
+# Beside the page records, not among them: every *.json under RECORD_DIR is a page record.
+MEMO_DIR = ".memo"
 
 
 def remembered(name: str, root: Path, files: Iterable[Path], compute: Callable[[], Any]) -> Any:
@@ -215,7 +216,7 @@ def remembered(name: str, root: Path, files: Iterable[Path], compute: Callable[[
     """
     key = json.dumps([name, {str(f): file_digest(Path(f)) for f in files}], sort_keys=True)
     memo = hashlib.sha256(key.encode()).hexdigest()[:32]
-    path = paths.build_dir(root) / RECORD_DIR / MEMO_DIR / f"{memo}.json"
+    path = paths.build_dir(root) / MEMO_DIR / f"{memo}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -140,7 +140,7 @@ def term_counts(texts: dict[str, str], aliases: dict[str, str]) -> dict[str, dic
     return _invert({doc: _page_counts(text.lower(), names) for doc, text in texts.items()})
 
 
-COUNTS_MEMO = "term-counts.json"  # under _build/.provenance/: per page, keyed by its HTML's digest
+COUNTS_MEMO = "term-counts.json"  # in provenance.MEMO_DIR: per page, keyed by its HTML's digest
 
 
 def write_term_counts(app, exception) -> None:
@@ -159,7 +159,7 @@ def write_term_counts(app, exception) -> None:
     out = Path(app.outdir)
     names = _spellings(alias_map())
     names_key = provenance.digest(names)
-    memo_path = paths.build_dir(Path(app.srcdir)) / provenance.RECORD_DIR / COUNTS_MEMO
+    memo_path = paths.build_dir(Path(app.srcdir)) / provenance.MEMO_DIR / COUNTS_MEMO
     try:
         memo = json.loads(memo_path.read_text(encoding="utf-8"))
         if memo.get("names") != names_key:
