@@ -206,15 +206,23 @@ def prune_answers(root: Path) -> int:
 MEMO_DIR = ".memo"
 
 
-def remembered(name: str, root: Path, files: Iterable[Path], compute: Callable[[], Any]) -> Any:
+def remembered(
+    name: str,
+    root: Path,
+    files: Iterable[Path],
+    compute: Callable[[], Any],
+    extra: Any = None,
+) -> Any:
     """``compute()`` (JSON-serialisable), kept on disk under the content digests of *files*.
 
     For values read from large files outside tracked queries (the stamp and banner every page
     carries, computed in the Sphinx process on every build): while the files keep their
     bytes, no process of any build reads them again.  Code changes do not invalidate it, so
-    *name* should change when *compute*'s meaning does.
+    *name* should change when *compute*'s meaning does.  *extra* (JSON) joins the key: what
+    the value depends on beyond whole files.
     """
-    key = json.dumps([name, {str(f): file_digest(Path(f)) for f in files}], sort_keys=True)
+    digests = {str(f): file_digest(Path(f)) for f in files}
+    key = json.dumps([name, digests, extra], sort_keys=True, default=str)
     memo = hashlib.sha256(key.encode()).hexdigest()[:32]
     path = paths.build_dir(root) / MEMO_DIR / f"{memo}.json"
     try:
