@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from neuroimmune_review import data, provenance
@@ -195,3 +196,24 @@ def test_remembered_values_are_not_page_records(repo_copy):
     assert len(calls) == 2  # the file changed: computed again
     # The build counts pages executed from the page records: a memo must not look like one.
     assert provenance.executed_since(repo_copy, 0) == set()
+
+
+def test_the_evidence_join_is_kept_on_disk_and_rebuilt_when_a_file_changes(repo_copy):
+    data._cached_join.cache_clear()
+    first = data.evidence()
+    memo = repo_copy / "_build" / provenance.MEMO_DIR
+    stored = sorted(memo.glob(f"{data.JOIN_PREFIX}*.pickle"))
+    assert len(stored) == 1
+    data._cached_join.cache_clear()  # as a new process: the join comes from disk, the same
+    pd.testing.assert_frame_equal(data.evidence(), first)
+    vocab = repo_copy / "data/interventions.csv"
+    text = vocab.read_text(encoding="utf-8")
+    vocab.write_text(
+        text.replace("\nfluvoxamine,drug,SSRI,", "\nfluvoxamine,drug,SNRI,"), encoding="utf-8"
+    )
+    data._cached_join.cache_clear()
+    changed = data.evidence()
+    fluvoxamine = changed[changed["intervention"] == "fluvoxamine"]
+    assert not fluvoxamine.empty and set(fluvoxamine["drug_class"]) == {"SNRI"}
+    now = sorted(memo.glob(f"{data.JOIN_PREFIX}*.pickle"))
+    assert len(now) == 1 and now != stored  # the old join is gone
