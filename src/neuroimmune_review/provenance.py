@@ -7,7 +7,12 @@ digests of the files the query reads (``tracked(reads=...)``).  Before the next 
 ``stale_pages`` hashes each input file once: a query whose files are unchanged keeps its
 answer without running; only the queries over a changed file run again (and share one
 evidence join), and a page whose answers changed is re-read and its cached notebook
-dropped.  Queries that declare no files (the git-state ones) run every time; they are cheap.
+dropped.  Queries that declare no files (the git-state ones: stamp, history, maintainers,
+the suggest-a-study form, which also reads the environment) run every time; each costs
+about 0.01-0.02 s.  At the end of a build, answers no page records are deleted
+(``prune_answers``).  Values read from large files outside tracked queries (the evidence
+join, validation's verdict, the PRISMA cited keys) are kept in ``_build/.memo`` under their
+files' digests (``remembered``).
 
 A page's code is the set of package modules its cells can reach (the static import graph
 from the page's own cells, see ``reachable_modules``), each with its content digest: an
