@@ -19,6 +19,10 @@ from the page's own cells, see ``reachable_modules``), each with its content dig
 edit to a module no page imports (curation, the benchmark) re-executes nothing, and an edit
 to a chart builder re-executes exactly the pages that import it.
 
+Long by design: recording answers, keying them by file and code digests, the stale check
+and the pruning of those answers share one set of keying rules; split apart, a change to
+one key's shape could silently stop matching the other.
+
 Hand-written on purpose: jupyter-cache and myst-nb know a page's cells, not the files and
 modules those cells read, and no library tracks that for notebook pages.
 """
