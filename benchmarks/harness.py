@@ -269,7 +269,9 @@ def add_one_row(root: Path) -> str:
         "reported_as": "reduced",
         "evidence_type": "in_vitro",
         "species": "rat",
-        "sample": "benchmark probe sample",
+        # Its own sample: a second run's row would otherwise repeat the first's finding, which
+        # validation rejects (the rebuild then measured a failed build, not an incremental one).
+        "sample": f"benchmark probe sample {new_id}",
         "citation": "nava2025modulation",
         "chapter": ADDED_ROW_CHAPTER,
         "note": "added by the benchmark",

@@ -102,3 +102,13 @@ def test_gzip_weight_counts_text_compressed_and_fonts_as_they_are(tmp_path):
     assert weight["requests"] == 3
     assert weight["total_bytes"] == page.stat().st_size + 10500 + 1024
     assert 1024 < weight["gzip_bytes"] < 1024 + 500
+
+
+def test_each_added_row_is_a_new_finding_that_validates(tmp_path):
+    from neuroimmune_review.validate import validate_root
+
+    root = benchmark.make_copy(Path(__file__).resolve().parents[1], tmp_path / "copy")
+    first, second = benchmark.add_one_row(root), benchmark.add_one_row(root)
+    assert first != second
+    errors = [p for p in validate_root(root) if p.severity == "error"]
+    assert errors == []  # the second run's row repeated the first's finding: a validation error

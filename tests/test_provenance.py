@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from neuroimmune_review import data, provenance
@@ -145,3 +146,74 @@ def test_code_digest_covers_only_the_modules_a_page_reaches(package_copy):
 def test_record_from_before_the_narrow_digest_counts_as_changed():
     assert provenance.code_changed("0123456789abcdef0123")
     assert provenance.code_changed({"neuroimmune_review.no_such_module": "x"})
+
+
+def _answer_files(root):
+    folder = root / "_build" / provenance.RECORD_DIR / provenance.ANSWER_DIR
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_answers_no_page_records_are_pruned(repo_copy):
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    before = _answer_files(repo_copy)
+    assert len(before) == 2
+    assert provenance.prune_answers(repo_copy) == 0  # both still recorded by a page
+    assert _answer_files(repo_copy) == before
+    with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "EV9999,intervention_effect,amitriptyline,vehicle or untreated,IL-6,decrease,reduced,"
+            "in_vitro,rat,probe,,nava2025modulation,124,book/antidepressants/tca,probe\n"
+        )
+    # The stale check remembers the answers over the new file; the pages then run again.
+    assert provenance.stale_pages(repo_copy, ["book/antidepressants/tca"]) == [
+        "book/antidepressants/tca"
+    ]
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    assert len(_answer_files(repo_copy)) == 4
+    assert provenance.prune_answers(repo_copy) == 2
+    after = _answer_files(repo_copy)
+    assert len(after) == 2 and not set(after) & set(before)
+    # The kept answers are the ones the next check reads: nothing is stale, no query runs.
+    assert (
+        provenance.stale_pages(repo_copy, ["book/antidepressants/ssri", "book/antidepressants/tca"])
+        == []
+    )
+    assert provenance.last_check.queries_run == 0
+
+
+def test_remembered_values_are_not_page_records(repo_copy):
+    evidence = repo_copy / "data/evidence.csv"
+    calls = []
+    compute = lambda: calls.append(1) or ["a", "b"]  # noqa: E731
+    assert provenance.remembered("probe", repo_copy, [evidence], compute) == ["a", "b"]
+    assert provenance.remembered("probe", repo_copy, [evidence], compute) == ["a", "b"]
+    assert len(calls) == 1  # the second answer came from disk
+    with evidence.open("a", encoding="utf-8") as handle:
+        handle.write("\n")
+    provenance.remembered("probe", repo_copy, [evidence], compute)
+    assert len(calls) == 2  # the file changed: computed again
+    # The build counts pages executed from the page records: a memo must not look like one.
+    assert provenance.executed_since(repo_copy, 0) == set()
+
+
+def test_the_evidence_join_is_kept_on_disk_and_rebuilt_when_a_file_changes(repo_copy):
+    data._cached_join.cache_clear()
+    first = data.evidence()
+    memo = repo_copy / "_build" / provenance.MEMO_DIR
+    stored = sorted(memo.glob(f"{data.JOIN_PREFIX}*.pickle"))
+    assert len(stored) == 1
+    data._cached_join.cache_clear()  # as a new process: the join comes from disk, the same
+    pd.testing.assert_frame_equal(data.evidence(), first)
+    vocab = repo_copy / "data/interventions.csv"
+    text = vocab.read_text(encoding="utf-8")
+    vocab.write_text(
+        text.replace("\nfluvoxamine,drug,SSRI,", "\nfluvoxamine,drug,SNRI,"), encoding="utf-8"
+    )
+    data._cached_join.cache_clear()
+    changed = data.evidence()
+    fluvoxamine = changed[changed["intervention"] == "fluvoxamine"]
+    assert not fluvoxamine.empty and set(fluvoxamine["drug_class"]) == {"SNRI"}
+    now = sorted(memo.glob(f"{data.JOIN_PREFIX}*.pickle"))
+    assert len(now) == 1 and now != stored  # the old join is gone

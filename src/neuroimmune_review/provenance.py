@@ -7,12 +7,21 @@ digests of the files the query reads (``tracked(reads=...)``).  Before the next 
 ``stale_pages`` hashes each input file once: a query whose files are unchanged keeps its
 answer without running; only the queries over a changed file run again (and share one
 evidence join), and a page whose answers changed is re-read and its cached notebook
-dropped.  Queries that declare no files (the git-state ones) run every time; they are cheap.
+dropped.  Queries that declare no files (the git-state ones: stamp, history, maintainers,
+the suggest-a-study form, which also reads the environment) run every time; each costs
+about 0.01-0.02 s.  At the end of a build, answers no page records are deleted
+(``prune_answers``).  Values read from large files outside tracked queries (the evidence
+join, validation's verdict, the PRISMA cited keys) are kept in ``_build/.memo`` under their
+files' digests (``remembered``).
 
 A page's code is the set of package modules its cells can reach (the static import graph
 from the page's own cells, see ``reachable_modules``), each with its content digest: an
 edit to a module no page imports (curation, the benchmark) re-executes nothing, and an edit
 to a chart builder re-executes exactly the pages that import it.
+
+Long by design: recording answers, keying them by file and code digests, the stale check
+and the pruning of those answers share one set of keying rules; split apart, a change to
+one key's shape could silently stop matching the other.
 
 Hand-written on purpose: jupyter-cache and myst-nb know a page's cells, not the files and
 modules those cells read, and no library tracks that for notebook pages.
@@ -25,6 +34,7 @@ import functools
 import hashlib
 import importlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -117,6 +127,11 @@ def tracked(
             key = json.dumps([name, params], sort_keys=True)
             root = Path(_page["root"])
             files = _input_digests(name, params, root)
+            known = _page["inputs"].get(key)
+            if files is not None and known is not None and known.get("files") == files:
+                # Already recorded by this page over the same files (pages ask for labels per
+                # row: at 1000x, 18,000 repeats cost the contested page 13 of its 95 s).
+                return result
             answer = _remembered_answer(root, key, files) if files is not None else None
             if answer is None:
                 answer = digest(result)
@@ -163,6 +178,79 @@ def _remember_answer(root: Path, key: str, files: dict[str, str | None], answer:
         atomic_write(path, answer.encode("utf-8"), durable=False)
     except OSError:
         pass  # only a cache: the next process computes the digest itself
+
+
+def prune_answers(root: Path) -> int:
+    """Delete the remembered answers no page record names any more; returns how many.
+
+    Called at the end of a build: every data change leaves the answers over the old file
+    digests behind (at 1000x, one per query per changed file per build), and nothing reads them.
+    """
+    records = paths.build_dir(root) / RECORD_DIR
+    answers = records / ANSWER_DIR
+    if not answers.is_dir():
+        return 0
+    wanted: set[str] = set()
+    for path in records.rglob("*.json"):
+        if answers in path.parents:
+            continue
+        try:
+            page = json.loads(path.read_text(encoding="utf-8"))
+            inputs = page.get("inputs", {}) if isinstance(page, dict) else {}
+        except (OSError, ValueError):
+            continue
+        for key, entry in inputs.items():
+            files = entry.get("files") if isinstance(entry, dict) else None
+            if files is not None:
+                try:
+                    wanted.add(_answer_path(root, key, files)[0])
+                except (ValueError, IndexError, TypeError):
+                    continue
+    removed = 0
+    for path in answers.iterdir():
+        if path.is_file() and path.name not in wanted:
+            path.unlink(missing_ok=True)
+            _ANSWERS.pop(path.name, None)
+            removed += 1
+    return removed
+
+
+# Beside the page records, not among them: every *.json under RECORD_DIR is a page record.
+MEMO_DIR = ".memo"
+
+
+def remembered(
+    name: str,
+    root: Path,
+    files: Iterable[Path],
+    compute: Callable[[], Any],
+    extra: Any = None,
+) -> Any:
+    """``compute()`` (JSON-serialisable), kept on disk under the content digests of *files*.
+
+    For values read from large files outside tracked queries (the stamp and banner every page
+    carries, computed in the Sphinx process on every build): while the files keep their
+    bytes, no process of any build reads them again.  Code changes do not invalidate it, so
+    *name* should change when *compute*'s meaning does.  *extra* (JSON) joins the key: what
+    the value depends on beyond whole files.
+    """
+    digests = {str(f): file_digest(Path(f)) for f in files}
+    key = json.dumps([name, digests, extra], sort_keys=True, default=str)
+    memo = hashlib.sha256(key.encode()).hexdigest()[:32]
+    path = paths.build_dir(root) / MEMO_DIR / f"{memo}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(value), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # only a cache
+    return value
 
 
 # ---------------------------------------------------------------------------------------------

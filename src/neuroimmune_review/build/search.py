@@ -16,6 +16,7 @@ mediator come before pages that mention it once.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -89,8 +90,8 @@ def article_text(html: str) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
 
 
-def term_counts(texts: dict[str, str], aliases: dict[str, str]) -> dict[str, dict[str, int]]:
-    """mediator name (lower case) -> {docname: times it or an alias is named in the text}."""
+def _spellings(aliases: dict[str, str]) -> dict[str, list[str]]:
+    """mediator name (lower case) -> every lower-cased spelling that counts as naming it."""
     names: dict[str, list[str]] = {}
     for alias, canonical in aliases.items():
         names.setdefault(canonical, [canonical]).append(alias)
@@ -98,34 +99,86 @@ def term_counts(texts: dict[str, str], aliases: dict[str, str]) -> dict[str, dic
 
     for name in data.read_table("mediators")["name"]:
         names.setdefault(name.lower(), [name.lower()])
-    counts: dict[str, dict[str, int]] = {}
-    lowered = {doc: text.lower() for doc, text in texts.items()}
+    return names
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(spellings: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(
+        r"(?<![\w\-\u2010\u2011])(?:"
+        + "|".join(re.escape(s) for s in sorted(set(spellings), key=len, reverse=True))
+        + r")(?![\w\u2010\u2011]|-\w)"
+    )
+
+
+def _page_counts(text: str, names: dict[str, list[str]]) -> dict[str, int]:
+    """canonical -> mentions in one page's (lower-cased) article text."""
+    counts = {}
     for canonical, spellings in names.items():
-        pattern = re.compile(
-            r"(?<![\w\-\u2010\u2011])(?:"
-            + "|".join(re.escape(s) for s in sorted(set(spellings), key=len, reverse=True))
-            + r")(?![\w\u2010\u2011]|-\w)"
-        )
-        for doc, text in lowered.items():
-            n = len(pattern.findall(text))
-            if n:
-                counts.setdefault(canonical, {})[doc] = n
+        # Performance: a plain substring test first (exact: a match contains a spelling). The
+        # pattern starts with a look-behind, so the regex engine tries it at every character;
+        # at 1000x the pages' text is megabytes and most mediators are absent from most pages.
+        if not any(s in text for s in spellings):
+            continue
+        n = len(_pattern(tuple(spellings)).findall(text))
+        if n:
+            counts[canonical] = n
     return counts
 
 
+def _invert(per_page: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for doc in sorted(per_page):
+        for canonical, n in per_page[doc].items():
+            counts.setdefault(canonical, {})[doc] = n
+    return counts
+
+
+def term_counts(texts: dict[str, str], aliases: dict[str, str]) -> dict[str, dict[str, int]]:
+    """mediator name (lower case) -> {docname: times it or an alias is named in the text}."""
+    names = _spellings(aliases)
+    return _invert({doc: _page_counts(text.lower(), names) for doc, text in texts.items()})
+
+
+COUNTS_MEMO = "term-counts.json"  # in provenance.MEMO_DIR: per page, keyed by its HTML's digest
+
+
 def write_term_counts(app, exception) -> None:
-    """``_static/review-search-counts.js``: how often each page names each mediator."""
+    """``_static/review-search-counts.js``: how often each page names each mediator.
+
+    A page's counts are kept with the digest of its HTML and of the spellings counted: an
+    incremental build recounts only the pages Sphinx wrote again (at 1000x, counting every
+    page took most of a no-op rebuild).
+    """
     from pathlib import Path
+
+    from .. import paths, provenance
 
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
-    texts = {}
+    names = _spellings(alias_map())
+    names_key = provenance.digest(names)
+    memo_path = paths.build_dir(Path(app.srcdir)) / provenance.MEMO_DIR / COUNTS_MEMO
+    try:
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+        if memo.get("names") != names_key:
+            memo = {}
+    except (OSError, ValueError):
+        memo = {}
+    known = memo.get("pages", {})
+    pages: dict[str, dict] = {}
     for doc in sorted(app.env.found_docs):
         page = out / f"{doc}.html"
-        if page.is_file():
-            texts[doc] = article_text(page.read_text(encoding="utf-8"))
-    counts = term_counts(texts, alias_map())
+        page_key = provenance.file_digest(page)
+        if page_key is None:
+            continue
+        entry = known.get(doc)
+        if not isinstance(entry, dict) or entry.get("html") != page_key:
+            text = article_text(page.read_text(encoding="utf-8")).lower()
+            entry = {"html": page_key, "counts": _page_counts(text, names)}
+        pages[doc] = entry
+    counts = _invert({doc: entry["counts"] for doc, entry in pages.items()})
     target = out / "_static" / COUNTS_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
@@ -133,3 +186,5 @@ def write_term_counts(app, exception) -> None:
         f"const REVIEW_TERM_COUNTS = {json.dumps(counts, ensure_ascii=False, sort_keys=True)};\n",
         encoding="utf-8",
     )
+    memo_path.parent.mkdir(parents=True, exist_ok=True)
+    memo_path.write_text(json.dumps({"names": names_key, "pages": pages}), encoding="utf-8")

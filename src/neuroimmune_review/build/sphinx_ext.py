@@ -87,12 +87,36 @@ def _stamp_every_page(root: Path, config) -> None:
     config.html_context = context
 
 
+def _validation_inputs(root: Path) -> tuple[list[Path], list[str] | None]:
+    """What validation can read: every file of data/, the toc and config, the bibliography
+    and the package's own code (a new check must run), and of the book's pages only the
+    keys they cite (``book_citation_keys``, its one use of them): a prose edit that cites
+    nothing new does not validate 357k rows again.  Without that function, the pages' files.
+    """
+    inputs = [root / "references.bib", root / "_toc.yml", root / "_config.yml"]
+    inputs += sorted(p for p in paths.data_dir(root).rglob("*") if p.is_file())
+    inputs += sorted(provenance.PACKAGE_DIR.rglob("*.py"))
+    try:
+        from ..validate import book_citation_keys
+    except ImportError:
+        book = root / "book"
+        return inputs + sorted(p for p in book.rglob("*") if p.is_file()), None
+    return inputs, sorted(book_citation_keys(root))
+
+
 def _validate_first(root: Path) -> None:
     from ..validate import format_problem, validate_root
 
-    errors = [p for p in validate_root(root) if p.severity == "error"]
+    def errors_found() -> list[str]:
+        return [format_problem(p) for p in validate_root(root) if p.severity == "error"]
+
+    # Performance: validation reads every table in full (seconds at 1000x, on every build);
+    # its verdict is kept under the digests of everything it can read, so a rebuild with
+    # nothing changed, or only prose, pays for hashing, not for validating.
+    files, book_keys = _validation_inputs(root)
+    errors = provenance.remembered("validation.v1", root, files, errors_found, extra=book_keys)
     if errors:
-        shown = "\n".join(format_problem(p) for p in errors[:30])
+        shown = "\n".join(errors[:30])
         raise ExtensionError(
             f"data validation failed with {len(errors)} error(s); fix them before building:\n{shown}"
         )
@@ -247,6 +271,39 @@ def publish_downloads(app: Sphinx, exception) -> None:
             shutil.copyfile(source, target / name)
 
 
+def refresh_static_files(app: Sphinx, exception) -> None:
+    """Copy every changed file of ``html_static_path`` into ``_static``, pages written or not.
+
+    Sphinx copies static files only after writing at least one page: a rebuild where only
+    ``build/static/review-charts.js`` changed ("no targets are out of date") kept serving
+    the old script.  Files already identical are left alone (Sphinx's ``copyfile``
+    compares contents), so after a full write this costs one comparison per file.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    from sphinx.util.osutil import copyfile
+
+    target = Path(app.outdir) / "_static"
+    for entry in app.config.html_static_path:
+        source = Path(app.confdir, entry)
+        files = [source] if source.is_file() else sorted(source.rglob("*"))
+        for file in files:
+            relative = file.name if file == source else file.relative_to(source).as_posix()
+            if not file.is_file() or any(part.startswith(".") for part in Path(relative).parts):
+                continue  # Sphinx skips dot files too
+            if file.name.endswith("_t"):
+                continue  # a template: Sphinx renders it with the page context when it writes
+            dest = target / relative
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            copyfile(file, dest, __overwrite_warning__=False)
+
+
+def prune_answer_cache(app: Sphinx, exception) -> None:
+    """Remembered query answers that no page records any more are deleted (``provenance``)."""
+    if exception is None:
+        provenance.prune_answers(_root(app))
+
+
 def icons_without_script(app: Sphinx, exception) -> None:
     """Every page's icons as inline SVG; the 1.49 MB Font Awesome script is neither loaded nor shipped.
 
@@ -360,6 +417,8 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", execute_in_shared_kernels)
     app.connect("build-finished", publish_downloads)
+    app.connect("build-finished", refresh_static_files)
+    app.connect("build-finished", prune_answer_cache)
     app.connect("build-finished", icons_without_script)
     app.connect("html-page-context", load_charts_where_drawn)
     app.connect("doctree-resolved", add_backlinks)

@@ -153,7 +153,7 @@ SUGGEST_FORM = "suggest-a-study.yml"
 COVERAGE_COLOURS = {"Resolved": palette.BLUE, "Unresolved": "#BBBBBB"}
 
 
-@provenance.tracked
+@provenance.tracked(reads=("data/reference_map.csv",))
 def reference_map() -> pd.DataFrame:
     """Tracked query: the map of the source article's reference numbers (data/reference_map.csv)."""
     from ..reference_map import MAP_RESOURCE
@@ -329,7 +329,7 @@ def unresolved_references():
 # The References page: how each entry was identified and where its identifiers were seen
 
 
-@provenance.tracked
+@provenance.tracked(reads=("data/reference_provenance.csv",))
 def reference_provenance() -> pd.DataFrame:
     """Tracked query: where each identifier was seen (data/reference_provenance.csv)."""
     from ..reference_map import PROVENANCE_RESOURCE

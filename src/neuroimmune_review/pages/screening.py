@@ -19,7 +19,17 @@ from . import prisma
 SCREENING_PAGE = "book/about/screening"
 
 
-@tracked
+# The files prisma.state reads: the three screening tables, the reasons (datapackage.json)
+# and the keys the evidence cites.
+@tracked(
+    reads=(
+        "data/searches.csv",
+        "data/screening_queue.csv",
+        "data/screening.csv",
+        "data/datapackage.json",
+        "data/evidence.csv",
+    )
+)
 def screening_state() -> dict[str, Any]:
     return prisma.state()
 
