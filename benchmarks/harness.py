@@ -989,7 +989,9 @@ def before_after(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         "## Before and after the performance changes",
         "",
         f"Before: a run of the same benchmark on the code without the changes "
-        f"({before['date']}, commit `{before['commit'][:12]}` with those files restored); after: this run.",
+        f"({before['date']}, commit `{before['commit'][:12]}`"
+        + (f"; {before['note']}" if before.get("note") else "")
+        + "); after: this run.",
         "",
         "| figure | " + " | ".join(f"{s}× before | {s}× after" for s in scales) + " |",
         "|---|" + "---:|---:|" * len(scales),
