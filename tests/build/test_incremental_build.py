@@ -129,3 +129,20 @@ def test_page_builder_edit_reexecutes_the_pages_that_import_it(small_book):
     # SSRI and TCA list their findings with ``tables``; the overview draws charts only.
     _edit_module("pages/tables.py")
     assert _build(small_book) == {"book/antidepressants/ssri", "book/antidepressants/tca"}
+
+
+def test_moved_checkout_reexecutes_pages_whose_data_changed(small_book, tmp_path):
+    # A checkout copied with its _build (a CI cache, a new clone) keeps execution records
+    # under the old paths; the cache still matches them by content, so stale pages must be
+    # found by content too, or the old outputs would be served.
+    moved = tmp_path / "moved"
+    shutil.copytree(small_book, moved, symlinks=True)
+    _append_row(
+        moved,
+        "EV9002,intervention_effect,sertraline,vehicle or untreated,TNF-α,decrease,lowered,"
+        "in_vitro,rat,moved-checkout probe,,nava2025modulation,99,book/antidepressants/ssri,"
+        "added by the incremental build test",
+    )
+    executed = _build(moved)
+    assert "book/antidepressants/ssri" in executed
+    assert "moved-checkout probe" in _html(moved, "book/antidepressants/ssri")

@@ -150,9 +150,38 @@ def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
 
     cache = get_cache(cache_path)
     sources = {str(Path(app.env.doc2path(d)).resolve()) for d in docnames}
-    for record in cache.list_cache_records():
-        if str(Path(record.uri).resolve()) in sources:
-            cache.remove_cache(record.pk)
+    stale = {
+        record.pk
+        for record in cache.list_cache_records()
+        if str(Path(record.uri).resolve()) in sources
+    }
+    # The cache serves a page by its notebook's content, wherever it was cached: a checkout
+    # moved or copied with its _build (a CI cache, a new clone) holds records under the old
+    # paths, and those would serve the stale outputs.  So records are also found by content.
+    for docname in docnames:
+        notebook = _notebook_of(app, app.env, docname)
+        if notebook is not None:
+            try:
+                stale.add(cache.match_cache_notebook(notebook).pk)
+            except KeyError:
+                pass
+    for pk in stale:
+        cache.remove_cache(pk)
+
+
+def _notebook_of(app: Sphinx, env, docname: str):
+    """The page as myst-nb reads it, with the tracking cell (None if it is not a notebook)."""
+    from myst_nb.core.read import create_nb_reader
+
+    path = Path(env.doc2path(docname))
+    if not path.is_file() or path.suffix not in (".md", ".ipynb"):
+        return None
+    try:
+        text = with_tracking_cell(docname, path.read_text(encoding=app.config.source_encoding))
+        reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
+        return reader.read(text) if reader is not None else None
+    except Exception:  # noqa: BLE001 - myst-nb will meet (and report) the same problem
+        return None
 
 
 def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
@@ -215,25 +244,16 @@ def _pages_to_execute(app: Sphinx, env, docnames) -> list[tuple[shared_kernels.J
     """The pages myst-nb would execute and the cache cannot serve, as executor jobs."""
     from pathlib import PurePosixPath
 
-    from myst_nb.core.read import create_nb_reader
-
     nb_config = env.mystnb_config
     cache = _execution_cache(env)
     jobs = []
     for docname in sorted(docnames):
         path = Path(env.doc2path(docname))
-        if not path.is_file() or path.suffix not in (".md", ".ipynb"):
-            continue
         posix = PurePosixPath(path.as_posix())
         if any(posix.match(pattern) for pattern in nb_config.execution_excludepatterns):
             continue
-        try:
-            text = with_tracking_cell(docname, path.read_text(encoding=app.config.source_encoding))
-            reader = create_nb_reader(str(path), env.myst_config, nb_config, text)
-            if reader is None:
-                continue
-            notebook = reader.read(text)
-        except Exception:  # noqa: BLE001 - myst-nb will meet (and report) the same problem
+        notebook = _notebook_of(app, env, docname)
+        if notebook is None:
             continue
         if nb_config.metadata_key in notebook.metadata or nb_config.kernel_rgx_aliases:
             continue  # per-page execution settings: leave the page to myst-nb
@@ -356,9 +376,11 @@ def _drop_unused_assets(body: str, context) -> None:
         markers = UNUSED_WITHOUT.get(name)
         return markers is None or any(marker in body for marker in markers)
 
+    # In place: the list is the builder's own for this page (Sphinx restores it after the page),
+    # and a new list would lose what later handlers add, such as the theme's pagename script.
     for key in ("script_files", "css_files"):
         if key in context:
-            context[key] = [asset for asset in context[key] if used(asset)]
+            context[key][:] = [asset for asset in context[key] if used(asset)]
 
 
 REFERENCES_PAGE = "book/about/references"  # pages.citations.REFERENCES_PAGE
