@@ -156,6 +156,17 @@ def per_page(compute: Callable[[], _T]) -> Callable[..., _T]:
     return run
 
 
+def _group_slices(frame: pd.DataFrame, keys: list[str], column: str):
+    """(the sorted group index, the values of *column* ordered by group, each group's
+    (start, end) in them); within a group the values keep the frame's order."""
+    grouped = frame.groupby(keys, sort=True)
+    codes = grouped.ngroup().to_numpy()
+    values = frame[column].to_numpy(dtype=object)[np.argsort(codes, kind="stable")]
+    counts = np.bincount(codes, minlength=grouped.ngroups)
+    ends = np.cumsum(counts)
+    return grouped.size().index, values, zip((ends - counts).tolist(), ends.tolist(), strict=True)
+
+
 def capped_per_group(
     frame: pd.DataFrame, keys: list[str], column: str, limit: int, separator: str = "; "
 ) -> pd.Series:
@@ -164,18 +175,25 @@ def capped_per_group(
     first_n(list(v), ...))`` gives, without building a Series per group (pandas' Python
     aggregation cost 14 s for 51,000 groups at 1000x).  The one loop is over the groups'
     slices of one array, joining strings."""
-    grouped = frame.groupby(keys, sort=True)
-    codes = grouped.ngroup().to_numpy()
-    values = frame[column].to_numpy(dtype=object)[np.argsort(codes, kind="stable")]
-    counts = np.bincount(codes, minlength=grouped.ngroups)
-    ends = np.cumsum(counts)
+    index, values, slices = _group_slices(frame, keys, column)
     text = [
         separator.join(values[start:end])
         if end - start <= limit
-        else separator.join([*values[start : start + limit], and_more(int(end - start - limit))])
-        for start, end in zip((ends - counts).tolist(), ends.tolist(), strict=True)
+        else separator.join([*values[start : start + limit], and_more(end - start - limit)])
+        for start, end in slices
     ]
-    return pd.Series(text, index=grouped.size().index, dtype=str, name=column)
+    return pd.Series(text, index=index, dtype=str, name=column)
+
+
+def lists_per_group(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
+    """``groupby(keys, sort=True)[column].agg(list)``, by slicing one array (see above)."""
+    index, values, slices = _group_slices(frame, keys, column)
+    return pd.Series(
+        [values[start:end].tolist() for start, end in slices],
+        index=index,
+        dtype=object,
+        name=column,
+    )
 
 
 def _count_legend(title: str, largest: int) -> alt.Legend:

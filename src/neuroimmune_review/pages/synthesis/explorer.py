@@ -20,14 +20,16 @@ from .common import (
     NET_COLOURS,
     NET_SHAPES,
     _antidepressant_rows,
-    _capped,
     _class_group,
     _colour_and_shape,
     _count_legend,
     _effects,
     _with_sources,
     antidepressant_classes,
+    capped_per_group,
     kind_groups,
+    lists_per_group,
+    per_page,
     publish_file,
     th_axes,
 )
@@ -36,6 +38,7 @@ from .common import (
 # 1. Evidence explorer
 
 
+@per_page
 def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim type × intervention × mediator × evidence type × species: distinct
     sources by direction (``n_inc`` …), distinct sources (``n``), rows (``n_rows``) and the
@@ -90,11 +93,16 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         index=keys, columns="direction", values="source_id", aggfunc="nunique", fill_value=0
     ).reindex(columns=data.directions(), fill_value=0)
     distinct = rows[[*keys, "source_label"]].drop_duplicates().sort_values([*keys, "source_label"])
+    # The bibliography key of each source (a link target on the References page).
+    key_of = {label: sid.split("#")[0] for sid, label in labels.items()}
+    distinct["source_key"] = distinct["source_label"].map(key_of)
     table = pd.DataFrame(
         {
             "n": grouped["source_id"].nunique(),
             "n_rows": grouped.size(),
-            "src": distinct.groupby(keys)["source_label"].agg(list),
+            "src": lists_per_group(distinct, keys, "source_label"),
+            "src_label": capped_per_group(distinct, keys, "source_label", MAX_LABELS),
+            "src_keys": lists_per_group(distinct, keys, "source_key"),
         }
     )
     for column, direction in (
@@ -105,10 +113,6 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         ("n_unsp", "changed_unspecified"),
     ):
         table[column] = by_direction[direction].astype(int)
-    table["src_label"] = table["src"].map(_capped)
-    # The bibliography key of each source (a link target on the References page).
-    key_of = {label: sid.split("#")[0] for sid, label in labels.items()}
-    table["src_keys"] = [[key_of[label] for label in src] for src in table["src"]]
     table = table.reset_index().rename(columns={"th_axis": "axis", "species_label": "species"})
     group_order = antidepressant_classes() + list(kind_groups().values()) + ["Other"]
     axes = th_axes()
@@ -438,7 +442,7 @@ def explorer(default_family: str = "cytokine") -> Explorer:
 def explorer_summary():
     """Generated paragraph: what the explorer holds."""
     rows = data.evidence()
-    strata = explorer_strata(rows)
+    strata = explorer_strata()  # of every row, as data.evidence() gives them
     cells = strata.groupby(["intervention", "mediator"]).size()
     ad = _antidepressant_rows(rows)
     effects = _effects(rows)
