@@ -233,15 +233,16 @@ def explorer(default_family: str = "cytokine") -> Explorer:
     if default_family not in families:
         default_family = "All"
     classes = antidepressant_classes()
+    present = {column: set(strata[column].unique()) for column in ("group", "claim", "evidence")}
     groups = [
-        g for g in classes + list(kind_groups().values()) + ["Other"] if g in set(strata["group"])
+        g for g in classes + list(kind_groups().values()) + ["Other"] if g in present["group"]
     ]
-    claims = [c for c in data.claim_type_labels().values() if c in set(strata["claim"])]
+    claims = [c for c in data.claim_type_labels().values() if c in present["claim"]]
     default_claim = data.claim_type_labels()[EFFECT_CLAIMS[0]]
     if default_claim not in claims:
         default_claim = "All"
     species = sorted(strata["species"].unique(), key=lambda s: (s == "not stated", s))
-    types = [t for t in data.evidence_type_labels().values() if t in set(strata["evidence"])]
+    types = [t for t in data.evidence_type_labels().values() if t in present["evidence"]]
     options = {
         "claim": claims,
         "evidence": types,
