@@ -88,23 +88,43 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         "evidence",
         "species_label",
     ]
+    # Performance: the eight text keys are grouped once; every count below groups the rows by
+    # their stratum number (an integer), not by the keys again.
     grouped = rows.groupby(keys, sort=True)
-    by_direction = rows.pivot_table(
-        index=keys, columns="direction", values="source_id", aggfunc="nunique", fill_value=0
-    ).reindex(columns=data.directions(), fill_value=0)
-    distinct = rows[[*keys, "source_label"]].drop_duplicates().sort_values([*keys, "source_label"])
+    strata = pd.DataFrame(
+        {
+            "stratum": grouped.ngroup(),
+            "direction": rows["direction"],
+            "source_id": rows["source_id"],
+            "source_label": rows["source_label"],
+        }
+    )
+    by_source = strata.drop_duplicates(["stratum", "source_id", "direction"])
+    by_direction = (
+        by_source.groupby(["stratum", "direction"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=data.directions(), fill_value=0)
+    )
+    distinct = (
+        strata[["stratum", "source_label"]]
+        .drop_duplicates()
+        .sort_values(["stratum", "source_label"], kind="stable")
+    )
     # The bibliography key of each source (a link target on the References page).
     key_of = {label: sid.split("#")[0] for sid, label in labels.items()}
     distinct["source_key"] = distinct["source_label"].map(key_of)
     table = pd.DataFrame(
         {
-            "n": grouped["source_id"].nunique(),
-            "n_rows": grouped.size(),
-            "src": lists_per_group(distinct, keys, "source_label"),
-            "src_label": capped_per_group(distinct, keys, "source_label", MAX_LABELS),
-            "src_keys": lists_per_group(distinct, keys, "source_key"),
+            "n": by_source.drop_duplicates(["stratum", "source_id"]).groupby("stratum").size(),
+            "n_rows": strata.groupby("stratum").size(),
+            "src": lists_per_group(distinct, ["stratum"], "source_label"),
+            "src_label": capped_per_group(distinct, ["stratum"], "source_label", MAX_LABELS),
+            "src_keys": lists_per_group(distinct, ["stratum"], "source_key"),
         }
     )
+    table = table.join(by_direction.reindex(table.index, fill_value=0))
+    table.index = grouped.size().index  # stratum i is the i-th group in key order
     for column, direction in (
         ("n_inc", "increase"),
         ("n_dec", "decrease"),
@@ -112,8 +132,12 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         ("n_mix", "mixed"),
         ("n_unsp", "changed_unspecified"),
     ):
-        table[column] = by_direction[direction].astype(int)
-    table = table.reset_index().rename(columns={"th_axis": "axis", "species_label": "species"})
+        table[column] = table[direction].astype(int)
+    table = (
+        table.drop(columns=data.directions())
+        .reset_index()
+        .rename(columns={"th_axis": "axis", "species_label": "species"})
+    )
     group_order = antidepressant_classes() + list(kind_groups().values()) + ["Other"]
     axes = th_axes()
     table["gorder"] = table["group"].map({g: i for i, g in enumerate(group_order)})
