@@ -16,11 +16,12 @@ from .common import (
     MAX_LABELS,
     MAX_LISTED,
     MAX_PAIRS_SHOWN,
-    _capped,
     _count_legend,
     _effects,
     _with_sources,
     antidepressant_classes,
+    capped_per_group,
+    per_page,
     publish_file,
 )
 
@@ -36,15 +37,12 @@ def _per_direction(long: pd.DataFrame, column: str, limit: int) -> pd.Series:
     """'Decrease: a; b | Increase: c' per pair: the distinct values of *column* by direction."""
     keys = [*_KEYS, "dorder", "direction"]
     distinct = long[[*keys, column]].drop_duplicates().sort_values([*keys, column])
-    items = (
-        distinct.groupby(keys, sort=True)[column]
-        .agg(lambda values: _capped(list(values), limit))
-        .reset_index(name="items")
-    )
+    items = capped_per_group(distinct, keys, column, limit).reset_index(name="items")
     items["text"] = items["direction"].map(data.direction_labels()) + ": " + items["items"]
-    return items.groupby(_KEYS, sort=True)["text"].agg(" | ".join)
+    return capped_per_group(items, _KEYS, "text", len(items) + 1, separator=" | ")
 
 
+@per_page
 def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every (intervention, mediator) and (antidepressant class, mediator) pair whose
     intervention effects point in more than one direction.
@@ -98,10 +96,13 @@ def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         {
             "n_findings": grouped.size(),
             "n_sources": grouped["source_id"].nunique(),
-            "interventions": grouped["intervention"].agg(
-                lambda v: _capped(sorted(set(v)), MAX_LISTED)
+            "interventions": capped_per_group(
+                long[[*_KEYS, "intervention"]].drop_duplicates().sort_values("intervention"),
+                _KEYS,
+                "intervention",
+                MAX_LISTED,
             ),
-            "ids": grouped["id"].agg(lambda v: _capped(sorted(v), MAX_LISTED)),
+            "ids": capped_per_group(long.sort_values("id"), _KEYS, "id", MAX_LISTED),
             "evidence_types": _per_direction(long, "evidence_label", 100),
             "samples": _per_direction(long, "sample", MAX_LABELS),
             "sources": _per_direction(long, "source_label", MAX_LABELS),
@@ -116,7 +117,10 @@ def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     names = pd.DataFrame(
         {d: data.direction_labels()[d].lower() for d in DIRECTION_ORDER}, index=present.index
     ).where(present, "")
-    pairs["directions"] = names.agg(lambda r: ", ".join(x for x in r if x), axis=1)
+    pairs["directions"] = [
+        ", ".join(name for name in row if name)
+        for row in zip(*(names[d] for d in DIRECTION_ORDER), strict=True)
+    ]
     pairs = pairs.reset_index()
     # Single interventions first, as before; then classes.
     pairs["order"] = (pairs["level"] == "class").astype(int)
@@ -303,18 +307,29 @@ def contested_summary():
     single = pairs[pairs["level"] == "intervention"]
     cls = pairs[pairs["level"] == "class"]
     opposite = pairs[pairs["kind"] == "opposite"]
-    # Class-level conflicts that appear only when drugs of a class are pooled.
-    between = cls[
-        [
-            not (single["subject"].isin(i.split("; ")) & (single["mediator"] == m)).any()
-            for i, m in zip(cls["interventions"], cls["mediator"], strict=False)
-        ]
-    ]
+    # Class-level conflicts that appear only when drugs of a class are pooled: no listed
+    # intervention of the class has a conflict of its own over the same mediator.
+    listed = cls["interventions"].str.split("; ").explode()
+    listed = pd.DataFrame({"subject": listed, "mediator": cls["mediator"].reindex(listed.index)})
+    own = listed.merge(
+        single[["subject", "mediator"]].drop_duplicates(),
+        on=["subject", "mediator"],
+        how="left",
+        indicator=True,
+    )
+    own_conflict = set(listed.index[(own["_merge"] == "both").to_numpy()])
+    between = cls[~cls.index.isin(own_conflict)]
     # Conflicts where clinical and non-clinical findings point different ways.
+    kinds = (
+        pairs["evidence_types"].str.split(" | ", regex=False).explode().str.split(": ", n=1).str[1]
+    )
+    mixed_types = kinds.groupby(level=0).nunique() > 1
+    typed = pairs[mixed_types.reindex(pairs.index, fill_value=False)]
     split_by_type = [
-        _pair_label(p["level"], p["subject"], p["mediator"])
-        for _, p in pairs.iterrows()
-        if len({part.split(": ", 1)[1] for part in p["evidence_types"].split(" | ")}) > 1
+        _pair_label(level, subject, mediator)
+        for level, subject, mediator in zip(
+            typed["level"], typed["subject"], typed["mediator"], strict=True
+        )
     ]
     parts = [
         scope,

@@ -20,14 +20,16 @@ from .common import (
     NET_COLOURS,
     NET_SHAPES,
     _antidepressant_rows,
-    _capped,
     _class_group,
     _colour_and_shape,
     _count_legend,
     _effects,
     _with_sources,
     antidepressant_classes,
+    capped_per_group,
     kind_groups,
+    lists_per_group,
+    per_page,
     publish_file,
     th_axes,
 )
@@ -36,6 +38,7 @@ from .common import (
 # 1. Evidence explorer
 
 
+@per_page
 def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim type × intervention × mediator × evidence type × species: distinct
     sources by direction (``n_inc`` …), distinct sources (``n``), rows (``n_rows``) and the
@@ -85,18 +88,43 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         "evidence",
         "species_label",
     ]
+    # Performance: the eight text keys are grouped once; every count below groups the rows by
+    # their stratum number (an integer), not by the keys again.
     grouped = rows.groupby(keys, sort=True)
-    by_direction = rows.pivot_table(
-        index=keys, columns="direction", values="source_id", aggfunc="nunique", fill_value=0
-    ).reindex(columns=data.directions(), fill_value=0)
-    distinct = rows[[*keys, "source_label"]].drop_duplicates().sort_values([*keys, "source_label"])
-    table = pd.DataFrame(
+    strata = pd.DataFrame(
         {
-            "n": grouped["source_id"].nunique(),
-            "n_rows": grouped.size(),
-            "src": distinct.groupby(keys)["source_label"].agg(list),
+            "stratum": grouped.ngroup(),
+            "direction": rows["direction"],
+            "source_id": rows["source_id"],
+            "source_label": rows["source_label"],
         }
     )
+    by_source = strata.drop_duplicates(["stratum", "source_id", "direction"])
+    by_direction = (
+        by_source.groupby(["stratum", "direction"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=data.directions(), fill_value=0)
+    )
+    distinct = (
+        strata[["stratum", "source_label"]]
+        .drop_duplicates()
+        .sort_values(["stratum", "source_label"], kind="stable")
+    )
+    # The bibliography key of each source (a link target on the References page).
+    key_of = {label: sid.split("#")[0] for sid, label in labels.items()}
+    distinct["source_key"] = distinct["source_label"].map(key_of)
+    table = pd.DataFrame(
+        {
+            "n": by_source.drop_duplicates(["stratum", "source_id"]).groupby("stratum").size(),
+            "n_rows": strata.groupby("stratum").size(),
+            "src": lists_per_group(distinct, ["stratum"], "source_label"),
+            "src_label": capped_per_group(distinct, ["stratum"], "source_label", MAX_LABELS),
+            "src_keys": lists_per_group(distinct, ["stratum"], "source_key"),
+        }
+    )
+    table = table.join(by_direction.reindex(table.index, fill_value=0))
+    table.index = grouped.size().index  # stratum i is the i-th group in key order
     for column, direction in (
         ("n_inc", "increase"),
         ("n_dec", "decrease"),
@@ -104,12 +132,12 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         ("n_mix", "mixed"),
         ("n_unsp", "changed_unspecified"),
     ):
-        table[column] = by_direction[direction].astype(int)
-    table["src_label"] = table["src"].map(_capped)
-    # The bibliography key of each source (a link target on the References page).
-    key_of = {label: sid.split("#")[0] for sid, label in labels.items()}
-    table["src_keys"] = [[key_of[label] for label in src] for src in table["src"]]
-    table = table.reset_index().rename(columns={"th_axis": "axis", "species_label": "species"})
+        table[column] = table[direction].astype(int)
+    table = (
+        table.drop(columns=data.directions())
+        .reset_index()
+        .rename(columns={"th_axis": "axis", "species_label": "species"})
+    )
     group_order = antidepressant_classes() + list(kind_groups().values()) + ["Other"]
     axes = th_axes()
     table["gorder"] = table["group"].map({g: i for i, g in enumerate(group_order)})
@@ -229,15 +257,16 @@ def explorer(default_family: str = "cytokine") -> Explorer:
     if default_family not in families:
         default_family = "All"
     classes = antidepressant_classes()
+    present = {column: set(strata[column].unique()) for column in ("group", "claim", "evidence")}
     groups = [
-        g for g in classes + list(kind_groups().values()) + ["Other"] if g in set(strata["group"])
+        g for g in classes + list(kind_groups().values()) + ["Other"] if g in present["group"]
     ]
-    claims = [c for c in data.claim_type_labels().values() if c in set(strata["claim"])]
+    claims = [c for c in data.claim_type_labels().values() if c in present["claim"]]
     default_claim = data.claim_type_labels()[EFFECT_CLAIMS[0]]
     if default_claim not in claims:
         default_claim = "All"
     species = sorted(strata["species"].unique(), key=lambda s: (s == "not stated", s))
-    types = [t for t in data.evidence_type_labels().values() if t in set(strata["evidence"])]
+    types = [t for t in data.evidence_type_labels().values() if t in present["evidence"]]
     options = {
         "claim": claims,
         "evidence": types,
@@ -438,7 +467,7 @@ def explorer(default_family: str = "cytokine") -> Explorer:
 def explorer_summary():
     """Generated paragraph: what the explorer holds."""
     rows = data.evidence()
-    strata = explorer_strata(rows)
+    strata = explorer_strata()  # of every row, as data.evidence() gives them
     cells = strata.groupby(["intervention", "mediator"]).size()
     ad = _antidepressant_rows(rows)
     effects = _effects(rows)

@@ -23,6 +23,7 @@ from .common import (
     _colour_and_shape,
     _count_legend,
     antidepressant_classes,
+    per_page,
     source_labels,
     th_axes,
     th_axis_labels,
@@ -56,6 +57,7 @@ def _gap_rows() -> pd.DataFrame:
     return _antidepressant_rows(data.evidence(claim_type="intervention_effect"))
 
 
+@per_page
 def gap_map_table() -> pd.DataFrame:
     """Every antidepressant class × mediator cell of the gap map, empty cells included.
 
@@ -127,12 +129,14 @@ def gap_map() -> Figure:
         axis_label=table["th_axis"].map(axis_labels),
         source_names=[_capped([labels[s] for s in data.split_list(c)]) for c in table["sources"]],
         types=[
-            ", ".join(
-                f"{ev_labels[t].lower()} {r[f'n_{t}']}"
-                for t in data.evidence_types()
-                if r[f"n_{t}"]
+            ", ".join(part for part in parts if part)
+            for parts in zip(
+                *(
+                    [f"{ev_labels[t].lower()} {n}" if n else "" for n in table[f"n_{t}"]]
+                    for t in data.evidence_types()
+                ),
+                strict=True,
             )
-            for _, r in table.iterrows()
         ],
     )
     # Embedded compactly: one row per mediator, with its filled cells as a list; the empty grid

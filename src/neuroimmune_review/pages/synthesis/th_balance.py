@@ -17,6 +17,7 @@ from .common import (
     _antidepressant_rows,
     _effects,
     antidepressant_classes,
+    per_page,
 )
 
 # ---------------------------------------------------------------------------
@@ -28,6 +29,7 @@ SHIFT_NONE = "no shift"
 ARMS = {"Th1": "Th1 mediators", "Th2": "Th2 mediators"}
 
 
+@per_page
 def th_votes(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each antidepressant-class intervention effect on a Th1 or Th2 mediator, with the shift it
     votes for.  Rows are kept; the counts built on them are of distinct sources (a source that
