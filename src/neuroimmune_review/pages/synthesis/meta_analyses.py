@@ -1,4 +1,9 @@
-"""Page 5 of the synthesis: the comparison with published meta-analyses."""
+"""Page 5 of the synthesis: the comparison with published meta-analyses.
+
+Long by design: the page's builders (forest plots and their tables, the agreement verdicts
+and their per-build memo, the pooled-results table, the summary) share the scope, label and
+direction helpers here; split apart, each part would import the others.
+"""
 
 from __future__ import annotations
 
