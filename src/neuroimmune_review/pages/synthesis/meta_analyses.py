@@ -336,9 +336,10 @@ def agreement() -> pd.DataFrame:
     'antidepressants' entry) for before/after meta-analyses; the MDD-versus-controls findings
     for case-control meta-analyses.  Only clinical findings are compared, since the
     meta-analyses pool clinical studies; findings of other types are shown beside them."""
-    # The tracked queries run on every call, so each page that asks records its inputs.
-    ma = meta_analyses()
-    rows = data.evidence()
+    # Every tracked query the computation makes runs on each call, memo or not, so a page
+    # that asks records all its inputs (the labels and enums too).
+    ma, rows = meta_analyses(), data.evidence()
+    antidepressant_classes(), comparison_labels(), ma_direction_labels(), data.direction_labels()
     # Performance: the page asks for this table six times (summary, two forest plots, two
     # forest tables, the agreement table); at 1000x each took over a second.  It is computed
     # once per version of its input files and copied out, so callers cannot change the memo.
