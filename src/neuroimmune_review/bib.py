@@ -288,11 +288,16 @@ def reference_report(
         "parse_failures": len(bibliography.failed),
     }
     if evidence_df is not None and {"citation", "review_ref"} <= set(evidence_df.columns):
-        citations = evidence_df["citation"].fillna("").astype(str).str.strip()
-        source_only = citations.str.fullmatch(
+        # Performance: the pattern is matched once per distinct citation, not per row (a few
+        # hundred citations against 357,000 rows at 1000x), and the rows picked by isin.
+        citations = evidence_df["citation"].fillna("").astype(str)
+        distinct = citations.drop_duplicates()
+        source_only = distinct.str.strip().str.fullmatch(
             rf"\s*{re.escape(source_key)}\s*(;\s*{re.escape(source_key)}\s*)*"
         )
-        rows = evidence_df[source_only]
+        wanted = [c for c in ("id", "review_ref") if c in evidence_df.columns]
+        mask = citations.isin(distinct[source_only.astype(bool)]).to_numpy()
+        rows = evidence_df[wanted][mask]  # only the columns read below: a narrower copy
         row_numbers = sorted(
             {
                 n

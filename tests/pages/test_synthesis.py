@@ -315,6 +315,27 @@ def test_agreement_uses_only_allowed_verdicts(root):
     )
 
 
+def test_agreement_memo_follows_the_data_and_cannot_be_changed(copy_root):
+    first = synthesis.agreement()
+    first.loc[:, "verdict"] = "tampered"  # a caller changing its copy
+    assert "tampered" not in set(synthesis.agreement()["verdict"])
+    # Drop every clinical treatment finding: each mediator the review compared loses its side.
+    path = copy_root / "data" / "evidence.csv"
+    evidence = read(copy_root, "evidence")
+    kept = evidence[
+        ~(
+            (evidence["evidence_type"] == "clinical")
+            & (evidence["claim_type"] == "intervention_effect")
+        )
+    ]
+    kept.to_csv(path, index=False)
+    after = synthesis.agreement().set_index(["comparison", "mediator"])
+    treated = after.loc["treatment_pre_post"]
+    assert set(treated["verdict"]) == {"not assessed"}
+    before = first.set_index(["comparison", "mediator"]).loc["treatment_pre_post"]
+    assert (before["review_net"] != "").any()  # the change above did change something
+
+
 def test_forest_plot_draws_only_reported_effects(root):
     meta = read(root, "meta_analyses")
     figure = synthesis.forest_plot()

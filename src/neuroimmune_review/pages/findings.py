@@ -141,7 +141,7 @@ def _chapter(rows, drug_class: str) -> str:
 
 def _verdicts() -> dict[str, sof.ClassVerdict]:
     rows = data.evidence()
-    return {c: sof.class_verdict(rows, c) for c in data.DRUG_CLASSES}
+    return sof.class_verdicts(rows, data.DRUG_CLASSES)
 
 
 def summary(drug_class: str) -> _HTML:

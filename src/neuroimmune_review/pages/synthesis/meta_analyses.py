@@ -1,4 +1,9 @@
-"""Page 5 of the synthesis: the comparison with published meta-analyses."""
+"""Page 5 of the synthesis: the comparison with published meta-analyses.
+
+Long by design: the page's builders (forest plots and their tables, the agreement verdicts
+and their per-build memo, the pooled-results table, the summary) share the scope, label and
+direction helpers here; split apart, each part would import the others.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ import json
 import altair as alt
 import pandas as pd
 
-from ... import data
+from ... import data, paths
 from ...render import Figure, Table, markdown
+from ...schema import DATAPACKAGE_FILE
 from ...text import escape_markdown
 from ...text import plural as _plural
 from .. import charts, citations
@@ -330,8 +336,35 @@ def agreement() -> pd.DataFrame:
     'antidepressants' entry) for before/after meta-analyses; the MDD-versus-controls findings
     for case-control meta-analyses.  Only clinical findings are compared, since the
     meta-analyses pool clinical studies; findings of other types are shown beside them."""
-    ma = meta_analyses()
-    rows = data.evidence()
+    # Every tracked query the computation makes runs on each call, memo or not, so a page
+    # that asks records all its inputs (the labels and enums too).
+    ma, rows = meta_analyses(), data.evidence()
+    antidepressant_classes(), comparison_labels(), ma_direction_labels(), data.direction_labels()
+    # Performance: the page asks for this table six times (summary, two forest plots, two
+    # forest tables, the agreement table); at 1000x each took over a second.  It is computed
+    # once per version of its input files and copied out, so callers cannot change the memo.
+    key = _inputs_key()
+    if key not in _AGREEMENT:
+        _AGREEMENT.clear()
+        _AGREEMENT[key] = _agreement(ma, rows)
+    return _AGREEMENT[key].copy()
+
+
+_AGREEMENT: dict[tuple, pd.DataFrame] = {}
+
+
+def _inputs_key() -> tuple:
+    """Path, mtime and size of every file agreement() reads (data tables, labels, bibliography)."""
+    root = paths.find_root()
+    files = [
+        paths.data_dir(root) / f"{name}.csv"
+        for name in ("evidence", "interventions", "mediators", "meta_analyses")
+    ]
+    files += [paths.data_dir(root) / DATAPACKAGE_FILE, paths.bib_path(root)]
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+
+def _agreement(ma: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     effects = _effects(rows)
     treated = effects[
         effects["drug_class"].isin(antidepressant_classes()) | (effects["intervention"] == UMBRELLA)
@@ -340,6 +373,14 @@ def agreement() -> pd.DataFrame:
     review_sets = {
         "treatment_pre_post": treated,
         "mdd_vs_controls": cases[cases["intervention"] == "major depressive disorder"],
+    }
+    # Distinct sources per (mediator, clinical or not, direction) of each review set, counted
+    # once over the whole set rather than by filtering it again for every pooled mediator.
+    review_counts = {
+        comparison: subset.assign(is_clinical=subset["evidence_type"] == "clinical")
+        .groupby(["mediator", "is_clinical", "direction"])["source_id"]
+        .nunique()
+        for comparison, subset in review_sets.items()
     }
     out = []
     for (comparison, mediator), part in ma.groupby(["comparison", "mediator"], sort=False):
@@ -369,10 +410,8 @@ def agreement() -> pd.DataFrame:
             review_clinical, review_other, verdict = "", "", "not assessed"
             reason = "the review's data have no findings of this kind"
         else:
-            mediator_rows = subset[subset["mediator"] == mediator]
-            is_clinical = mediator_rows["evidence_type"] == "clinical"
-            clinical = mediator_rows[is_clinical].groupby("direction")["source_id"].nunique()
-            other = mediator_rows[~is_clinical].groupby("direction")["source_id"].nunique()
+            counts = review_counts[comparison]
+            clinical, other = (_direction_counts(counts, mediator, flag) for flag in (True, False))
             review_clinical, review_other = _counts_text(clinical), _counts_text(other)
             net = _net(clinical)
             said = net.replace("_", " ")
@@ -409,6 +448,14 @@ def agreement() -> pd.DataFrame:
     return table.sort_values(
         ["comparison", "mediator"], key=lambda s: s.map(order) if s.name == "comparison" else s
     ).reset_index(drop=True)
+
+
+def _direction_counts(counts: pd.Series, mediator: str, clinical: bool) -> pd.Series:
+    """Distinct sources by direction for one mediator, clinical or other (empty if none)."""
+    try:
+        return counts.loc[(mediator, clinical)]
+    except KeyError:
+        return pd.Series(dtype="int64")
 
 
 def agreement_table() -> Table:
