@@ -98,6 +98,17 @@ def findings_in_chart_data(spec: dict) -> int:
     return sum(int(v) for row in records for v in row[n_source[0]])
 
 
+def test_every_page_keeps_the_theme_page_scripts(built_site, toc_docnames):
+    """Dropping unused assets must not drop the theme's inline scripts (its page name)."""
+    missing = [
+        d
+        for d in toc_docnames
+        if f"DOCUMENTATION_OPTIONS.pagename = '{d}';"
+        not in (built_site / f"{d}.html").read_text(encoding="utf-8")
+    ]
+    assert not missing, f"pages without the theme's pagename script: {missing}"
+
+
 def test_every_drug_class_has_a_chart_page(toc_docnames):
     from neuroimmune_review import data
 
