@@ -19,6 +19,7 @@ pooled result fanned out into per-drug rows, or a duplicated row, cannot add a v
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -111,7 +112,10 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)  # why the certainty was lowered
 
 
-def _net(votes: dict[str, int]) -> str:
+def net_direction(votes: Mapping[str, int]) -> str:
+    """The net of directed votes: the largest of decrease/increase (ties with no change allowed),
+    no change if it outnumbers both, "conflicting" on a tie, "none" with no vote.  The one rule
+    the summary of findings and the meta-analysis comparison share."""
     dec, inc, nc = (votes.get(d, 0) for d in VOTED)
     if dec == inc == nc == 0:
         return "none"
@@ -171,7 +175,7 @@ def verdict(pairs: pd.DataFrame, vote_column: str = "direction") -> Verdict:
         return Verdict("none", 0, 0, 0, 0)
     voted = pairs[pairs[vote_column].isin(VOTED)]
     votes = voted.groupby(vote_column)["source"].nunique().to_dict()
-    net = _net(votes)
+    net = net_direction(votes)
     support = voted[voted[vote_column] == net] if net in VOTED else voted.iloc[0:0]
     supporting_types = set(support["evidence_type"].unique())
     # A source that reports both directions votes for both: agreement is of source votes.

@@ -12,7 +12,7 @@ import json
 import altair as alt
 import pandas as pd
 
-from ... import data, paths
+from ... import data, paths, sof
 from ...render import Figure, Table, markdown
 from ...schema import DATAPACKAGE_FILE
 from ...text import escape_markdown
@@ -304,16 +304,9 @@ def forest_table(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Tabl
 
 
 def _net(counts: pd.Series) -> str:
-    inc, dec, nc = (int(counts.get(d, 0)) for d in ("increase", "decrease", "no_change"))
-    if inc == dec == nc == 0:
-        return ""
-    if inc > dec and inc >= nc:
-        return "increase"
-    if dec > inc and dec >= nc:
-        return "decrease"
-    if nc > max(inc, dec):
-        return "no_change"
-    return "conflicting"
+    """The summary of findings' net-direction rule; "" when no clinical finding voted."""
+    net = sof.net_direction(counts)
+    return "" if net == "none" else net
 
 
 def _counts_text(counts: pd.Series) -> str:
