@@ -30,7 +30,9 @@ def _script_safe_json(value: Any) -> str:
 class Figure:
     """An Altair chart with the text alternative every chart on the site must carry."""
 
-    chart: alt.TopLevelMixin
+    # An Altair chart, or a Vega-Lite spec a builder assembled itself (a dict, used as it is:
+    # see meta_analyses._forest_spec for why).
+    chart: alt.TopLevelMixin | dict[str, Any]
     title: str
     description: str
     data: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
@@ -50,8 +52,13 @@ class Figure:
     def spec(self) -> dict[str, Any]:
         # Builders aggregate before charting, so row counts are bounded by the vocabularies, not
         # by the findings; Altair's 5000-row guard against embedding raw data does not apply.
-        with alt.data_transformers.disable_max_rows():
-            spec = self.chart.properties(description=f"{self.title}. {self.description}").to_dict()
+        description = f"{self.title}. {self.description}"
+        if isinstance(self.chart, dict):
+            # A copy, as Altair's to_dict gives: a caller changing the spec never changes the chart.
+            spec = {**json.loads(json.dumps(self.chart)), "description": description}
+        else:
+            with alt.data_transformers.disable_max_rows():
+                spec = self.chart.properties(description=description).to_dict()
         if self.datasets:
             spec.setdefault("datasets", {}).update(self.datasets)
         spec.setdefault("usermeta", {})["review"] = {

@@ -343,6 +343,83 @@ def test_forest_plot_draws_only_reported_effects(root):
     assert len(figure.data) == len(expected)
 
 
+def _forest_panels(spec: dict) -> list[tuple[str, list[dict], list[dict]]]:
+    """(title, plot layers, text columns) of each panel of a forest plot's Vega-Lite spec."""
+    panels = []
+    for panel in spec["vconcat"]:
+        plot, *columns = panel["hconcat"]
+        panels.append((plot["title"]["text"], plot["layer"], columns))
+    return panels
+
+
+def _in_panel(row: dict, layer: dict) -> bool:
+    """Whether *row* passes the group filter (``datum["field"] === "value"``) of one layer."""
+    group = re.fullmatch(r'datum\[("[^"]+")\] === (".*")', layer["transform"][0]["filter"])
+    assert group, layer["transform"]
+    return str(row[json.loads(group.group(1))]) == json.loads(group.group(2))
+
+
+@pytest.mark.parametrize(
+    ("comparisons", "group_column"),
+    [
+        (("treatment_pre_post",), "mediator"),
+        (("mdd_vs_controls", "responders_vs_nonresponders"), "comparison"),
+    ],
+)
+def test_forest_plot_draws_every_reported_effect_once_in_its_group(root, comparisons, group_column):
+    import altair as alt
+
+    meta = read(root, "meta_analyses")
+    expected = meta[meta["comparison"].isin(comparisons) & (meta["effect"] != "")]
+    figure = synthesis.forest_plot(comparisons)
+    spec = figure.spec()
+    alt.VConcatChart.validate(spec)  # the hand-assembled spec is valid Vega-Lite
+    rows = spec["datasets"]["forest_rows"]
+    assert len(rows) == len(expected)
+    assert sorted((r["mediator"], r["effect"]) for r in rows) == sorted(
+        zip(expected["mediator"], expected["effect"].astype(float), strict=True)
+    )
+    panels = _forest_panels(spec)
+    labels = synthesis.comparison_labels()
+    groups = {labels[g] if group_column == "comparison" else g for g in expected[group_column]}
+    assert {title for title, _, _ in panels} == groups and len(panels) == len(groups)
+    for row in rows:
+        # Each result is in exactly one panel, drawn as a mark, with its numbers beside it.
+        holding = [p for p in panels if _in_panel(row, p[1][-1])]
+        assert len(holding) == 1, row
+        title, layers, columns = holding[0]
+        marks = [layer for layer in layers if layer["data"]["name"] == "forest_rows"]
+        assert all(_in_panel(row, layer) for layer in marks + columns)
+        assert [c["encoding"]["text"]["field"] for c in columns] == [
+            "effect_ci",
+            "k",
+            "n_text",
+            "review",
+        ]
+        whiskers = [m for m in marks if m["mark"]["type"] == "rule"]
+        filled = [m for m in marks if m["mark"].get("filled") is True]
+        if row["ci_low"] is not None:
+            assert whiskers, f"{title}: a reported CI needs its line"
+        if row["significant"] == "yes":
+            assert filled, f"{title}: a significant result needs its filled mark"
+    # Only the last panel carries the x axis' labels and title; only the first the column headings.
+    assert [layers[0]["encoding"]["x"]["axis"]["labels"] for _, layers, _ in panels] == [False] * (
+        len(panels) - 1
+    ) + [True]
+    assert [columns[0]["title"]["text"] for _, _, columns in panels] == ["Effect [95% CI]"] + [
+        ""
+    ] * (len(panels) - 1)
+
+
+def test_forest_plot_spec_does_not_share_state_between_calls(root):
+    figure = synthesis.forest_plot()
+    first = figure.spec()
+    first["datasets"].clear()
+    first["vconcat"].clear()
+    again = figure.spec()
+    assert again["datasets"]["forest_rows"] and again["vconcat"]
+
+
 # ---------------------------------------------------------------------------
 # Explorer
 

@@ -7,6 +7,7 @@ direction helpers here; split apart, each part would import the others.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import altair as alt
@@ -100,6 +101,176 @@ def meta_analyses() -> pd.DataFrame:
     return table
 
 
+# (field, title, Vega-Lite type, number format) of the forest plot's tooltip.
+_FOREST_TOOLTIP = (
+    ("mediator", "Mediator", "nominal", None),
+    ("source", "Meta-analysis", "nominal", None),
+    ("scope", "Scope", "nominal", None),
+    ("reported_effect", "As published", "nominal", None),
+    ("effect", "Harmonised effect", "quantitative", ".2f"),
+    ("ci", "95% CI", "nominal", None),
+    ("k", "Studies (k)", "nominal", None),
+    ("n_text", "Participants (n)", "nominal", None),
+    ("review", "Review's clinical findings", "nominal", None),
+    ("significance", "Significance", "nominal", None),
+    ("source_note", "Read from", "nominal", None),
+)
+# The numbers beside each row, as in a printed forest plot: effect [95% CI], k, n and the
+# review's own clinical direction for the same mediator and comparison: (field, title, width).
+_FOREST_COLUMNS = (
+    ("effect_ci", "Effect [95% CI]", 130),
+    ("k", "k", 30),
+    ("n_text", "n", 40),
+    ("review", "Review (clinical)", 150),
+)
+_FOREST_ROWS = "forest_rows"  # the one named table every panel filters (Figure.datasets)
+_ZERO_ROWS = [{"zero": 0.0}]
+# Altair's name for inline rows (altair.vegalite.v6.api._dataset_name), kept so the compiled chart
+# is the one Altair built before this spec was assembled by hand.
+_ZERO_DATA = (
+    "data-"
+    + hashlib.sha256(json.dumps(_ZERO_ROWS, sort_keys=True, default=str).encode()).hexdigest()[:32]
+)
+
+
+def _forest_spec(
+    plotted: pd.DataFrame, group_field: str, groups: list, domain: list[float]
+) -> dict:
+    """The forest plot's Vega-Lite spec: one panel per group, stacked, each a plot and text columns.
+
+    Assembled as plain Vega-Lite here rather than from Altair objects: Altair deep-copies and
+    re-validates every sub-chart each time it is layered or concatenated, which for the ~100
+    sub-charts of this plot took seconds per page (now milliseconds).  The spec is the one Altair
+    built (same keys, same order), compiled by vl-convert as every chart is, and
+    tests/pages/test_synthesis.py validates it against the Vega-Lite schema.
+    """
+    scale = {"domain": domain, "nice": False}
+    y_sort = {"field": "effect", "op": "min"}
+    tooltip = [
+        {"field": field, **({"format": fmt} if fmt else {}), "title": title, "type": kind}
+        for field, title, kind, fmt in _FOREST_TOOLTIP
+    ]
+    y = {
+        "axis": {"labelLimit": 230, "minExtent": 230},
+        "field": "row",
+        "sort": y_sort,
+        "title": None,
+        "type": "nominal",
+    }
+    direction_domain = [ma_direction_labels()[d] for d in ("decrease", "no_change", "increase")]
+    title = ["Reported direction", "(filled = significant)"]
+    direction = {
+        "color": {
+            "field": "Direction",
+            "scale": {
+                "domain": direction_domain,
+                "range": [
+                    charts.DIRECTION_COLOURS[d] for d in ("decrease", "no_change", "increase")
+                ],
+            },
+            "title": title,
+            "type": "nominal",
+        },
+        "shape": {
+            "field": "Direction",
+            "scale": {
+                "domain": direction_domain,
+                "range": [
+                    charts.DIRECTION_SHAPES[d] for d in ("decrease", "no_change", "increase")
+                ],
+            },
+            "title": title,
+            "type": "nominal",
+        },
+    }
+    x_title = ["Harmonised effect", "(negative = lower after treatment,", "or in the first group)"]
+    source = {"name": _FOREST_ROWS}
+    panels = []
+    for i, group in enumerate(groups):
+        part = plotted[plotted[group_field] == group]
+        last = i == len(groups) - 1
+        axis = {"labels": last, "ticks": last, "title": x_title if last else None}
+
+        def x(field: str, axis=axis) -> dict:
+            return {"axis": axis, "field": field, "scale": scale, "type": "quantitative"}
+
+        in_group = {"filter": f"datum[{json.dumps(group_field)}] === {json.dumps(str(group))}"}
+        zero = {
+            "data": {"name": _ZERO_DATA},
+            "mark": {"type": "rule", "aria": False, "color": "#000000", "strokeDash": [3, 3]},
+            "encoding": {"x": x("zero")},
+        }
+        whiskers = {
+            "data": source,
+            "mark": {"type": "rule", "color": "#333333", "strokeWidth": 1.5},
+            "encoding": {"tooltip": tooltip, "x": x("ci_low"), "x2": {"field": "ci_high"}, "y": y},
+            "transform": [in_group, {"filter": "isValid(datum.ci_low)"}],
+        }
+        # Every result as a hollow mark; significant ones are filled on top.
+        hollow = {
+            "data": source,
+            "mark": {"type": "point", "filled": False, "size": 110, "strokeWidth": 2},
+            "encoding": {**direction, "tooltip": tooltip, "x": x("effect"), "y": y},
+            "transform": [in_group],
+        }
+        filled = {
+            "data": source,
+            "mark": {"type": "point", "filled": True, "opacity": 1, "size": 110},
+            "encoding": {**direction, "tooltip": tooltip, "x": x("effect"), "y": y},
+            "transform": [in_group, {"filter": "datum.significant == 'yes'"}],
+        }
+        # Only layers with marks: an empty layer would leave an unlabelled container for screen readers.
+        layers = [zero, hollow]
+        if part["ci_low"].notna().any():
+            layers.insert(1, whiskers)
+        if (part["significant"] == "yes").any():
+            layers.append(filled)
+        plot = {
+            "layer": layers,
+            "height": {"step": 18},
+            "title": {"text": str(group), "anchor": "start", "fontSize": 12},
+            "width": 300,
+        }
+        columns = [
+            {
+                "data": source,
+                "mark": {
+                    "type": "text",
+                    "align": "left",
+                    "baseline": "middle",
+                    "color": "#222222",
+                    "fontSize": 11,
+                },
+                "encoding": {
+                    "text": {"field": field, "type": "nominal"},
+                    "x": {"value": 0},
+                    "y": {"axis": None, "field": "row", "sort": y_sort, "type": "nominal"},
+                },
+                "height": {"step": 18},
+                "title": {"text": heading if i == 0 else "", "anchor": "start", "fontSize": 11},
+                "transform": [in_group],
+                "width": width,
+            }
+            for field, heading, width in _FOREST_COLUMNS
+        ]
+        panels.append(
+            {"hconcat": [plot, *columns], "resolve": {"scale": {"y": "shared"}}, "spacing": 4}
+        )
+    theme = alt.theme.get()()  # the active Altair theme's config, as Altair's own to_dict adds it
+    config = {
+        **theme.get("config", {}),
+        "view": {**theme.get("config", {}).get("view", {}), "stroke": None},
+    }
+    return {
+        "config": config,
+        "vconcat": panels,
+        "resolve": {"scale": {"color": "shared", "shape": "shared"}},
+        "spacing": 6,
+        "$schema": alt.SCHEMA_URL,
+        "datasets": {_ZERO_DATA: _ZERO_ROWS},
+    }
+
+
 def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figure:
     """Pooled effects per mediator with confidence intervals where reported."""
     ma = meta_analyses()
@@ -124,45 +295,9 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     plotted["k"] = plotted["n_studies"].replace("", "–")
     plotted["n_text"] = plotted["n_participants"].replace("", "–")
     plotted["review"] = _review_direction(plotted).str.replace(r" \(.*\)$", "", regex=True)
-    domain = [ma_direction_labels()[d] for d in ("decrease", "no_change", "increase")]
-    colours = [charts.DIRECTION_COLOURS[d] for d in ("decrease", "no_change", "increase")]
-    shapes = [charts.DIRECTION_SHAPES[d] for d in ("decrease", "no_change", "increase")]
-    y = alt.Y(
-        "row:N",
-        title=None,
-        sort=alt.EncodingSortField("effect", op="min"),
-        axis=alt.Axis(labelLimit=230, minExtent=230),
-    )
-    tooltip = [
-        alt.Tooltip("mediator:N", title="Mediator"),
-        alt.Tooltip("source:N", title="Meta-analysis"),
-        alt.Tooltip("scope:N", title="Scope"),
-        alt.Tooltip("reported_effect:N", title="As published"),
-        alt.Tooltip("effect:Q", title="Harmonised effect", format=".2f"),
-        alt.Tooltip("ci:N", title="95% CI"),
-        alt.Tooltip("k:N", title="Studies (k)"),
-        alt.Tooltip("n_text:N", title="Participants (n)"),
-        alt.Tooltip("review:N", title="Review's clinical findings"),
-        alt.Tooltip("significance:N", title="Significance"),
-        alt.Tooltip("source_note:N", title="Read from"),
-    ]
     group_field = "Comparison" if len(comparisons) > 1 else "mediator"
     low = min(0.0, plotted[["effect", "ci_low"]].min().min()) if len(plotted) else -1.0
     high = max(0.0, plotted[["effect", "ci_high"]].max().max()) if len(plotted) else 1.0
-    x_scale = alt.Scale(domain=[round(low - 0.1, 1), round(high + 0.1, 1)], nice=False)
-    x_title = ["Harmonised effect", "(negative = lower after treatment,", "or in the first group)"]
-    direction = dict(
-        color=alt.Color(
-            "Direction:N",
-            title=["Reported direction", "(filled = significant)"],
-            scale=alt.Scale(domain=domain, range=colours),
-        ),
-        shape=alt.Shape(
-            "Direction:N",
-            title=["Reported direction", "(filled = significant)"],
-            scale=alt.Scale(domain=domain, range=shapes),
-        ),
-    )
     groups = sorted(
         plotted[group_field].unique(),
         key=lambda g: (
@@ -172,61 +307,14 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
     )
     # One named table, embedded once (Figure.datasets); every panel and text column filters it.
     fields = ["row", "effect", "ci_low", "ci_high", "significant", "Direction", "Comparison"]
-    fields += [t.shorthand.split(":")[0] for t in tooltip] + ["effect_ci", "k", "n_text", "review"]
+    fields += [field for field, _title, _type, _format in _FOREST_TOOLTIP]
+    fields += ["effect_ci", "k", "n_text", "review"]
     plotted = plotted[list(dict.fromkeys(fields))]
-    source = alt.NamedData(name="forest_rows")
-    panels = []
-    for i, group in enumerate(groups):
-        part = plotted[plotted[group_field] == group]
-        last = i == len(groups) - 1
-        x_axis = alt.Axis(title=x_title if last else None, labels=last, ticks=last)
-        in_group = f"datum[{json.dumps(group_field)}] === {json.dumps(str(group))}"
-        base = alt.Chart(source).transform_filter(in_group).encode(y=y)
-        whiskers = (
-            base.transform_filter("isValid(datum.ci_low)")
-            .mark_rule(color="#333333", strokeWidth=1.5)
-            .encode(
-                x=alt.X("ci_low:Q", scale=x_scale, axis=x_axis), x2="ci_high:Q", tooltip=tooltip
-            )
-        )
-        # Every result as a hollow mark; significant ones are filled on top.
-        hollow = base.mark_point(filled=False, size=110, strokeWidth=2).encode(
-            x=alt.X("effect:Q", scale=x_scale, axis=x_axis), tooltip=tooltip, **direction
-        )
-        filled = (
-            base.transform_filter("datum.significant == 'yes'")
-            .mark_point(filled=True, size=110, opacity=1)
-            .encode(x=alt.X("effect:Q", scale=x_scale, axis=x_axis), tooltip=tooltip, **direction)
-        )
-        zero = (
-            alt.Chart(pd.DataFrame({"zero": [0.0]}))
-            .mark_rule(color="#000000", strokeDash=[3, 3], aria=False)
-            .encode(x=alt.X("zero:Q", scale=x_scale, axis=x_axis))
-        )
-        # Only layers with marks: an empty layer would leave an unlabelled container for screen readers.
-        layers = [zero, hollow]
-        if part["ci_low"].notna().any():
-            layers.insert(1, whiskers)
-        if (part["significant"] == "yes").any():
-            layers.append(filled)
-        plot = alt.layer(*layers).properties(
-            width=300,
-            height=alt.Step(18),
-            title=alt.TitleParams(str(group), anchor="start", fontSize=12),
-        )
-        # The numbers beside each row, as in a printed forest plot: effect [95% CI], k, n and
-        # the review's own clinical direction for the same mediator and comparison.
-        columns = [
-            _text_column(source, in_group, "effect_ci", "Effect [95% CI]", 130, first=i == 0),
-            _text_column(source, in_group, "k", "k", 30, first=i == 0),
-            _text_column(source, in_group, "n_text", "n", 40, first=i == 0),
-            _text_column(source, in_group, "review", "Review (clinical)", 150, first=i == 0),
-        ]
-        panels.append(alt.hconcat(plot, *columns, spacing=4).resolve_scale(y="shared"))
-    chart = (
-        alt.vconcat(*panels, spacing=6)
-        .resolve_scale(color="shared", shape="shared")
-        .configure_view(stroke=None)
+    chart = _forest_spec(
+        plotted,
+        group_field,
+        groups,
+        domain=[round(low - 0.1, 1), round(high + 0.1, 1)],
     )
     not_plotted = ma[ma["effect"].isna()]
     names = " and ".join(comparison_labels()[c].lower() for c in comparisons)
@@ -250,24 +338,6 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
         description=description,
         data=plotted.assign(n=1),
         datasets={"forest_rows": records},
-    )
-
-
-def _text_column(source, in_group: str, field: str, title: str, width: int, first: bool):
-    return (
-        alt.Chart(source)
-        .transform_filter(in_group)
-        .mark_text(align="left", baseline="middle", fontSize=11, color="#222222")
-        .encode(
-            y=alt.Y("row:N", sort=alt.EncodingSortField("effect", op="min"), axis=None),
-            text=f"{field}:N",
-            x=alt.value(0),
-        )
-        .properties(
-            width=width,
-            height=alt.Step(18),
-            title=alt.TitleParams(title if first else "", anchor="start", fontSize=11),
-        )
     )
 
 
