@@ -5,6 +5,7 @@ import re
 
 import altair as alt
 import pandas as pd
+import pytest
 
 from neuroimmune_review.render import Figure, Table
 from neuroimmune_review.text import escape_markdown
@@ -54,3 +55,25 @@ def test_table_escapes_cells_and_links():
 def test_markdown_escaping_neutralises_markup():
     escaped = escape_markdown("[x](javascript:alert(1)) *b* <i>")
     assert "<i>" not in escaped and "\\[" in escaped and "\\*" in escaped
+
+
+def test_inline_values_set_after_altair_give_the_chart_altair_would_build():
+    rows = [{"label": f"row {i}", "n": i} for i in range(50)]
+    built = alt.Chart(alt.Data(values=rows)).mark_point().encode(x="label:N", y="n:Q")
+    placeholder = alt.Chart(alt.Data(values=[{}])).mark_point().encode(x="label:N", y="n:Q")
+    direct = Figure(chart=built, title="T", description="D")
+    late = Figure(chart=placeholder, title="T", description="D", values=rows)
+    assert late.spec() == direct.spec()
+    assert late.vega_spec() == direct.vega_spec()
+
+
+def test_inline_values_need_a_chart_with_inline_data():
+    frame = pd.DataFrame({"label": ["a"]})
+    figure = Figure(
+        chart=alt.Chart(frame).mark_point().encode(x="label:N"),
+        title="Named data",
+        description="D",
+        values=[{"label": "b"}],
+    )
+    with pytest.raises(ValueError, match="'Named data'.*inline data"):
+        figure.spec()

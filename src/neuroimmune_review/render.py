@@ -40,6 +40,10 @@ class Figure:
     # built it: a chart of many sub-charts sharing one table then embeds it once, and Altair
     # does not deep-copy it into every sub-chart (which made the forest plot take seconds).
     datasets: dict[str, list[dict[str, Any]]] = field(repr=False, default_factory=dict)
+    # The top-level chart's inline rows (``data.values``), set after Altair has built and
+    # validated the spec around a placeholder: Altair walks and schema-validates every value of
+    # inline data, which took seconds for the thousands of marks of a matrix at 1000x.
+    values: list[dict[str, Any]] | None = field(repr=False, default=None)
     # For a chart of panels with a fixed width (Vega-Lite's "container" width does not apply to
     # concatenated views): the plot's width follows the figure's, less this many pixels for its
     # labels, between the spec's own width and 2.5 times that.
@@ -59,6 +63,12 @@ class Figure:
         else:
             with alt.data_transformers.disable_max_rows():
                 spec = self.chart.properties(description=description).to_dict()
+        if self.values is not None:
+            if "values" not in spec.get("data", {}):
+                raise ValueError(
+                    f"chart {self.title!r}: Figure.values needs inline data to replace"
+                )
+            spec["data"] = {**spec["data"], "values": self.values}
         if self.datasets:
             spec.setdefault("datasets", {}).update(self.datasets)
         spec.setdefault("usermeta", {})["review"] = {
