@@ -296,23 +296,40 @@ def table(*, name: str) -> pd.DataFrame:
     return read_table(name)
 
 
+@functools.lru_cache(maxsize=4)
+def _cached_bibliography(path: str, mtime_ns: int, size: int):
+    from .bib import load_bibliography
+
+    return load_bibliography(path)
+
+
+def _bibliography():
+    # Performance: pages ask for citation labels in several cells each (0.05-0.08 s per parse
+    # of references.bib); the parse is redone only when the file changes, as for the CSVs.
+    path = paths.bib_path()
+    try:
+        stat = os.stat(path)
+    except OSError:
+        from .bib import load_bibliography
+
+        return load_bibliography(path)  # reports the missing file as it always did
+    return _cached_bibliography(str(path), stat.st_mtime_ns, stat.st_size)
+
+
 @tracked(reads=("references.bib",))
 def references(*, keys: tuple[str, ...] | list[str] | None = None) -> dict[str, dict[str, str]]:
     """Bibliography entries (all, or only *keys*), as lower-cased field dictionaries."""
-    from .bib import load_bibliography
-
-    entries = load_bibliography(paths.bib_path()).entries
+    # Copies: the parsed bibliography is shared by every later call.
+    entries = _bibliography().entries
     if keys is None:
-        return entries
-    return {key: entries[key] for key in keys if key in entries}
+        return {key: dict(fields) for key, fields in entries.items()}
+    return {key: dict(entries[key]) for key in keys if key in entries}
 
 
 @tracked(reads=("references.bib",))
 def citation_labels(*, keys: tuple[str, ...] | list[str]) -> dict[str, dict[str, str]]:
     """Short author-year label and DOI for each cited key, as shown in tables and tooltips."""
-    from .bib import load_bibliography
-
-    bibliography = load_bibliography(paths.bib_path())
+    bibliography = _bibliography()
     return {
         key: {
             "label": bibliography.short_label(key),

@@ -581,3 +581,22 @@ def test_contested_page_lists_the_most_sourced_pairs_and_links_every_pair(tmp_pa
     assert len(written) == len(every)
     chart_pairs = set(synthesis.contested_chart().data["pair"])
     assert len(chart_pairs) == 2
+
+
+def test_citation_labels_follow_an_edit_of_the_bibliography(copy_root):
+    from neuroimmune_review import data
+
+    bib = copy_root / "references.bib"
+    text = bib.read_text(encoding="utf-8")
+    key, year = re.search(
+        r"@\w+\{([^,\s]+),(?:(?!\n@).)*?year\s*=\s*[{\"]?(\d{4})", text, re.S
+    ).groups()
+    before = data.citation_labels(keys=[key])[key]["label"]
+    assert before.endswith(year)
+    data.references()[key]["year"] = "changed by a caller"  # callers get copies
+    assert data.citation_labels(keys=[key])[key]["label"] == before
+    start = text.index("{" + key + ",")
+    field = re.compile(r"(year\s*=\s*[{\"]?)" + year)
+    edited = text[:start] + field.sub(r"\g<1>1899", text[start:], count=1)
+    bib.write_text(edited, encoding="utf-8")
+    assert data.citation_labels(keys=[key])[key]["label"] == before[: -len(year)] + "1899"
