@@ -10,6 +10,7 @@ import functools
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import paths, text
@@ -267,7 +268,7 @@ def evidence(
     ``family``, ``th_axis``, ``inflammatory_role`` and ``source_id`` (see :func:`source_id`).
     """
     rows = _joined_evidence()
-    mask = None
+    positions = None
     for column, wanted in (
         ("drug_class", drug_class),
         ("chapter", chapter),
@@ -276,10 +277,30 @@ def evidence(
         ("claim_type", claim_type),
     ):
         if wanted is not None:
-            match = rows[column] == wanted
-            mask = match if mask is None else mask & match
-    # reset_index gives a new frame (copy-on-write): callers cannot modify the cached join.
-    return (rows if mask is None else rows[mask]).reset_index(drop=True)
+            found = _positions(rows, column).get(wanted, _NO_ROWS)
+            positions = (
+                found if positions is None else np.intersect1d(positions, found, assume_unique=True)
+            )
+    # take/reset_index give a new frame (copy-on-write): callers cannot modify the cached join.
+    return (rows if positions is None else rows.take(positions)).reset_index(drop=True)
+
+
+_NO_ROWS = np.array([], dtype=np.intp)
+# column -> (the join it indexes, value -> positions of its rows in increasing order)
+_POSITIONS: dict[str, tuple[pd.DataFrame, dict]] = {}
+
+
+def _positions(rows: pd.DataFrame, column: str) -> dict:
+    """Where each value of *column* occurs in the cached join, found once per join.
+
+    Performance: pages filter the join by chapter, class or claim type several times each; a
+    comparison over every row cost ~0.05 s per call at 1000x (357,000 rows), a lookup nothing.
+    The rows taken are the ones ``rows[rows[column] == value]`` selects, in the same order.
+    """
+    cached = _POSITIONS.get(column)
+    if cached is None or cached[0] is not rows:
+        cached = _POSITIONS[column] = (rows, rows.groupby(column, sort=False).indices)
+    return cached[1]
 
 
 @tracked(reads=lambda name: [f"data/{name}.csv"])

@@ -600,3 +600,39 @@ def test_citation_labels_follow_an_edit_of_the_bibliography(copy_root):
     edited = text[:start] + field.sub(r"\g<1>1899", text[start:], count=1)
     bib.write_text(edited, encoding="utf-8")
     assert data.citation_labels(keys=[key])[key]["label"] == before[: -len(year)] + "1899"
+
+
+def test_evidence_filters_select_what_a_comparison_of_every_row_selects(root):
+    from neuroimmune_review import data
+
+    rows = data.evidence()
+    cases = [
+        {"chapter": rows["chapter"].iat[0]},
+        {"drug_class": "SSRI"},
+        {"drug_class": "SSRI", "claim_type": "intervention_effect"},
+        {"drug_class": "SSRI", "mediator": "IL-6", "claim_type": "intervention_effect"},
+        {"mediator": "no such mediator"},
+        {"intervention_kind": "drug", "chapter": rows["chapter"].iat[-1]},
+    ]
+    for filters in cases:
+        mask = pd.Series(True, index=rows.index)
+        for column, value in filters.items():
+            mask &= rows[column] == value
+        pd.testing.assert_frame_equal(data.evidence(**filters), rows[mask].reset_index(drop=True))
+
+
+def test_evidence_filters_follow_an_edit_of_the_data(copy_root):
+    from neuroimmune_review import data
+
+    path = copy_root / "data" / "evidence.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        table = list(csv.reader(handle))
+    column = table[0].index("chapter")
+    moved, target = table[1][0], table[-1][column]
+    assert table[1][column] != target
+    before = set(data.evidence(chapter=target)["id"])
+    assert moved not in before
+    table[1][column] = target
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(table)
+    assert set(data.evidence(chapter=target)["id"]) == before | {moved}
