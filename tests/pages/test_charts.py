@@ -105,3 +105,24 @@ def test_compact_chart_data_decode_to_the_table_and_big_charts_drop_lists(monkey
     assert big.renderer == "canvas" and "tooltips give counts only" in big.description
     assert "Cited" not in json.dumps(big.spec()["encoding"]["tooltip"])
     assert 'data-renderer="canvas"' in big._repr_html_()
+
+
+def test_tooltip_lists_are_each_groups_distinct_names_sorted_and_capped():
+    from neuroimmune_review.text import first_n
+
+    base = data.evidence().iloc[[0]]
+    samples = ["zeta", "Alpha", "alpha", "ämmä", "beta", "beta", "gamma", "delta", "eps", "eta"]
+    rows = pd.concat(
+        [base.assign(sample=s, id=f"T{i}", direction="increase") for i, s in enumerate(samples)]
+        + [base.assign(sample="only", id="U1", direction="decrease")]
+        + [base.assign(sample="", id="U2", direction="no_change")],
+        ignore_index=True,
+    )
+    table = charts.aggregate_findings(rows).set_index("direction")
+    distinct = sorted(set(samples))  # Python's order: capitals, then lower case, then ä
+    assert len(distinct) > charts.MAX_TOOLTIP_SAMPLES
+    assert table.loc["increase", "samples"] == first_n(distinct, charts.MAX_TOOLTIP_SAMPLES)
+    assert table.loc["increase", "samples"].endswith("… and 3 more")
+    assert table.loc["decrease", "samples"] == "only"
+    assert table.loc["no_change", "samples"] == ""
+    assert table.loc["increase", "n"] == len(samples) and table.loc["increase", "n_sources"] == 1
