@@ -475,7 +475,7 @@ def explorer_summary():
         f"The explorer draws on {sources_phrase(rows)} covering {_plural(rows['intervention'].nunique(), 'intervention')} "
         f"and conditions and {_plural(rows['mediator'].nunique(), 'mediator')} or outcomes, which fill "
         f"{_plural(len(cells), 'cell')} of the matrix. Of these, {sources_phrase(ad)} concern the "
-        f"{len(set(ad['drug_class']))} antidepressant and mood-stabiliser classes. It opens on the intervention "
+        f"{ad['drug_class'].nunique()} antidepressant and mood-stabiliser classes. It opens on the intervention "
         f"effects, {sources_phrase(effects)}; the claim-type menu above the chart shows the other rows, which the "
         f"synthesis pages list but do not count. Chart and table read one data file of "
         f"{_plural(len(strata), 'aggregated row')}, not the rows themselves."
