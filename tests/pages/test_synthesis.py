@@ -168,6 +168,24 @@ def test_contested_pairs_match_a_direct_computation(root):
     assert len(found) == len(pairs)
 
 
+def test_contested_pairs_keep_each_pairs_own_counts_and_lists(root):
+    rows = joined(root)
+    rows = rows[
+        (rows["claim_type"] == "intervention_effect")
+        & rows["direction"].isin(["decrease", "no_change", "mixed", "increase"])
+    ]
+    pairs = synthesis.contested_pairs()
+    assert len(pairs) > 1
+    for pair in pairs.itertuples():
+        level = "intervention" if pair.level == "intervention" else "drug_class"
+        own = rows[(rows[level] == pair.subject) & (rows["mediator"] == pair.mediator)]
+        assert pair.n_findings == len(own), pair
+        assert pair.ids.split("; ")[0] == sorted(own["id"])[0], pair
+        assert pair.interventions.split("; ")[0] == sorted(set(own["intervention"]))[0], pair
+        for direction in ("decrease", "increase"):
+            assert (getattr(pair, f"n_{direction}") > 0) == (own["direction"] == direction).any()
+
+
 def test_contested_pairs_include_the_articles_known_conflicts(root):
     pairs = synthesis.contested_pairs()
     found = set(zip(pairs["level"], pairs["subject"], pairs["mediator"], strict=False))
