@@ -18,6 +18,8 @@ from fixture_review import (
     find,
     make_root,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neuroimmune_review.validate import (
     MAX_PROBLEMS_PER_RULE,
@@ -143,3 +145,89 @@ def test_fast_reader_gives_the_careful_readers_table(tmp_path):
         text + "EV3,\x00,x,x,x,x,x,x,x,x,x,x,x,x,x\n",
     ):
         assert v._regular_frame(irregular) is None
+
+
+# The plain-file path (reader._plain_frame) reads the bytes without decoding the whole file.
+# It must accept exactly the files the text path calls regular (BOM-less, valid UTF-8, two or
+# more columns) and read the same header and frame; any other file goes on to the text path.
+_CSV_BYTES = st.lists(
+    st.sampled_from(
+        [b"a", b"b c", b",", b",", b'"', b'""', b'"x, y"', b"\n", b"\n", b"\r\n", b"\r"]
+        + [b"", b" ", "é".encode(), b"\xff", b"\xe2\x82", b"\x00", b"\xef\xbb\xbf"]
+    ),
+    max_size=40,
+).map(b"".join)
+
+
+def _text_reader_frame(data: bytes):
+    from neuroimmune_review.bib import decode_utf8
+    from neuroimmune_review.validate import reader as v
+
+    decoded = decode_utf8(data)
+    if decoded.error or decoded.text.startswith("\ufeff"):
+        return None
+    regular = v._regular_frame(decoded.text, data)
+    return regular if regular is not None and len(regular[0]) >= 2 else None
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    header=st.sampled_from([b"c0,c1\n", b"c0,c1,c2\r\n", b'"c0",c1\n', b"c0\n"]), body=_CSV_BYTES
+)
+def test_plain_reader_reads_what_the_text_reader_reads(header, body):
+    from neuroimmune_review.validate import reader as v
+
+    data = header + body
+    plain, text = v._plain_frame(data), _text_reader_frame(data)
+    assert (plain is None) == (text is None), data
+    if plain is not None:
+        assert plain[0] == text[0]
+        pd.testing.assert_frame_equal(plain[1], text[1])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"1,2\n3\n4,5\n",  # a short row: the C reader would pad it with ''
+        b"1\n2,3\n",  # a short first row
+        b"1,2\n3,4,5\n",  # a long row
+        b"1,2\n\n3,4\n",  # a blank line
+        b"1,2\n3,4\n\n",  # a blank last line
+        b'1,"2\n3",4\n',  # a quoted line break
+        b'1,a"b\n',  # a quote inside an unquoted field
+        b'1,"a"b\n',  # text after a closing quote
+        b'1,"ab\n',  # a quote never closed
+        b"1,2\r3,4\n",  # a lone CR
+        b"1,\xff\n",  # not UTF-8
+    ],
+)
+def test_irregular_files_leave_the_plain_path(body):
+    from neuroimmune_review.validate import reader as v
+
+    assert v._plain_frame(b"c0,c1\n" + body) is None
+    assert v._plain_frame(b"c0,c1\n1,2\n" + body) is None
+
+
+def test_plain_path_is_taken_for_a_regular_file():
+    from neuroimmune_review.validate import reader as v
+
+    data = b'c0,c1,c2\r\n"a, ""b""",,c\r\n"",x,"y"\r\n'
+    header, frame = v._plain_frame(data)
+    assert header == ["c0", "c1", "c2"]
+    assert frame.to_numpy().tolist() == [['a, "b"', "", "c"], ["", "x", "y"]]
+    assert frame.index.tolist() == [2, 3] and frame.index.name == "line"
+
+
+def test_short_row_of_a_regular_file_is_reported_with_its_field_count(root):
+    # The note on one line makes the file regular (the plain path's case); EV0004, quote-free
+    # and three fields short, would be padded silently by pandas' C reader.
+    edit(root, EVIDENCE, "8 weeks;\nthe note", "8 weeks; the note")
+    edit(
+        root,
+        EVIDENCE,
+        "rat cortex,10 mg/kg,lee2001imipramine,20,book/antidepressants/tca,\n",
+        "rat cortex,10 mg/kg,lee2001imipramine\n",
+    )
+    problems = errors(root)
+    find(problems, EVIDENCE, 5, "row", "record has 12 fields", "expected 15")
+    assert [p.line for p in problems if p.path == EVIDENCE] == [5]

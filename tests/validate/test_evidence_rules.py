@@ -225,3 +225,28 @@ def test_converter_refuses_a_v2_file_and_a_missing_file(tmp_path):
     assert result.stdout == ""
     missing = run_converter(str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "file not found" in missing.stderr
+
+
+def test_distinct_finding_keys_are_counted_across_many_columns():
+    """_distinct_rows combines the key columns into one integer per row, renumbering before it
+    could overflow: it must count what DataFrame.drop_duplicates keeps."""
+    import numpy as np
+    import pandas as pd
+
+    from neuroimmune_review.validate.evidence import _distinct_rows
+
+    rng = np.random.default_rng(3)
+    rows = rng.integers(-1, 3000, size=(4000, 9))  # 3001**9 > 2**62
+    rows[2000:2500] = rows[:500]  # 500 repeated rows
+    keys = pd.DataFrame(rows, columns=[f"c{i}" for i in range(9)])
+    assert _distinct_rows(keys) == len(keys.drop_duplicates()) == 3500
+    assert _distinct_rows(keys.iloc[:0]) == 0
+
+
+def test_old_model_header_is_found_whatever_follows_it(root):
+    # Only the header line is read for this check; bytes after it do not change the verdict.
+    text = v1_text().replace("\n", "\r\n")
+    (root / EVIDENCE).write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8") + b"EV0003,\xff\xfe\n")
+    evidence_problems = [p for p in errors(root) if p.path == EVIDENCE]
+    assert [(p.line, p.field) for p in evidence_problems] == [(1, "header")]
+    assert "v1 evidence model" in evidence_problems[0].message

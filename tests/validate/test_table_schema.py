@@ -156,3 +156,33 @@ def test_invalid_pattern_in_data_package(root):
     descriptor["resources"][0]["schema"]["fields"][0]["constraints"]["pattern"] = "EV[0-9"
     (root / "data" / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     find(errors(root), EVIDENCE, 0, "id", "not a valid regular expression")
+
+
+def test_many_distinct_values_are_judged_like_few():
+    """Past 1000 distinct values the passing ones are found by mapped tests (columns.py
+    _accept_field_values); every other value still gets the judge's own message."""
+    bad = {
+        7: " EV0007",  # the pattern applies to the value as written
+        50: "EV0050 ",
+        300: "EV\u0663\u0660\u0660\u0660",  # [0-9] is ASCII
+        900: "   ",  # blank: required
+        1100: "EVX1100",
+    }
+    ids = [bad.get(i, f"EV{i:04d}") for i in range(1500)]
+    frame = pd.DataFrame({"id": ids, "kind": ["drug"] * 1499 + ["drugg"]}, dtype=object)
+    frame.index = pd.RangeIndex(2, 1502, name="line")
+    table = CsvTable("data/t.csv", ["id", "kind"], 1, frame)
+    problems = check_field(table, FieldSpec("id", required=True, pattern="EV[0-9]{4,}"))
+    assert [(p.line, p.message) for p in problems] == [
+        (9, "' EV0007' does not match the pattern 'EV[0-9]{4,}'"),
+        (52, "'EV0050 ' does not match the pattern 'EV[0-9]{4,}'"),
+        (302, "'EV٣٠٠٠' does not match the pattern 'EV[0-9]{4,}'"),
+        (902, "required value is empty; expected a value"),
+        (1102, "'EVX1100' does not match the pattern 'EV[0-9]{4,}'"),
+    ]
+    # Enums too, with many distinct values in the column.
+    frame["kind"] = [f"k{i}" for i in range(1499)] + ["drugg"]
+    problems = check_field(table, FieldSpec("kind", enum=[f"k{i}" for i in range(1499)] + ["drug"]))
+    assert [(p.line, p.message.split(";")[0]) for p in problems] == [
+        (1501, "'drugg' is not allowed")
+    ]

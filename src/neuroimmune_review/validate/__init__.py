@@ -6,7 +6,7 @@ written. Column names, required fields, enums, patterns and keys come from
 hold only what a Table Schema cannot express. Row checks are vectorised with pandas,
 on frames indexed by the physical line on which each record starts.
 
-- :mod:`.reader` — one CSV into a line-indexed frame (C-reader fast path, careful path);
+- :mod:`.reader` — one CSV into a line-indexed frame (plain and fast paths by the C reader, careful path);
 - :mod:`.report` and :mod:`.judge` — "did you mean", capped reports, judging distinct values;
 - :mod:`.columns` — the Table Schema rules of ``datapackage.json``;
 - :mod:`.evidence` — citation keys, reference numbers, duplicate findings, evidence model v2;

@@ -71,18 +71,23 @@ def _accept_field_values(spec: FieldSpec) -> Callable[[np.ndarray], np.ndarray] 
     enum = frozenset(spec.enum) if spec.enum is not None else None
     pattern = re.compile(spec.pattern) if spec.pattern else None
 
-    def passes(value: str) -> bool:
-        stripped = value.strip()
-        return bool(
-            stripped
-            and (enum is None or value in enum)
-            and (shape is None or shape.fullmatch(stripped))
-            and (pattern is None or pattern.fullmatch(value))
-        )
-
     def accept(values: np.ndarray) -> np.ndarray:
-        # One light test per value instead of the full judge with its messages.
-        return np.fromiter(map(passes, values), dtype=bool, count=len(values))
+        # The tests of the judge that passes a value, each mapped over all values at C speed
+        # (357k ids at 1000x): not empty, in the enum, of the type's shape, of the pattern.
+        count = len(values)
+
+        def each(test: Callable[[str], object], items) -> np.ndarray:
+            return np.fromiter(map(bool, map(test, items)), dtype=bool, count=count)
+
+        stripped = list(map(str.strip, values))
+        ok = each(len, stripped)
+        if enum is not None:
+            ok &= each(enum.__contains__, values)
+        if shape is not None:
+            ok &= each(shape.fullmatch, stripped)
+        if pattern is not None:
+            ok &= each(pattern.fullmatch, values)
+        return ok
 
     return accept
 
@@ -106,6 +111,8 @@ def check_unique(table: CsvTable, columns: tuple[str, ...], label: str) -> list[
     frame = table.frame
     if not columns or frame.empty or any(c not in frame for c in columns):
         return []
+    if len(columns) == 1 and len(table.distinct(columns[0])[1]) == len(frame):
+        return []  # as many distinct values as rows: nothing repeats (the common case, cheaply)
     keys = frame[list(columns)]
     keys = keys[(keys != "").any(axis=1)]  # empty values are the required rule's business
     repeated = keys.duplicated(keep="first")

@@ -29,9 +29,9 @@ def _judge_codes(
     verdicts = np.full(len(uniques) + 1, None, dtype=object)
     todo = np.arange(len(uniques)) if valid is None else np.flatnonzero(~valid)
     verdicts[todo] = [judge(uniques[i]) for i in todo]
-    messages = verdicts[codes]
-    flagged = pd.notna(messages)
-    return pd.Series(messages[flagged], index=index[flagged], dtype=object)
+    # Rows are flagged through their value's verdict: one test per distinct value, not per row.
+    flagged = pd.notna(verdicts)[codes]
+    return pd.Series(verdicts[codes[flagged]], index=index[flagged], dtype=object)
 
 
 def judge_column(
