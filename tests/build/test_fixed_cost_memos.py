@@ -1,0 +1,174 @@
+"""What every build reuses from the last one is reused only while what it depends on is unchanged."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+from types import SimpleNamespace
+
+import pytest
+from pybtex.database import parse_string
+
+from neuroimmune_review import provenance
+from neuroimmune_review.build import bib_style, icons, sphinx_ext
+
+BIB = """@article{kim2020,
+  author = {Kim, Ann and Lee, Bo and others},
+  title = {IL-6 after SSRIs},
+  journal = {J Probe},
+  year = {2020},
+  doi = {10.1000/probe}
+}
+@article{ng2021,
+  author = {Ng, Chi},
+  title = {TNF-alpha in depression},
+  journal = {J Probe},
+  year = {2021}
+}
+"""
+
+
+def _format(env, bib: str) -> dict:
+    """One build's formatting of *bib*, as sphinxcontrib-bibtex asks for it: key -> entry."""
+    bib_style.begin_build(None, env, [])
+    style = bib_style.ReviewStyle()
+    entries = parse_string(bib, "bibtex").entries
+    out = {key: style.format_entry("1", entry) for key, entry in entries.items()}
+    bib_style.keep_formatted(None, env)
+    return out
+
+
+def test_an_unchanged_entry_is_reused_and_an_edited_one_formatted_again():
+    env = SimpleNamespace()
+    first = _format(env, BIB)
+    assert "IL-6 after SSRIs" in first["kim2020"].text.render_as("text")
+    second = _format(env, BIB)
+    assert second["kim2020"] is first["kim2020"]  # the kept one: not formatted again
+    edited = _format(env, BIB.replace("IL-6 after SSRIs", "IL-6 after SNRIs"))
+    assert "IL-6 after SNRIs" in edited["kim2020"].text.render_as("text")
+    assert edited["ng2021"] is first["ng2021"]
+    # Only this build's entries are kept: the old title is gone from the memo.
+    assert len(env.review_formatted_entries) == 2
+    renamed = _format(env, BIB.replace("Lee, Bo", "Lee, Bea"))
+    assert "Bea" in renamed["kim2020"].text.render_as("text")
+
+
+def test_new_style_code_formats_every_entry_again(monkeypatch):
+    env = SimpleNamespace()
+    first = _format(env, BIB)
+    monkeypatch.setattr(bib_style, "CODE", "another version of bib_style.py")
+    again = _format(env, BIB)
+    assert again["kim2020"] is not first["kim2020"]
+    assert again["kim2020"].text.render_as("text") == first["kim2020"].text.render_as("text")
+
+
+def test_the_statement_walk_finds_every_import_ast_walk_finds():
+    source = """
+import a
+def f():
+    try:
+        from . import b
+    except ImportError:
+        import c
+    finally:
+        import d
+    with open("x"):
+        for i in []:
+            import e
+        else:
+            while True:
+                import f2
+    match x:
+        case 1:
+            import g
+class K:
+    if True:
+        import h
+    else:
+        from .i import j
+"""
+    kinds = (ast.Import, ast.ImportFrom)
+    trees = [
+        ast.parse(source),
+        *(ast.parse(p.read_bytes()) for p in provenance.PACKAGE_DIR.rglob("*.py")),
+    ]
+    for tree in trees:
+        walked = {(n.lineno, n.col_offset) for n in ast.walk(tree) if isinstance(n, kinds)}
+        found = [
+            (n.lineno, n.col_offset)
+            for n in provenance._statements(tree.body)
+            if isinstance(n, kinds)
+        ]
+        assert sorted(found) == sorted(walked)
+    assert len([n for n in provenance._statements(trees[0].body) if isinstance(n, kinds)]) == 9
+
+
+def test_a_query_code_is_walked_once_per_pass_and_again_in_the_next(monkeypatch):
+    walks = []
+    real = provenance.reachable_modules
+    monkeypatch.setattr(
+        provenance, "reachable_modules", lambda *a, **k: walks.append(1) or real(*a, **k)
+    )
+    name = "neuroimmune_review.data.evidence"
+    with provenance._one_pass():
+        first = provenance._query_code(name)
+        assert provenance._query_code(name) == first
+    assert len(walks) == 1
+    # Between passes a module changes: the next pass sees it.
+    monkeypatch.setattr(provenance, "file_digest", lambda path: "new bytes")
+    with provenance._one_pass():
+        assert provenance._query_code(name) != first
+    assert len(walks) == 2
+    assert provenance._query_code(name) != first and len(walks) == 3  # outside a pass: no memo
+
+
+ICON_PAGE = (
+    '<html><head><script defer src="_static/scripts/fontawesome.js"></script></head>'
+    '<body><i class="fa-solid fa-bars"></i></body></html>'
+)
+
+
+def test_a_page_is_rewritten_again_only_after_it_was_written_again(tmp_path, monkeypatch):
+    site, memo = tmp_path / "html", tmp_path / "memo.json"
+    site.mkdir()
+    (site / "a.html").write_text(ICON_PAGE, encoding="utf-8")
+    (site / "b.html").write_text(ICON_PAGE, encoding="utf-8")
+    assert icons.inline_icons_in_site(site, memo=memo) == 2
+    done = (site / "a.html").read_text(encoding="utf-8")
+    assert "<svg" in done and "fontawesome.js" not in done
+
+    read = []
+    real = icons.inline_icons
+    monkeypatch.setattr(icons, "inline_icons", lambda text: read.append(1) or real(text))
+    assert icons.inline_icons_in_site(site, memo=memo) == 0
+    assert read == []  # neither page was read again
+    (site / "b.html").write_text(ICON_PAGE, encoding="utf-8")  # Sphinx writes b again
+    assert icons.inline_icons_in_site(site, memo=memo) == 1
+    assert len(read) == 1 and "<svg" in (site / "b.html").read_text(encoding="utf-8")
+    # Other code (or the other search option) rewrites every page again.
+    monkeypatch.setattr(icons, "_code_key", lambda option: "new code")
+    icons.inline_icons_in_site(site, memo=memo)
+    assert len(read) == 3
+
+
+def test_a_download_is_copied_again_only_when_its_source_changed(tmp_path):
+    source, dest = tmp_path / "evidence.csv", tmp_path / "copy.csv"
+    source.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert not sphinx_ext._same_copy(source, dest)
+    shutil.copy2(source, dest)
+    assert sphinx_ext._same_copy(source, dest)
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("3,4\n")  # a new row
+    assert not sphinx_ext._same_copy(source, dest)
+    shutil.copy2(source, dest)
+    source.write_text("a,b\n1,2\n3,5\n", encoding="utf-8")  # same size, written a moment later
+    later = dest.stat().st_mtime_ns + 10_000_000
+    os.utime(source, ns=(later, later))
+    assert not sphinx_ext._same_copy(source, dest)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_bib_memo():
+    yield
+    bib_style.begin_build(None, SimpleNamespace(), [])
