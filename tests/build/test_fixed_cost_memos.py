@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import pickle
 import shutil
 from types import SimpleNamespace
 
@@ -29,38 +30,62 @@ BIB = """@article{kim2020,
 """
 
 
-def _format(env, bib: str) -> dict:
+def _format(app, bib: str) -> dict:
     """One build's formatting of *bib*, as sphinxcontrib-bibtex asks for it: key -> entry."""
-    bib_style.begin_build(None, env, [])
+    bib_style.begin_build(app, None, [])
     style = bib_style.ReviewStyle()
     entries = parse_string(bib, "bibtex").entries
     out = {key: style.format_entry("1", entry) for key, entry in entries.items()}
-    bib_style.keep_formatted(None, env)
+    bib_style.keep_formatted(app, None)
     return out
 
 
-def test_an_unchanged_entry_is_reused_and_an_edited_one_formatted_again():
-    env = SimpleNamespace()
-    first = _format(env, BIB)
-    assert "IL-6 after SSRIs" in first["kim2020"].text.render_as("text")
-    second = _format(env, BIB)
-    assert second["kim2020"] is first["kim2020"]  # the kept one: not formatted again
-    edited = _format(env, BIB.replace("IL-6 after SSRIs", "IL-6 after SNRIs"))
-    assert "IL-6 after SNRIs" in edited["kim2020"].text.render_as("text")
-    assert edited["ng2021"] is first["ng2021"]
-    # Only this build's entries are kept: the old title is gone from the memo.
-    assert len(env.review_formatted_entries) == 2
-    renamed = _format(env, BIB.replace("Lee, Bo", "Lee, Bea"))
-    assert "Bea" in renamed["kim2020"].text.render_as("text")
+def _text(formatted) -> str:
+    return formatted.text.render_as("text")
 
 
-def test_new_style_code_formats_every_entry_again(monkeypatch):
-    env = SimpleNamespace()
-    first = _format(env, BIB)
+def test_an_unchanged_entry_is_reused_and_an_edited_one_formatted_again(tmp_path):
+    app = SimpleNamespace(srcdir=str(tmp_path))
+    first = _format(app, BIB)
+    assert "IL-6 after SSRIs" in _text(first["kim2020"])
+    assert "et al." in _text(first["kim2020"])
+    memo = tmp_path / "_build" / provenance.MEMO_DIR / bib_style.MEMO_FILE
+    assert memo.is_file()
+    second = _format(app, BIB)  # the next build, another process: from the file
+    assert _text(second["kim2020"]) == _text(first["kim2020"])
+    calls = []
+    real = bib_style.PlainStyle.format_entry
+    bib_style.PlainStyle.format_entry = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        assert _text(_format(app, BIB)["ng2021"]) == _text(first["ng2021"])
+        assert calls == []  # nothing formatted again
+        edited = _format(app, BIB.replace("IL-6 after SSRIs", "IL-6 after SNRIs"))
+        assert len(calls) == 1  # only the edited entry
+        assert "IL-6 after SNRIs" in _text(edited["kim2020"])
+        renamed = _format(app, BIB.replace("Lee, Bo", "Lee, Bea"))
+        assert "Bea" in _text(renamed["kim2020"]) and len(calls) == 2
+        relabelled = bib_style.ReviewStyle().format_entry(
+            "2", parse_string(BIB, "bibtex").entries["ng2021"]
+        )
+        assert relabelled.label == "2" and len(calls) == 3
+    finally:
+        bib_style.PlainStyle.format_entry = real
+    # Only the last build's entries are kept: the edited titles are gone from the file.
+    assert len(pickle.loads(memo.read_bytes())) == 2
+
+
+def test_new_style_code_formats_every_entry_again(tmp_path, monkeypatch):
+    app = SimpleNamespace(srcdir=str(tmp_path))
+    first = _format(app, BIB)
     monkeypatch.setattr(bib_style, "CODE", "another version of bib_style.py")
-    again = _format(env, BIB)
-    assert again["kim2020"] is not first["kim2020"]
-    assert again["kim2020"].text.render_as("text") == first["kim2020"].text.render_as("text")
+    calls = []
+    real = bib_style.PlainStyle.format_entry
+    monkeypatch.setattr(
+        bib_style.PlainStyle, "format_entry", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    again = _format(app, BIB)
+    assert len(calls) == 2
+    assert _text(again["kim2020"]) == _text(first["kim2020"])
 
 
 def test_the_statement_walk_finds_every_import_ast_walk_finds():
@@ -169,6 +194,6 @@ def test_a_download_is_copied_again_only_when_its_source_changed(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_bib_memo():
+def _fresh_bib_memo(tmp_path):
     yield
-    bib_style.begin_build(None, SimpleNamespace(), [])
+    bib_style.begin_build(SimpleNamespace(srcdir=str(tmp_path / "none")), None, [])

@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -63,8 +65,8 @@ def _list_names(children, context, role, **kwargs):
 # Performance: sphinxcontrib-bibtex formats every entry of references.bib on every build, no-op
 # included, and twice (the list and the tooltip): 1.5 s of a 4.4 s no-op, mostly pybtex decoding
 # LaTeX in names.  A formatted entry depends only on the entry, its label and the style's code,
-# so it is kept under exactly those (``entry_key``, ``CODE``) and reused; Sphinx's environment
-# pickle carries the kept ones to the next build (``begin_build``, ``keep_formatted``).
+# so it is kept under exactly those (``entry_key``, ``CODE``) and reused; a file in the build
+# directory carries the kept ones to the next build (``begin_build``, ``keep_formatted``).
 def _code_digest() -> str:
     """This module's bytes and the versions of the libraries that do the formatting."""
     h = hashlib.sha256(Path(__file__).read_bytes())
@@ -107,21 +109,43 @@ def entry_key(style, label: str, entry) -> tuple | None:
     return (CODE, options, label, entry.key, entry.type, tuple(entry.fields.items()), persons)
 
 
-ENV_ATTRIBUTE = "review_formatted_entries"  # on Sphinx's environment, pickled with it
+MEMO_FILE = "bib-formatted.pickle"  # in provenance.MEMO_DIR, beside the build's other memos
+
+
+def _memo_path(app) -> Path:
+    from .. import paths, provenance
+
+    return paths.build_dir(Path(app.srcdir)) / provenance.MEMO_DIR / MEMO_FILE
 
 
 def begin_build(app, env, docnames) -> None:
     """``env-before-read-docs``: the entries the last build formatted may be reused."""
     global _previous, _used
-    kept = getattr(env, ENV_ATTRIBUTE, None)
+    try:
+        kept = pickle.loads(_memo_path(app).read_bytes())
+    except Exception:  # noqa: BLE001 - only a cache (missing, truncated, from other code)
+        kept = {}
     _previous = kept if isinstance(kept, dict) else {}
     _used = {}
 
 
 def keep_formatted(app, env) -> None:
     """``env-updated``, after sphinxcontrib-bibtex formatted every entry: keep this build's
-    (so an entry edited or deleted since is dropped) for the next build."""
-    setattr(env, ENV_ATTRIBUTE, _used)
+    (so an entry edited or deleted since is dropped) for the next build.
+
+    A file of its own, not Sphinx's environment: a no-op build does not save the environment,
+    and would then format again, every build, whatever it could not reuse.
+    """
+    if _used.keys() == _previous.keys():
+        return
+    path = _memo_path(app)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(_used, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+    except OSError:
+        pass  # only a cache
 
 
 class ReviewStyle(PlainStyle):
