@@ -280,7 +280,7 @@ def publish_downloads(app: Sphinx, exception) -> None:
     """Copy the data files into the site, so readers download exactly what the pages were built from."""
     if exception is not None or app.builder.format != "html":
         return
-    from ..pages.about import DOWNLOADS, DOWNLOADS_DIR
+    from ..pages.downloads import DOWNLOADS, DOWNLOADS_DIR
 
     target = Path(app.outdir) / DOWNLOADS_DIR
     target.mkdir(parents=True, exist_ok=True)

@@ -12,23 +12,8 @@ from .. import data, paths, provenance
 from ..render import Figure, Table, markdown
 from ..text import escape_markdown
 from . import current, palette
+from .downloads import DOWNLOADS, DOWNLOADS_DIR
 from .suggest import SUGGEST_FORM, suggest_form_url  # noqa: F401 - SUGGEST_FORM: its old home
-
-# Published with the site (copied by sphinx_ext at the end of the build), relative to the site root.
-DOWNLOADS_DIR = "downloads"
-DOWNLOADS = {
-    "evidence.csv": "The evidence: one row per finding",
-    "interventions.csv": "Vocabulary of interventions, drug classes, conditions and stimuli",
-    "mediators.csv": "Vocabulary of cytokines and other mediators",
-    "meta_analyses.csv": "Pooled results of published meta-analyses",
-    "searches.csv": "Search log: every literature search, its exact query and what it found",
-    "screening_queue.csv": "Every record the searches found, with duplicates marked",
-    "screening.csv": "Screening decisions: include, or exclude with a reason",
-    "reference_map.csv": "The source article's reference numbers and the works they stand for",
-    "reference_provenance.csv": "Where each DOI, PMID and PMCID of the bibliography was seen",
-    "datapackage.json": "Frictionless Data Package: schema, types, constraints and keys",
-    "references.bib": "The bibliography (BibTeX)",
-}
 
 
 @provenance.tracked(reads=("data/datapackage.json",))
