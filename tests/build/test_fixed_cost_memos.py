@@ -6,8 +6,10 @@ import ast
 import os
 import pickle
 import shutil
+from importlib import metadata
 from types import SimpleNamespace
 
+import pybtex.plugin
 import pytest
 from pybtex.database import parse_string
 
@@ -86,6 +88,14 @@ def test_new_style_code_formats_every_entry_again(tmp_path, monkeypatch):
     again = _format(app, BIB)
     assert len(calls) == 2
     assert _text(again["kim2020"]) == _text(first["kim2020"])
+
+
+def test_plugins_registered_at_run_time_are_the_installed_ones():
+    bib_style.register()
+    for (group, name), _ in bib_style.INSTALLED_PLUGINS.items():
+        (entry_point,) = metadata.entry_points(group=group, name=name)
+        assert pybtex.plugin._RUNTIME_PLUGINS[group][name] is entry_point.load()
+        assert pybtex.plugin.find_plugin(group, name) is entry_point.load()
 
 
 def test_the_statement_walk_finds_every_import_ast_walk_finds():
