@@ -207,3 +207,36 @@ def test_a_download_is_copied_again_only_when_its_source_changed(tmp_path):
 def _fresh_bib_memo(tmp_path):
     yield
     bib_style.begin_build(SimpleNamespace(srcdir=str(tmp_path / "none")), None, [])
+
+
+def test_kept_imports_follow_the_module_bytes(tmp_path, monkeypatch):
+    memo = tmp_path / "_build" / provenance.MEMO_DIR / provenance.IMPORTS_MEMO
+    provenance._module_imports.cache_clear()
+    parsed = []
+    real = provenance._parse_imports
+    monkeypatch.setattr(
+        provenance,
+        "_parse_imports",
+        lambda path, module: parsed.append(module) or real(path, module),
+    )
+    name = "neuroimmune_review.pages.prisma"
+    with provenance._one_pass(tmp_path):
+        first = provenance.reachable_modules(f"import {name}")
+    assert memo.is_file() and parsed
+    provenance._module_imports.cache_clear()  # as in a new process
+    parsed.clear()
+    with provenance._one_pass(tmp_path):
+        assert provenance.reachable_modules(f"import {name}") == first
+    assert parsed == []  # every module's imports came from the file
+    # A module whose bytes differ (another version of it) is parsed again.
+    provenance._module_imports.cache_clear()
+    digest = provenance.file_digest
+    monkeypatch.setattr(
+        provenance,
+        "file_digest",
+        lambda path: "edited" if path.name == "prisma.py" else digest(path),
+    )
+    with provenance._one_pass(tmp_path):
+        provenance.reachable_modules(f"import {name}")
+    assert parsed == [name]
+    provenance._module_imports.cache_clear()
