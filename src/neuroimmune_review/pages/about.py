@@ -12,22 +12,8 @@ from .. import data, paths, provenance
 from ..render import Figure, Table, markdown
 from ..text import escape_markdown
 from . import current, palette
-
-# Published with the site (copied by sphinx_ext at the end of the build), relative to the site root.
-DOWNLOADS_DIR = "downloads"
-DOWNLOADS = {
-    "evidence.csv": "The evidence: one row per finding",
-    "interventions.csv": "Vocabulary of interventions, drug classes, conditions and stimuli",
-    "mediators.csv": "Vocabulary of cytokines and other mediators",
-    "meta_analyses.csv": "Pooled results of published meta-analyses",
-    "searches.csv": "Search log: every literature search, its exact query and what it found",
-    "screening_queue.csv": "Every record the searches found, with duplicates marked",
-    "screening.csv": "Screening decisions: include, or exclude with a reason",
-    "reference_map.csv": "The source article's reference numbers and the works they stand for",
-    "reference_provenance.csv": "Where each DOI, PMID and PMCID of the bibliography was seen",
-    "datapackage.json": "Frictionless Data Package: schema, types, constraints and keys",
-    "references.bib": "The bibliography (BibTeX)",
-}
+from .downloads import DOWNLOADS, DOWNLOADS_DIR
+from .suggest import SUGGEST_FORM, suggest_form_url  # noqa: F401 - SUGGEST_FORM: its old home
 
 
 @provenance.tracked(reads=("data/datapackage.json",))
@@ -147,8 +133,6 @@ def data_dictionaries():
 # ---------------------------------------------------------------------------
 # The source article's reference numbers: coverage per chapter and what is still open
 
-# The issue form readers use to propose the work behind a number (.github/ISSUE_TEMPLATE).
-SUGGEST_FORM = "suggest-a-study.yml"
 # Resolved and unresolved bars (Okabe-Ito blue and grey; the legend also names them).
 COVERAGE_COLOURS = {"Resolved": palette.BLUE, "Unresolved": "#BBBBBB"}
 
@@ -244,30 +228,6 @@ def reference_coverage() -> Figure:
         description=description,
         data=long,
     )
-
-
-@provenance.tracked
-def suggest_form_url() -> str:
-    """The repository's "Suggest a study" issue form ("" when the repository is not known).
-
-    The repository is CITATION.cff's ``repository-code``, else the GitHub repository the site
-    is built in (GITHUB_SERVER_URL and GITHUB_REPOSITORY); never guessed.
-    """
-    import os
-
-    import yaml
-
-    url = ""
-    try:
-        citation = yaml.safe_load((paths.find_root() / "CITATION.cff").read_text(encoding="utf-8"))
-        url = str((citation or {}).get("repository-code") or "").strip()
-    except (OSError, yaml.YAMLError):
-        pass
-    if not url and os.environ.get("GITHUB_REPOSITORY"):
-        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-        url = f"{server}/{os.environ['GITHUB_REPOSITORY']}"
-    url = url.rstrip("/")
-    return f"{url}/issues/new?template={SUGGEST_FORM}" if url.startswith("https://") else ""
 
 
 def suggest_link(number: int, chapter_name: str, form: str) -> str:

@@ -230,3 +230,24 @@ class FlowDiagram:
             "text/html": self._repr_html_(),
             "text/plain": f"{self.title}\n" + "\n".join(self.text_version()),
         }
+
+
+# The footer's stamp and the banner are computed in the Sphinx process on every build: here, not
+# in ``screening``, whose import pulls in the charts (render, Altair: 0.3 s of every no-op build).
+def stamp_suffix(root=None) -> str:
+    """The footer's screening part, computed at build time (not a page: no tracking)."""
+    return status_line(state(root))
+
+
+def banner_html(root, months: int) -> str:
+    """The overdue-search banner, or '' when the last search is within the schedule."""
+    s = state(root)
+    if not overdue(s, months):
+        return ""
+    last = last_search(s)
+    when = f"was on {last['date']}" if last else "has not been recorded"
+    return (
+        f'<span class="review-overdue">The literature search is overdue: the last search {html.escape(when)}, '
+        f"and this review plans one every {months} month{'s' if months != 1 else ''}. Newer studies may be "
+        "missing.</span>"
+    )

@@ -6,7 +6,6 @@ when a search is logged, a decision is recorded or an included record gets its f
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pandas as pd
@@ -15,6 +14,7 @@ from ..provenance import tracked
 from ..render import Table, markdown
 from ..text import escape_markdown
 from . import prisma
+from .prisma import banner_html, stamp_suffix  # noqa: F401 - their home is prisma (light to import)
 
 SCREENING_PAGE = "book/about/screening"
 
@@ -130,22 +130,3 @@ def searches_whats_new():
             f"included in the synthesis), {c['awaiting']} awaiting screening."
         )
     return markdown("\n".join(items))
-
-
-def stamp_suffix(root=None) -> str:
-    """The footer's screening part, computed at build time (not a page: no tracking)."""
-    return prisma.status_line(prisma.state(root))
-
-
-def banner_html(root, months: int) -> str:
-    """The overdue-search banner, or '' when the last search is within the schedule."""
-    s = prisma.state(root)
-    if not prisma.overdue(s, months):
-        return ""
-    last = prisma.last_search(s)
-    when = f"was on {last['date']}" if last else "has not been recorded"
-    return (
-        f'<span class="review-overdue">The literature search is overdue: the last search {html.escape(when)}, '
-        f"and this review plans one every {months} month{'s' if months != 1 else ''}. Newer studies may be "
-        "missing.</span>"
-    )
