@@ -68,6 +68,13 @@ def test_unterminated_quote(root):
     find(errors(root), EVIDENCE, 11, "row", "unterminated quoted field")
 
 
+def test_open_quote_in_the_header_is_reported_not_raised(root):
+    # The fast readers parse the header line on its own; an open quote there once escaped as
+    # csv.Error (a traceback) instead of a problem with its line.
+    edit(root, EVIDENCE, "id,claim_type,", '"id,claim_type,')
+    find(errors(root), EVIDENCE, 1, "row", "after a closing")
+
+
 def test_text_after_closing_quote(root):
     edit(root, EVIDENCE, "human,plasma,", 'human,"plasma"x,')
     find(errors(root), EVIDENCE, 5, "row", "after a closing")

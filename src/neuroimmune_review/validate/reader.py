@@ -113,6 +113,15 @@ def _nul_problems(text: str, path: str) -> list[Problem]:
 _FIELD = r'(?:[^",\r\n]*|"[^"]*(?:""[^"]*)*")'
 
 
+def _header_fields(line: str) -> list[str]:
+    """The header line's fields, or [] if it is not one well-formed record (e.g. an open quote):
+    the file is then read record by record, which reports the problem with its line."""
+    try:
+        return next(csv.reader([line], strict=True), [])
+    except csv.Error:
+        return []
+
+
 def _regular_frame(text: str, data: bytes | None = None) -> tuple[list[str], pd.DataFrame] | None:
     """Header and body of *text* parsed by pandas' C reader, if the file is regular; else None.
 
@@ -129,7 +138,7 @@ def _regular_frame(text: str, data: bytes | None = None) -> tuple[list[str], pd.
     first_break = text.find("\n")
     if first_break < 0:
         return None
-    header = next(csv.reader([text[:first_break]], strict=True), [])
+    header = _header_fields(text[:first_break])
     if not header:
         return None
     raw = data if data is not None else text.encode("utf-8")
@@ -255,7 +264,7 @@ def _plain_frame(data: bytes) -> tuple[list[str], pd.DataFrame] | None:
         first_line = data[:first_break].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    header = next(csv.reader([first_line], strict=True), [])
+    header = _header_fields(first_line)
     if len(header) < 2:
         return None
     newlines, commas = _count_bytes(data, b"\n,")
