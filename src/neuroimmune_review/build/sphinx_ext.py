@@ -41,6 +41,7 @@ def _root(app: Sphinx) -> Path:
 def on_config(app: Sphinx, config) -> None:
     # Kernels inherit the environment: every page and every check resolves the same root.
     os.environ[paths.ROOT_ENV] = str(_root(app))
+    _start_workers_early(app, config)  # they import while validation and Sphinx go on
     _validate_first(_root(app))
     _stamp_every_page(_root(app), config)
     # Our templates: the References list markup, and a complete page for the site root
@@ -184,24 +185,80 @@ def _notebook_of(app: Sphinx, env, docname: str):
         return None
 
 
+# Worker processes started at config-inited, by id(app), for execute_in_shared_kernels.
+_early_workers: dict[int, list[shared_kernels.Worker]] = {}
+
+
+def _worker_command() -> tuple[str, ...]:
+    """Workers import the page builders before their first page (once per worker)."""
+    from .. import _PAGE_MODULES
+
+    modules = [f"{__package__.rpartition('.')[0]}.pages.{name}" for name in _PAGE_MODULES]
+    return shared_kernels.worker_command([*modules, provenance.__name__])
+
+
+def _start_workers_early(app: Sphinx, config) -> None:
+    """Start the execution workers now if this build will likely execute pages.
+
+    A worker takes seconds to import ipykernel, pandas, altair and the page builders; started
+    here they do so while Sphinx sets up and validation runs.  The guess only costs CPU
+    when wrong: workers that get no page are closed.  A no-op build starts none.
+    """
+    if getattr(config, "nb_execution_mode", None) != "cache":
+        return
+    count = shared_kernels.worker_count(_likely_executions(app))
+    if count:
+        _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
+
+
+def _likely_executions(app: Sphinx) -> int:
+    """A cheap guess at the number of pages this build executes (file times only).
+
+    Everything, without a saved environment or execution cache; many, when data, the
+    bibliography or the package changed since the last build; else the changed pages.
+    """
+    root = _root(app)
+    saved = Path(app.doctreedir) / "environment.pickle"
+    if not saved.is_file() or not (paths.build_dir(root) / ".jupyter_cache").is_dir():
+        return 1 << 10
+    since = saved.stat().st_mtime
+
+    def newer(folder: Path, pattern: str) -> list[Path]:
+        return [f for f in folder.rglob(pattern) if f.stat().st_mtime > since]
+
+    package = Path(__file__).resolve().parents[1]
+    if newer(paths.data_dir(root), "*") or newer(root, "references.bib") or newer(package, "*.py"):
+        return 1 << 10
+    return len(newer(root / "book", "*.md"))
+
+
+def close_early_workers(app: Sphinx, exception=None) -> None:
+    """``build-finished``: end workers started early that no page needed."""
+    shared_kernels.close_workers(_early_workers.pop(id(app), []))
+
+
 def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
     """``env-before-read-docs``: fill myst-nb's execution cache for the pages about to be read.
 
-    myst-nb then finds every page cached.  A page that fails in a shared kernel is left
-    uncached, so myst-nb executes and reports it as usual; a worker that dies stops the
-    build, since it would otherwise fall back silently to one kernel per page.
+    myst-nb then finds every page cached.  A page that fails in a worker is left uncached,
+    so myst-nb executes and reports it as usual; a worker that dies stops the build, since
+    it would otherwise fall back silently to one kernel per page.
     ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
     """
+    early = _early_workers.pop(id(app), [])
     nb_config = env.mystnb_config
     if nb_config.execution_mode != "cache":
+        shared_kernels.close_workers(early)
         return
     try:
         jobs = _pages_to_execute(app, env, docnames)
     except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
         logger.info(f"[review] shared kernels skipped: {error}")
+        shared_kernels.close_workers(early)
         return
     workers = shared_kernels.worker_count(len(jobs))
     if not jobs or workers == 0:
+        shared_kernels.close_workers(early)
         return
     from jupyter_cache.base import CacheBundleIn
 
@@ -212,6 +269,8 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
             workers=workers,
             timeout=nb_config.execution_timeout,
             allow_errors=nb_config.execution_allow_errors,
+            worker_command=_worker_command(),
+            started=early,
         )
     except shared_kernels.WorkerDied as error:
         raise ExtensionError(
@@ -235,7 +294,7 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
         )
         done += 1
     logger.info(
-        f"[review] executed {done} page(s) in {workers} shared kernel(s) "
+        f"[review] executed {done} page(s) in {workers} worker process(es) "
         f"in {time.perf_counter() - started:.1f} s"
     )
 
@@ -438,6 +497,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("source-read", inject_tracking_cell)
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", execute_in_shared_kernels)
+    app.connect("build-finished", close_early_workers)
     app.connect("build-finished", publish_downloads)
     app.connect("build-finished", refresh_static_files)
     app.connect("build-finished", prune_answer_cache)
