@@ -129,28 +129,35 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
     page.write_text("# page\n")
     data.write_text("id\n")
     app = _app(tmp_path)
-    assert sphinx_ext._likely_executions(app) > 100  # no saved environment: a cold build
+    config = SimpleNamespace(nb_execution_cache_path=str(tmp_path / "_build/.jupyter_cache"))
+    assert sphinx_ext._likely_executions(app, config) > 100  # no saved environment: a cold build
     saved = tmp_path / "_build/.doctrees/environment.pickle"
     saved.write_bytes(b"")
     os.utime(saved, (time.time() + 10, time.time() + 10))
-    assert sphinx_ext._likely_executions(app) == 0  # nothing changed since: a no-op build
+    assert sphinx_ext._likely_executions(app, config) == 0  # nothing changed since: a no-op build
     os.utime(page, (time.time() + 20, time.time() + 20))
-    assert sphinx_ext._likely_executions(app) == 1  # one page edited
+    assert sphinx_ext._likely_executions(app, config) == 1  # one page edited
     os.utime(data, (time.time() + 20, time.time() + 20))
-    assert sphinx_ext._likely_executions(app) > 100  # data changed: many pages
+    assert sphinx_ext._likely_executions(app, config) > 100  # data changed: many pages
 
     started = []
     monkeypatch.setattr(
         shared_kernels, "start_workers", lambda count, command: started.append(count) or ["w"]
     )
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, "2")
-    sphinx_ext._start_workers_early(app, SimpleNamespace(nb_execution_mode="off"))
+    sphinx_ext._start_workers_early(
+        app, SimpleNamespace(nb_execution_mode="off", nb_execution_cache_path="")
+    )
     assert started == []  # execution off: no worker
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, "0")
-    sphinx_ext._start_workers_early(app, SimpleNamespace(nb_execution_mode="cache"))
+    sphinx_ext._start_workers_early(
+        app, SimpleNamespace(nb_execution_mode="cache", nb_execution_cache_path="")
+    )
     assert started == []  # turned off
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, "2")
-    sphinx_ext._start_workers_early(app, SimpleNamespace(nb_execution_mode="cache"))
+    sphinx_ext._start_workers_early(
+        app, SimpleNamespace(nb_execution_mode="cache", nb_execution_cache_path="")
+    )
     assert started == [2]
     closed = []
     monkeypatch.setattr(shared_kernels, "close_workers", closed.extend)

@@ -206,12 +206,12 @@ def _start_workers_early(app: Sphinx, config) -> None:
     """
     if getattr(config, "nb_execution_mode", None) != "cache":
         return
-    count = shared_kernels.worker_count(_likely_executions(app))
+    count = shared_kernels.worker_count(_likely_executions(app, config))
     if count:
         _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
 
 
-def _likely_executions(app: Sphinx) -> int:
+def _likely_executions(app: Sphinx, config) -> int:
     """A cheap guess at the number of pages this build executes (file times only).
 
     Everything, without a saved environment or execution cache; many, when data, the
@@ -219,15 +219,20 @@ def _likely_executions(app: Sphinx) -> int:
     """
     root = _root(app)
     saved = Path(app.doctreedir) / "environment.pickle"
-    if not saved.is_file() or not (paths.build_dir(root) / ".jupyter_cache").is_dir():
+    cache = Path(getattr(config, "nb_execution_cache_path", "") or ".jupyter_cache")
+    if not saved.is_file() or not cache.is_dir():
         return 1 << 10
     since = saved.stat().st_mtime
 
     def newer(folder: Path, pattern: str) -> list[Path]:
         return [f for f in folder.rglob(pattern) if f.stat().st_mtime > since]
 
-    package = Path(__file__).resolve().parents[1]
-    if newer(paths.data_dir(root), "*") or newer(root, "references.bib") or newer(package, "*.py"):
+    bib = paths.bib_path(root)
+    if (
+        newer(paths.data_dir(root), "*")
+        or (bib.is_file() and bib.stat().st_mtime > since)
+        or newer(Path(__file__).resolve().parents[1], "*.py")  # the package
+    ):
         return 1 << 10
     return len(newer(root / "book", "*.md"))
 
