@@ -185,8 +185,7 @@ def _notebook_of(app: Sphinx, env, docname: str):
         return None
 
 
-# Worker processes started at config-inited, by id(app), for execute_in_shared_kernels.
-_early_workers: dict[int, list[shared_kernels.Worker]] = {}
+_early_workers: dict[int, list[shared_kernels.Worker]] = {}  # by id(app), from config-inited
 
 
 def _worker_command() -> tuple[str, ...]:
@@ -198,12 +197,9 @@ def _worker_command() -> tuple[str, ...]:
 
 
 def _start_workers_early(app: Sphinx, config) -> None:
-    """Start the execution workers now if this build will likely execute pages.
-
-    A worker takes seconds to import ipykernel, pandas, altair and the page builders; started
-    here they do so while Sphinx sets up and validation runs.  The guess only costs CPU
-    when wrong: workers that get no page are closed.  A no-op build starts none.
-    """
+    """Start the workers now if this build will likely execute pages: their imports (seconds)
+    then overlap validation and Sphinx's set-up.  A wrong guess costs CPU only: workers that
+    get no page are closed; a no-op build starts none."""
     if getattr(config, "nb_execution_mode", None) != "cache":
         return
     count = shared_kernels.worker_count(_likely_executions(app, config))
@@ -212,29 +208,22 @@ def _start_workers_early(app: Sphinx, config) -> None:
 
 
 def _likely_executions(app: Sphinx, config) -> int:
-    """A cheap guess at the number of pages this build executes (file times only).
-
-    Everything, without a saved environment or execution cache; many, when data, the
-    bibliography or the package changed since the last build; else the changed pages.
-    """
-    root = _root(app)
-    saved = Path(app.doctreedir) / "environment.pickle"
+    """A cheap guess at the number of pages this build executes, from file times: all of
+    them without a saved environment or execution cache, or when data, the bibliography or
+    the package changed since the last build; else the pages changed."""
+    root, saved = _root(app), Path(app.doctreedir) / "environment.pickle"
     cache = Path(getattr(config, "nb_execution_cache_path", "") or ".jupyter_cache")
     if not saved.is_file() or not cache.is_dir():
         return 1 << 10
     since = saved.stat().st_mtime
 
-    def newer(folder: Path, pattern: str) -> list[Path]:
-        return [f for f in folder.rglob(pattern) if f.stat().st_mtime > since]
+    def newer(files) -> list[Path]:
+        return [f for f in files if f.is_file() and f.stat().st_mtime > since]
 
-    bib = paths.bib_path(root)
-    if (
-        newer(paths.data_dir(root), "*")
-        or (bib.is_file() and bib.stat().st_mtime > since)
-        or newer(Path(__file__).resolve().parents[1], "*.py")  # the package
-    ):
+    package = Path(__file__).resolve().parents[1]
+    if newer([paths.bib_path(root), *paths.data_dir(root).rglob("*"), *package.rglob("*.py")]):
         return 1 << 10
-    return len(newer(root / "book", "*.md"))
+    return len(newer((root / "book").rglob("*.md")))
 
 
 def close_early_workers(app: Sphinx, exception=None) -> None:
@@ -250,17 +239,13 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
     it would otherwise fall back silently to one kernel per page.
     ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
     """
-    early = _early_workers.pop(id(app), [])
+    early, jobs = _early_workers.pop(id(app), []), []
     nb_config = env.mystnb_config
-    if nb_config.execution_mode != "cache":
-        shared_kernels.close_workers(early)
-        return
     try:
-        jobs = _pages_to_execute(app, env, docnames)
+        if nb_config.execution_mode == "cache":
+            jobs = _pages_to_execute(app, env, docnames)
     except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
         logger.info(f"[review] shared kernels skipped: {error}")
-        shared_kernels.close_workers(early)
-        return
     workers = shared_kernels.worker_count(len(jobs))
     if not jobs or workers == 0:
         shared_kernels.close_workers(early)
