@@ -119,7 +119,10 @@ def test_a_page_that_fails_in_a_worker_is_left_to_myst_nb(monkeypatch):
 
 
 def _app(root: Path) -> SimpleNamespace:
-    return SimpleNamespace(srcdir=str(root), doctreedir=str(root / "_build/.doctrees"))
+    build = root / "_build"
+    return SimpleNamespace(
+        srcdir=str(root), doctreedir=str(build / ".doctrees"), outdir=str(build / "html")
+    )
 
 
 def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monkeypatch):
@@ -129,7 +132,7 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
     page.write_text("# page\n")
     data.write_text("id\n")
     app = _app(tmp_path)
-    config = SimpleNamespace(nb_execution_cache_path=str(tmp_path / "_build/.jupyter_cache"))
+    config = SimpleNamespace(nb_execution_cache_path="")  # myst-nb's default: _build/.jupyter_cache
     assert sphinx_ext._likely_executions(app, config) > 100  # no saved environment: a cold build
     saved = tmp_path / "_build/.doctrees/environment.pickle"
     saved.write_bytes(b"")

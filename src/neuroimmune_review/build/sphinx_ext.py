@@ -212,7 +212,8 @@ def _likely_executions(app: Sphinx, config) -> int:
     them without a saved environment or execution cache, or when data, the bibliography or
     the package changed since the last build; else the pages changed."""
     root, saved = _root(app), Path(app.doctreedir) / "environment.pickle"
-    cache = Path(getattr(config, "nb_execution_cache_path", "") or ".jupyter_cache")
+    # myst-nb's default, which it sets only after config-inited
+    cache = Path(config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
     if not saved.is_file() or not cache.is_dir():
         return 1 << 10
     since = saved.stat().st_mtime
