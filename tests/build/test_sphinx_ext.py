@@ -12,7 +12,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from sphinx.errors import ExtensionError
 
-from neuroimmune_review.build import shared_kernels, sphinx_ext
+from neuroimmune_review.build import likely_work, shared_kernels, sphinx_ext
 
 # What a bad import string in the worker command did: the worker exits before answering.
 BROKEN_WORKER = (sys.executable, "-c", "from neuroimmune_review.build.moved_away import run_worker")
@@ -133,15 +133,16 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
     data.write_text("id\n")
     app = _app(tmp_path)
     config = SimpleNamespace(nb_execution_cache_path="")  # myst-nb's default: _build/.jupyter_cache
-    assert sphinx_ext._likely_executions(app, config) > 100  # no saved environment: a cold build
-    saved = tmp_path / "_build/.doctrees/environment.pickle"
-    saved.write_bytes(b"")
+    assert likely_work.likely_executions(app, config) > 100  # no saved environment: a cold build
+    (tmp_path / "_build/.doctrees/environment.pickle").write_bytes(b"")
+    sphinx_ext.close_early_workers(app)  # a build finished: its time is what later ones compare
+    saved = tmp_path / "_build/.doctrees" / likely_work.LAST_BUILD
     os.utime(saved, (time.time() + 10, time.time() + 10))
-    assert sphinx_ext._likely_executions(app, config) == 0  # nothing changed since: a no-op build
+    assert likely_work.likely_executions(app, config) == 0  # nothing changed since: a no-op build
     os.utime(page, (time.time() + 20, time.time() + 20))
-    assert sphinx_ext._likely_executions(app, config) == 1  # one page edited
+    assert likely_work.likely_executions(app, config) == 1  # one page edited
     os.utime(data, (time.time() + 20, time.time() + 20))
-    assert sphinx_ext._likely_executions(app, config) > 100  # data changed: many pages
+    assert likely_work.likely_executions(app, config) > 100  # data changed: many pages
 
     started = []
     monkeypatch.setattr(

@@ -129,11 +129,11 @@ def start_workers(count: int, command: Sequence[str] = WORKER_COMMAND) -> list[W
 
 
 def close_workers(workers: Sequence[Worker]) -> None:
-    """End workers that got no notebooks."""
+    """End workers that got no notebooks, at once: a worker still importing is not waited for."""
     for worker in workers:
-        _code, log = worker.close()
-        if log.strip():
-            sys.stderr.write(log)
+        with contextlib.suppress(OSError):
+            worker._process.kill()
+        worker.close()
 
 
 def execute_notebooks(

@@ -23,6 +23,7 @@ from sphinx.util import logging
 
 from .. import paths, provenance
 from . import shared_kernels
+from .likely_work import LAST_BUILD, likely_executions
 from .search import COUNTS_FILE
 from .tracking import with_tracking_cell
 
@@ -202,34 +203,16 @@ def _start_workers_early(app: Sphinx, config) -> None:
     get no page are closed; a no-op build starts none."""
     if getattr(config, "nb_execution_mode", None) != "cache":
         return
-    count = shared_kernels.worker_count(_likely_executions(app, config))
+    count = shared_kernels.worker_count(likely_executions(app, config))
     if count:
         _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
 
 
-def _likely_executions(app: Sphinx, config) -> int:
-    """A cheap guess at the number of pages this build executes, from file times: all of
-    them without a saved environment or execution cache, or when data, the bibliography or
-    the package changed since the last build; else the pages changed."""
-    root, saved = _root(app), Path(app.doctreedir) / "environment.pickle"
-    # myst-nb's default, which it sets only after config-inited
-    cache = Path(config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
-    if not saved.is_file() or not cache.is_dir():
-        return 1 << 10
-    since = saved.stat().st_mtime
-
-    def newer(files) -> list[Path]:
-        return [f for f in files if f.is_file() and f.stat().st_mtime > since]
-
-    package = Path(__file__).resolve().parents[1]
-    if newer([paths.bib_path(root), *paths.data_dir(root).rglob("*"), *package.rglob("*.py")]):
-        return 1 << 10
-    return len(newer((root / "book").rglob("*.md")))
-
-
 def close_early_workers(app: Sphinx, exception=None) -> None:
-    """``build-finished``: end workers started early that no page needed."""
+    """``build-finished``: end workers started early that no page needed; stamp the build."""
     shared_kernels.close_workers(_early_workers.pop(id(app), []))
+    if exception is None and Path(app.doctreedir, "environment.pickle").is_file():
+        Path(app.doctreedir, LAST_BUILD).touch()  # what likely_executions compares with
 
 
 def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
