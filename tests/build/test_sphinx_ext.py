@@ -159,9 +159,12 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
     )
     assert started == []  # turned off
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, "2")
-    sphinx_ext._start_workers_early(
-        app, SimpleNamespace(nb_execution_mode="cache", nb_execution_cache_path="")
-    )
+    cache = SimpleNamespace(nb_execution_mode="cache", nb_execution_cache_path="")
+    with monkeypatch.context() as nothing_changed:
+        nothing_changed.setattr(sphinx_ext, "likely_executions", lambda app, config: 0)
+        sphinx_ext._start_workers_early(app, cache)
+    assert started == []  # a no-op build: none
+    sphinx_ext._start_workers_early(app, cache)
     assert started == [2]
     closed = []
     monkeypatch.setattr(shared_kernels, "close_workers", closed.extend)

@@ -203,7 +203,8 @@ def _start_workers_early(app: Sphinx, config) -> None:
     get no page are closed; a no-op build starts none."""
     if getattr(config, "nb_execution_mode", None) != "cache":
         return
-    count = shared_kernels.worker_count(likely_executions(app, config))
+    likely = likely_executions(app, config)
+    count = shared_kernels.worker_count(likely) if likely else 0  # worker_count(0) is 1
     if count:
         _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
 
