@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import sys
+import time
 
 import nbformat
 import pytest
@@ -103,3 +105,103 @@ def test_nothing_to_do_starts_no_worker():
 def test_worker_count_follows_the_environment(monkeypatch, wanted, jobs, expected):
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, wanted)
     assert shared_kernels.worker_count(jobs) == expected
+
+
+# Cells whose outputs cover what pages produce: streams (coalesced per cell by the kernel),
+# display_data with several mimetypes and metadata, a display updated in place, an
+# execute_result with a mimebundle and metadata, output history, a magic, get_ipython(),
+# and an error kept in the output.
+KERNEL_CELLS = (
+    "import sys\nprint('out'); print('err', file=sys.stderr); print('more')",
+    "from IPython.display import HTML, Markdown, display\n"
+    "display(HTML('<b>bold</b>'), metadata={'tag': 1})\ndisplay(Markdown('*m*'))",
+    "class Both:\n"
+    "    def _repr_mimebundle_(self, include=None, exclude=None):\n"
+    "        return {'text/plain': 'both', 'text/html': '<i>both</i>'}, {'text/html': {'k': 2}}\n"
+    "Both()",
+    "handle = display('first', display_id='d')\nhandle.update('second')",
+    "21",
+    "_ * 2",
+    "%pwd",
+    "x = get_ipython() is not None\nprint(x, __name__)",
+    "1 / 0",
+    "print('after the error')",
+)
+
+
+def test_outputs_are_those_of_a_jupyter_kernel(tmp_path):
+    from nbclient import NotebookClient
+
+    notebook = _notebook(*KERNEL_CELLS)
+    reference = copy.deepcopy(notebook)
+    NotebookClient(
+        reference,
+        kernel_name="python3",
+        allow_errors=True,
+        record_timing=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    [result] = execute_notebooks(
+        [Job("k", notebook, str(tmp_path))],
+        workers=1,
+        timeout=60,
+        allow_errors=True,
+    )
+    assert result.ok
+    assert nbformat.writes(result.notebook) == nbformat.writes(reference)
+    # and the notebook holds what the cells made, so the comparison compared something
+    outputs = [cell.outputs for cell in result.notebook.cells]
+    assert [o["name"] for o in outputs[0]] == ["stdout", "stderr"]
+    assert outputs[0][0]["text"] == "out\nmore\n"
+    assert outputs[1][0]["metadata"] == {"tag": 1} and "text/html" in outputs[1][0]["data"]
+    assert outputs[2][0]["output_type"] == "execute_result"
+    assert outputs[2][0]["metadata"] == {"text/html": {"k": 2}}
+    assert outputs[3][0]["data"]["text/plain"] == "'second'"
+    assert outputs[5][0]["data"]["text/plain"] == "42"
+    assert outputs[6][0]["data"]["text/plain"] == repr(str(tmp_path))
+    assert outputs[7][0]["text"] == "True __main__\n"
+    assert outputs[8][0]["ename"] == "ZeroDivisionError" and outputs[8][0]["traceback"]
+    assert outputs[9][0]["text"] == "after the error\n"
+    assert [cell.execution_count for cell in result.notebook.cells] == list(range(1, 11))
+
+
+def test_a_failed_page_leaves_no_state_to_the_next():
+    jobs = [
+        Job("a", _notebook("import json\njson.left_behind = 1\n1 / 0")),
+        Job("b", _notebook("import json\nprint(hasattr(json, 'left_behind'))")),
+    ]
+    a, b = execute_notebooks(jobs, workers=1, timeout=60)
+    assert not a.ok and b.ok
+    assert _outputs(b.notebook) == ["False\n"]  # a fresh worker, as a fresh kernel was
+
+
+def test_a_cell_over_its_timeout_fails_the_page():
+    started = time.perf_counter()
+    [result] = execute_notebooks(
+        [Job("slow", _notebook("import time\ntime.sleep(30)"))], workers=1, timeout=1
+    )
+    assert not result.ok
+    assert "ran longer than 1 s" in result.error
+    assert time.perf_counter() - started < 25
+
+
+def test_workers_started_early_are_used_then_closed():
+    early = shared_kernels.start_workers(2)
+    results = execute_notebooks(
+        [Job("a", _notebook("print(1)"))], workers=1, timeout=60, started=early
+    )
+    assert results[0].ok and _outputs(results[0].notebook) == ["1\n"]
+    # the one used and the one not needed have both exited
+    assert all(worker._process.poll() is not None for worker in early)
+
+
+def test_the_worker_imports_what_it_is_told_before_the_first_page():
+    command = shared_kernels.worker_command(["neuroimmune_review.paths", "no_such_module_here"])
+    [result] = execute_notebooks(
+        [Job("a", _notebook("import sys\nprint('neuroimmune_review.paths' in sys.modules)"))],
+        workers=1,
+        timeout=60,
+        worker_command=command,
+    )
+    # imported before the page asked for it; a module that cannot load is no worker failure
+    assert result.ok and _outputs(result.notebook) == ["True\n"]

@@ -23,6 +23,7 @@ from sphinx.util import logging
 
 from .. import paths, provenance
 from . import shared_kernels
+from .likely_work import LAST_BUILD, likely_executions
 from .search import COUNTS_FILE
 from .tracking import with_tracking_cell
 
@@ -41,6 +42,7 @@ def _root(app: Sphinx) -> Path:
 def on_config(app: Sphinx, config) -> None:
     # Kernels inherit the environment: every page and every check resolves the same root.
     os.environ[paths.ROOT_ENV] = str(_root(app))
+    _start_workers_early(app, config)  # they import while validation and Sphinx go on
     _validate_first(_root(app))
     _stamp_every_page(_root(app), config)
     # Our templates: the References list markup, and a complete page for the site root
@@ -184,24 +186,54 @@ def _notebook_of(app: Sphinx, env, docname: str):
         return None
 
 
+_early_workers: dict[int, list[shared_kernels.Worker]] = {}  # by id(app), from config-inited
+
+
+def _worker_command() -> tuple[str, ...]:
+    """Workers import the page builders before their first page (once per worker)."""
+    from .. import _PAGE_MODULES
+
+    modules = [f"{__package__.rpartition('.')[0]}.pages.{name}" for name in _PAGE_MODULES]
+    return shared_kernels.worker_command([*modules, provenance.__name__])
+
+
+def _start_workers_early(app: Sphinx, config) -> None:
+    """Start the workers now if this build will likely execute pages: their imports (seconds)
+    then overlap validation and Sphinx's set-up.  A wrong guess costs CPU only: workers that
+    get no page are closed; a no-op build starts none."""
+    if getattr(config, "nb_execution_mode", None) != "cache":
+        return
+    likely = likely_executions(app, config)
+    count = shared_kernels.worker_count(likely) if likely else 0  # worker_count(0) is 1
+    if count:
+        _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
+
+
+def close_early_workers(app: Sphinx, exception=None) -> None:
+    """``build-finished``: end workers started early that no page needed; stamp the build."""
+    shared_kernels.close_workers(_early_workers.pop(id(app), []))
+    if exception is None and Path(app.doctreedir, "environment.pickle").is_file():
+        Path(app.doctreedir, LAST_BUILD).touch()  # what likely_executions compares with
+
+
 def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
     """``env-before-read-docs``: fill myst-nb's execution cache for the pages about to be read.
 
-    myst-nb then finds every page cached.  A page that fails in a shared kernel is left
-    uncached, so myst-nb executes and reports it as usual; a worker that dies stops the
-    build, since it would otherwise fall back silently to one kernel per page.
+    myst-nb then finds every page cached.  A page that fails in a worker is left uncached,
+    so myst-nb executes and reports it as usual; a worker that dies stops the build, since
+    it would otherwise fall back silently to one kernel per page.
     ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
     """
+    early, jobs = _early_workers.pop(id(app), []), []
     nb_config = env.mystnb_config
-    if nb_config.execution_mode != "cache":
-        return
     try:
-        jobs = _pages_to_execute(app, env, docnames)
+        if nb_config.execution_mode == "cache":
+            jobs = _pages_to_execute(app, env, docnames)
     except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
         logger.info(f"[review] shared kernels skipped: {error}")
-        return
     workers = shared_kernels.worker_count(len(jobs))
     if not jobs or workers == 0:
+        shared_kernels.close_workers(early)
         return
     from jupyter_cache.base import CacheBundleIn
 
@@ -212,6 +244,8 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
             workers=workers,
             timeout=nb_config.execution_timeout,
             allow_errors=nb_config.execution_allow_errors,
+            worker_command=_worker_command(),
+            started=early,
         )
     except shared_kernels.WorkerDied as error:
         raise ExtensionError(
@@ -235,7 +269,7 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
         )
         done += 1
     logger.info(
-        f"[review] executed {done} page(s) in {workers} shared kernel(s) "
+        f"[review] executed {done} page(s) in {workers} worker process(es) "
         f"in {time.perf_counter() - started:.1f} s"
     )
 
@@ -481,6 +515,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-before-read-docs", begin_build)
     app.connect("env-before-read-docs", execute_in_shared_kernels)
     app.connect("env-updated", keep_formatted, priority=900)  # after sphinxcontrib-bibtex's
+    app.connect("build-finished", close_early_workers)
     app.connect("build-finished", publish_downloads)
     app.connect("build-finished", refresh_static_files)
     app.connect("build-finished", prune_answer_cache)
