@@ -199,6 +199,13 @@ class Table:
         return {"text/html": self._repr_html_(), "text/plain": self.caption}
 
 
+def warm_up() -> None:
+    """Start vl-convert's engine (1-2 s in a new process) before the first chart needs it."""
+    import vl_convert
+
+    vl_convert.vegalite_to_vega({"mark": "point", "data": {"values": []}})
+
+
 def markdown(text: str) -> Any:
     """Generated prose (counts, lists) rendered as Markdown in the page."""
     from IPython.display import Markdown

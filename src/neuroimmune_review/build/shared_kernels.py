@@ -8,13 +8,12 @@ directory, as in a kernel of its own; modules stay imported, which is the point.
 off the shelf reuses a kernel across notebooks (nbclient and jupyter-cache start one per
 notebook), and this halved the cold build, so the machinery is ours.
 
-A worker runs its notebooks in ipykernel's own in-process kernel, driven by nbclient, so
-the outputs are those of a kernel (the same shell, formatters, display publisher and
-message-to-output code) without the kernel protocol between two processes: per page a
-Jupyter kernel cost a reset over ZMQ, new channels, and every output serialised, sent and
-parsed again, which measured as much again as the pages' own work.  Workers can be started
-before their notebooks are known (:func:`start_workers`), so their imports overlap the
-caller's own start-up, and they import the modules the pages use before the first page.
+A worker runs its notebooks in IPython's own shell (:class:`_ShellExecutor`), in its own
+process, and builds the outputs a kernel would have sent; per page a Jupyter kernel cost a
+reset over ZMQ, new channels, and every output serialised, sent and parsed again, which
+measured as much again as the pages' own work.  Workers can be started before their
+notebooks are known (:func:`start_workers`), so their imports overlap the caller's own
+start-up, and they import (and warm up) the modules the pages use before the first page.
 
 This module knows nothing of Sphinx or myst-nb: ``build.sphinx_ext`` decides which pages
 to run and stores the results in myst-nb's execution cache.  A notebook that fails comes
@@ -248,176 +247,177 @@ def run_worker() -> None:
     # debugpy, which ipykernel imports, warns that it cannot see frozen modules; a kernel
     # process is started with -Xfrozen_modules=off for it, which would slow every import.
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    import asyncio
     import traceback
 
     code = 0
     try:
-        asyncio.run(_worker_loop(sys.stdin, protocol, log, sys.argv[1:]))
+        _worker_loop(sys.stdin, protocol, log, sys.argv[1:])
     except BaseException:  # noqa: BLE001 - told to the caller, which raises WorkerDied
         traceback.print_exc(file=log)
         code = 1
-    # Nothing is left to save, and the in-process kernel's teardown (its IOPub thread's
-    # event loop) only logs asyncio warnings, which would end up in the build's output.
+    # Nothing is left to save: exiting at once skips the collector's walk over every page's
+    # leftovers at interpreter teardown.
     log.flush()
     os._exit(code)
 
 
-async def _worker_loop(requests, protocol, log, preload: Sequence[str] = ()) -> None:
+def _worker_loop(requests, protocol, log, preload: Sequence[str] = ()) -> None:
     import importlib
 
-    kernel = _InProcessKernel()
+    shell = _ShellExecutor()
     for module in preload:
         try:
-            importlib.import_module(module)
+            # A module may warm itself up (render starts vl-convert's engine: 1-2 s a process).
+            getattr(importlib.import_module(module), "warm_up", lambda: None)()
         except Exception as error:  # noqa: BLE001 - the page that needs it fails, and falls back
             print(f"[review] the worker could not import {module}: {error}", file=log)
     for line in requests:
-        answer = await kernel.run(json.loads(line))
+        answer = shell.run(json.loads(line))
         protocol.write(json.dumps(answer) + "\n")
         protocol.flush()
 
 
-class _CellTimeout(Exception):
-    pass
+class _NotReproduced(Exception):
+    """The page did something whose kernel output this path does not rebuild exactly."""
 
 
-class _InProcessKernel:
-    """ipykernel's in-process kernel, executing one notebook after another with nbclient."""
+class _ShellExecutor:
+    """IPython's own shell, executing one notebook after another in this process.
+
+    A kernel is IPython's shell plus a protocol; the shell alone gives the same outputs: its
+    display formatters make every mime bundle, its display hook the cell's result with its
+    execution count, and print() becomes a stdout stream.  Measured on the 34 pages at 1x:
+    ipykernel's in-process kernel driven by nbclient still cost about 30 ms per cell in its
+    IOPub thread and ZMQ sockets (a 20-cell page of ``1 + 1``: 0.6 s), and the pages' own
+    work doubled in wall time; the executed notebooks of all 34 pages are identical either
+    way (tests/build/test_shared_kernels.py).  Only what a page of this book produces is
+    rebuilt here: results, displays and stdout.  A page that raises, times out, writes to
+    stderr (warnings included) or updates a display fails here instead (``ok=False``), and
+    myst-nb executes it in a real kernel, which records and reports it exactly as always.
+    """
 
     def __init__(self) -> None:
-        from ipykernel.inprocess.manager import InProcessKernelManager
+        import io
 
-        self.km = InProcessKernelManager()
-        self.km.client_factory = _async_in_process_client()
-        self.km.start_kernel()
-        kernel = self.km.kernel
-        from ipykernel.iostream import OutStream
+        from ipykernel.ipkernel import IPythonKernel
+        from IPython.core.displayhook import DisplayHook
+        from IPython.core.displaypub import DisplayPublisher
+        from IPython.core.interactiveshell import InteractiveShell
 
-        # As in a kernel process, print() and whatever is written to file descriptors 1 and 2
-        # (extension libraries, child processes) become the page's stream outputs; ipykernel's
-        # in-process kernel would swap its streams in for each cell only, and miss the latter.
-        kernel.stdout = sys.stdout = OutStream(kernel.session, kernel.iopub_thread, "stdout")
-        kernel.stderr = sys.stderr = OutStream(kernel.session, kernel.iopub_thread, "stderr")
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self._timed_out: str | None = None
+        outputs: list[dict] = []
+        stdout = io.StringIO()
+        self._outputs, self._stdout = outputs, stdout
 
-    async def run(self, job: dict) -> dict:
+        def flush_stdout() -> None:  # print() before a display comes first, as in a kernel
+            if stdout.tell():
+                outputs.append(
+                    {"output_type": "stream", "name": "stdout", "text": stdout.getvalue()}
+                )
+                stdout.seek(0)
+                stdout.truncate()
+
+        class Publisher(DisplayPublisher):
+            def publish(
+                self, data, metadata=None, source=None, *, transient=None, update=False, **_
+            ):
+                if transient or update:
+                    raise _NotReproduced("a display with a display id")
+                flush_stdout()
+                outputs.append(
+                    {"output_type": "display_data", "data": data, "metadata": metadata or {}}
+                )
+
+            def clear_output(self, wait=False):
+                raise _NotReproduced("clear_output")
+
+        class Hook(DisplayHook):
+            def write_output_prompt(self) -> None:
+                pass
+
+            def write_format_data(self, format_dict, md_dict=None) -> None:
+                flush_stdout()
+                # execution_count: the cell's, filled in when the cell has run
+                outputs.append(
+                    {
+                        "output_type": "execute_result",
+                        "data": format_dict,
+                        "metadata": md_dict or {},
+                    }
+                )
+
+            def finish_displayhook(self) -> None:
+                pass
+
+        self._flush_stdout = flush_stdout
+        self.shell = InteractiveShell.instance(displayhook_class=Hook, display_pub_class=Publisher)
+        # As in ipykernel: every mime type a formatter knows is produced.
+        formatter = self.shell.display_formatter
+        formatter.active_types = formatter.format_types
+        # nbclient copies the kernel's kernel_info reply into the notebook.
+        self.language_info = dict(IPythonKernel.language_info)
+
+    def run(self, job: dict) -> dict:
         """Execute one request from :func:`execute_notebooks`; the answer to send back."""
         import gc
         import time
 
-        from nbclient import NotebookClient
-
         notebook = nbformat.reads(job["notebook"], as_version=4)
         execution = notebook.metadata.get("execution", {})
         timeout = execution.get("timeout", job["timeout"])
-        allow_errors = execution.get("allow_errors", job["allow_errors"])
         cwd = job["cwd"] or os.getcwd()
         kernel_name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
-        if kernel_name != self.km.kernel_name:
-            return {"ok": False, "seconds": 0.0, "error": f"kernel {kernel_name!r}: not this one"}
-        # What a kernel of its own would give the page: an empty namespace, execution count 1
-        # (a new history session), its own working directory.
-        self.km.kernel.shell.reset(new_session=True)  # this also collects garbage
-        # What earlier pages left (imports, caches) lives as long as the worker: frozen, the
-        # collector stops walking it on every collection (a third of a page's reset).
-        gc.freeze()
-        os.chdir(cwd)
-        client = NotebookClient(
-            notebook,
-            km=self.km,
-            timeout=timeout,
-            allow_errors=allow_errors,
-            record_timing=False,
-            resources={"metadata": {"path": cwd}},
-            on_cell_execute=self._arm,
-            on_cell_complete=self._disarm,
-        )
-        client.kc = self.kc
-        self._client, self._timed_out = client, None
         started = time.perf_counter()
         try:
-            await client.async_execute()
-            if self._timed_out:
-                raise _CellTimeout(self._timed_out)
+            if kernel_name != "python3":
+                raise _NotReproduced(f"kernel {kernel_name!r}")
+            # What earlier pages left (imports, caches) lives as long as the worker: frozen, the
+            # collector run by the reset below does not walk it for every page.
+            gc.freeze()
+            # A kernel of its own would give the page an empty namespace, execution count 1
+            # and its own working directory.
+            self.shell.reset(new_session=True)
+            self.shell.execution_count = 1
+            os.chdir(cwd)
+            for index, cell in enumerate(notebook.cells):
+                if cell.cell_type == "code":
+                    self._run_cell(cell, index, timeout)
+            notebook.metadata["language_info"] = self.language_info
             answer = {"ok": True, "notebook": nbformat.writes(notebook)}
-        except Exception as error:  # noqa: BLE001 - reported by myst-nb when it re-executes
+        except Exception as error:  # noqa: BLE001 - myst-nb executes the page again and reports
             answer = {"ok": False, "error": f"{type(error).__name__}: {error}"[:2000]}
-        finally:
-            self._disarm()
         answer["seconds"] = time.perf_counter() - started
         return answer
 
-    # A cell runs inside this process, so nbclient's timeout (it waits for a reply from
-    # another process) cannot stop it; an alarm can.  The page then fails, and myst-nb
-    # executes it again and reports the timeout as usual.
-    def _arm(self, cell, cell_index: int, **_) -> None:
+    def _run_cell(self, cell, index: int, timeout) -> None:
+        import contextlib
+        import io
         import signal
 
-        seconds = self._client._get_timeout(cell)
-        if seconds:
+        self._outputs.clear()
+        if not cell.source.strip():  # as nbclient: an empty cell is not sent to the kernel
+            return
+        stderr = io.StringIO()
 
-            def expired(signum, frame) -> None:
-                self._timed_out = f"cell {cell_index} ran longer than {seconds} s"
-                raise TimeoutError(self._timed_out)
+        def expired(signum, frame) -> None:
+            raise TimeoutError(f"cell {index} ran longer than {timeout} s")
 
+        if timeout and timeout > 0:
             signal.signal(signal.SIGALRM, expired)
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-
-    def _disarm(self, **_) -> None:
-        import signal
-
-        signal.setitimer(signal.ITIMER_REAL, 0)
-
-
-def _async_in_process_client():
-    """The client class, defined here so that importing this module does not import ipykernel."""
-    from ipykernel.inprocess.blocking import BlockingInProcessKernelClient
-
-    return type("AsyncInProcessClient", (_AwaitableRequests, BlockingInProcessKernelClient), {})
-
-
-class _AwaitableRequests:
-    """ipykernel's blocking in-process client, with the requests nbclient awaits awaitable.
-
-    Its own ``execute`` runs the kernel's coroutine through ``run_sync``, which inside
-    nbclient's running event loop moves the cell to another thread; awaited here, the page
-    runs in the main thread inside a running event loop, as in a kernel process.  The
-    request itself is built as jupyter_client's ``KernelClient.execute`` builds it.
-    """
-
-    async def wait_for_ready(self, timeout=None) -> None:
-        return None  # the kernel is this process, and ready once started
-
-    async def _request(self, msg_type: str, content: dict | None = None) -> str:
-        msg = self.session.msg(msg_type, content or {})
-        stream = self.kernel.shell_stream
-        self.session.send(stream, msg)
-        await self.kernel.dispatch_shell(stream.recv_multipart())
-        _idents, reply = self.session.recv(stream, copy=False)
-        self.shell_channel.call_handlers_later(reply)
-        return msg["header"]["msg_id"]
-
-    async def kernel_info(self) -> str:
-        return await self._request("kernel_info_request")
-
-    async def execute(
-        self,
-        code: str,
-        silent: bool = False,
-        store_history: bool = True,
-        user_expressions: dict | None = None,
-        allow_stdin: bool | None = None,
-        stop_on_error: bool = True,
-    ) -> str:
-        content = {
-            "code": code,
-            "silent": silent,
-            "store_history": store_history,
-            "user_expressions": user_expressions or {},
-            "allow_stdin": self.allow_stdin if allow_stdin is None else allow_stdin,
-            "stop_on_error": stop_on_error,
-        }
-        return await self._request("execute_request", content)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            with contextlib.redirect_stdout(self._stdout), contextlib.redirect_stderr(stderr):
+                result = self.shell.run_cell(cell.source, store_history=True)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        self._flush_stdout()
+        failure = result.error_before_exec or result.error_in_exec
+        if failure is not None:
+            raise _NotReproduced(f"cell {index} raised {type(failure).__name__}: {failure}")
+        if stderr.tell():
+            raise _NotReproduced(f"cell {index} wrote to stderr: {stderr.getvalue()[:300]}")
+        for output in self._outputs:
+            if output["output_type"] == "execute_result":
+                output["execution_count"] = result.execution_count
+        # Through JSON, as a kernel's messages are (tuples become lists, and so on).
+        cell.outputs = [nbformat.from_dict(o) for o in json.loads(json.dumps(self._outputs))]
+        cell.execution_count = result.execution_count

@@ -23,6 +23,7 @@ from sphinx.util import logging
 
 from .. import paths, provenance
 from . import shared_kernels
+from .backlinks import add_backlinks
 from .likely_work import LAST_BUILD, likely_executions
 from .search import COUNTS_FILE
 from .tracking import with_tracking_cell
@@ -194,7 +195,8 @@ def _worker_command() -> tuple[str, ...]:
     from .. import _PAGE_MODULES
 
     modules = [f"{__package__.rpartition('.')[0]}.pages.{name}" for name in _PAGE_MODULES]
-    return shared_kernels.worker_command([*modules, provenance.__name__])
+    render = f"{__package__.rpartition('.')[0]}.render"
+    return shared_kernels.worker_command([*modules, provenance.__name__, render])
 
 
 def _start_workers_early(app: Sphinx, config) -> None:
@@ -434,49 +436,6 @@ def _drop_unused_assets(body: str, context) -> None:
     for key in ("script_files", "css_files"):
         if key in context:
             context[key][:] = [asset for asset in context[key] if used(asset)]
-
-
-REFERENCES_PAGE = "book/about/references"  # pages.citations.REFERENCES_PAGE
-
-
-def add_backlinks(app: Sphinx, doctree, docname: str) -> None:
-    """Under each entry of the References page, links back to the pages that cite it.
-
-    A page links to its first citation of the work (the cite role's anchor); a chapter whose
-    evidence table lists the work but whose text does not cite it links to the page itself.
-    """
-    if docname != REFERENCES_PAGE:
-        return
-    from docutils import nodes
-
-    from .. import data
-
-    cited: dict[str, dict[str, str]] = {}  # key -> {docname: anchor}
-    for ref in app.env.get_domain("cite").citation_refs:
-        for target in ref.targets:
-            cited.setdefault(target.key, {}).setdefault(ref.docname, ref.citation_ref_id)
-    evidence = data.evidence()
-    for chapter, cell in zip(evidence["chapter"], evidence["citation"], strict=True):
-        for key in data.split_list(cell):
-            if chapter in app.env.all_docs:
-                cited.setdefault(key, {}).setdefault(chapter, "")
-    for citation in doctree.findall(nodes.citation):
-        key = next((i[4:] for i in citation["ids"] if i.startswith("ref-")), None)
-        pages = cited.get(key or "", {})
-        pages = {d: a for d, a in pages.items() if d != docname}
-        if not pages:
-            continue
-        para = nodes.paragraph(classes=["review-backrefs"])
-        para += nodes.Text("Cited in: ")
-        for i, name in enumerate(sorted(pages)):  # by path: the book's parts, then chapters
-            if i:
-                para += nodes.Text("; ")
-            uri = app.builder.get_relative_uri(docname, name)
-            if pages[name]:
-                uri += "#" + pages[name]
-            title = app.env.titles[name].astext() if name in app.env.titles else name
-            para += nodes.reference("", title, internal=True, refuri=uri)
-        citation += para
 
 
 def _freeze_heap() -> None:
