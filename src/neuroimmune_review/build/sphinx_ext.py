@@ -6,7 +6,7 @@
 - loads the table enhancer (sorting, filter, row details) on pages that hold a table;
 - tells each executed page its own name, so its data reads are recorded (``provenance``);
 - re-reads and re-executes exactly the pages whose recorded data changed;
-- executes those pages in a few shared kernels instead of one kernel per page;
+- executes those pages in a few long-lived worker processes instead of one kernel per page;
 - writes the theme's icons into the pages as SVG instead of loading Font Awesome's script (``icons``).
 """
 
