@@ -102,20 +102,23 @@ class _FakeCache:
 def test_a_page_that_fails_in_a_worker_is_left_to_myst_nb(monkeypatch):
     good = shared_kernels.Job("book/good", new_notebook(cells=[new_code_cell("print(1)")]))
     bad = shared_kernels.Job("book/bad", new_notebook(cells=[new_code_cell("1 / 0")]))
+    cache = _execute_in_one_worker(monkeypatch, None, [(good, "good.md"), (bad, "bad.md")])
+    # Only the page that ran is cached; myst-nb executes the other and reports its error.
+    assert cache.cached == ["good.md"]
+
+
+def _execute_in_one_worker(monkeypatch, app, pages: list[tuple]) -> _FakeCache:
+    """Run ``execute_in_shared_kernels`` with one worker on *pages* (job, path); its cache."""
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, "1")
-    monkeypatch.setattr(
-        sphinx_ext,
-        "_pages_to_execute",
-        lambda app, env, docnames: [(good, Path("good.md")), (bad, Path("bad.md"))],
-    )
+    jobs = [(job, Path(path)) for job, path in pages]
+    monkeypatch.setattr(sphinx_ext, "_pages_to_execute", lambda app, env, docnames: jobs)
     cache = _FakeCache()
     monkeypatch.setattr(sphinx_ext, "_execution_cache", lambda env: cache)
     config = SimpleNamespace(
         execution_mode="cache", execution_timeout=30, execution_allow_errors=False
     )
-    sphinx_ext.execute_in_shared_kernels(None, SimpleNamespace(mystnb_config=config), [])
-    # Only the page that ran is cached; myst-nb executes the other and reports its error.
-    assert cache.cached == ["good.md"]
+    sphinx_ext.execute_in_shared_kernels(app, SimpleNamespace(mystnb_config=config), [])
+    return cache
 
 
 def _app(root: Path) -> SimpleNamespace:
@@ -177,14 +180,7 @@ def test_workers_started_early_run_the_pages(monkeypatch):
     early = shared_kernels.start_workers(1, sphinx_ext._worker_command())
     sphinx_ext._early_workers[id(app)] = early
     job = shared_kernels.Job("book/p", new_notebook(cells=[new_code_cell("print(2)")]))
-    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "1")
-    monkeypatch.setattr(sphinx_ext, "_pages_to_execute", lambda a, env, d: [(job, Path("p.md"))])
-    cache = _FakeCache()
-    monkeypatch.setattr(sphinx_ext, "_execution_cache", lambda env: cache)
-    config = SimpleNamespace(
-        execution_mode="cache", execution_timeout=30, execution_allow_errors=False
-    )
-    sphinx_ext.execute_in_shared_kernels(app, SimpleNamespace(mystnb_config=config), [])
+    cache = _execute_in_one_worker(monkeypatch, app, [(job, "p.md")])
     assert cache.cached == ["p.md"]
     assert early[0]._process.poll() is not None  # used, then closed
     assert id(app) not in sphinx_ext._early_workers

@@ -145,10 +145,19 @@ def _regular_frame(text: str, data: bytes | None = None) -> tuple[list[str], pd.
     lines = _regular_lines(text, len(header) - 1)
     if lines is None:
         return None
+    frame = _c_reader_body(raw, header, lines)
+    return None if frame is None else (header, frame)
+
+
+def _c_reader_body(data: bytes, header: list[str], lines: int) -> pd.DataFrame | None:
+    """The body of a file of *lines* lines checked regular, read by pandas' C reader and indexed
+    by physical line; None if the reader fails or reads another shape (the caller then falls
+    back to reading record by record)."""
     try:
         frame = pd.read_csv(
-            io.BytesIO(raw),
+            io.BytesIO(data),
             encoding="utf-8",
+            encoding_errors="strict",
             header=None,
             skiprows=1,
             dtype=object,
@@ -156,13 +165,14 @@ def _regular_frame(text: str, data: bytes | None = None) -> tuple[list[str], pd.
             na_filter=False,
             skip_blank_lines=False,
             engine="c",
+            low_memory=False,  # one pass: a row is checked against the row before it, never re-exempted
         )
-    except (ValueError, csv.Error):
+    except (ValueError, csv.Error):  # UnicodeDecodeError and ParserError are ValueErrors
         return None
     if frame.shape != (lines - 1, len(header)):
         return None
     frame.index = pd.RangeIndex(2, lines + 1, name="line")
-    return header, frame
+    return frame
 
 
 def _regular_lines(text: str, commas: int) -> int | None:
@@ -276,26 +286,8 @@ def _plain_frame(data: bytes) -> tuple[list[str], pd.DataFrame] | None:
         return None
     if commas - quoted_commas != (len(header) - 1) * lines:
         return None
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            encoding="utf-8",
-            encoding_errors="strict",
-            header=None,
-            skiprows=1,
-            dtype=object,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-            low_memory=False,  # one pass: a row is checked against the row before it, never re-exempted
-        )
-    except (ValueError, csv.Error):  # UnicodeDecodeError and ParserError are ValueErrors
-        return None
-    if frame.shape != (lines - 1, len(header)):
-        return None
-    frame.index = pd.RangeIndex(2, lines + 1, name="line")
-    return header, frame
+    frame = _c_reader_body(data, header, lines)
+    return None if frame is None else (header, frame)
 
 
 def read_csv_table(
