@@ -217,3 +217,41 @@ def test_the_evidence_join_is_kept_on_disk_and_rebuilt_when_a_file_changes(repo_
     assert not fluvoxamine.empty and set(fluvoxamine["drug_class"]) == {"SNRI"}
     now = sorted(memo.glob(f"{data.JOIN_PREFIX}*.pickle"))
     assert len(now) == 1 and now != stored  # the old join is gone
+
+
+def test_the_evidence_answer_is_the_digest_of_the_answer_itself(repo_copy):
+    # The stale check and the pages answer evidence queries from the join's row hashes, not
+    # from the filtered frame: every filter must give exactly the digest of its frame.
+    filters = [
+        {},
+        {"drug_class": "SSRI"},
+        {"claim_type": "intervention_effect"},
+        {"drug_class": "SSRI", "claim_type": "intervention_effect"},
+        {"chapter": "book/antidepressants/tca", "mediator": "IL-6"},
+        {"intervention_kind": "drug", "drug_class": "TCA", "mediator": "TNF-α"},
+        {"drug_class": "no such class"},  # no rows
+    ]
+    for wanted in filters:
+        frame = data.evidence(**wanted)
+        assert data._evidence_answer(**wanted) == provenance.digest(frame), wanted
+    assert data.evidence(drug_class="no such class").empty
+    with pytest.raises(TypeError):  # the same parameters as the query, or none
+        data._evidence_answer(drug="SSRI")
+
+
+def test_a_page_records_the_answer_the_check_computes(repo_copy):
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    record = provenance.record_path("book/antidepressants/ssri", repo_copy).read_text()
+    assert provenance.digest(data.evidence(drug_class="SSRI")) in record
+    # A new SSRI row changes the answer; the check, from row hashes, sees it.
+    with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "EV9999,intervention_effect,fluvoxamine,vehicle or untreated,IL-6,decrease,reduced,"
+            "in_vitro,rat,probe,,nava2025modulation,124,book/antidepressants/ssri,probe\n"
+        )
+    assert provenance.stale_pages(repo_copy, ["book/antidepressants/ssri"]) == [
+        "book/antidepressants/ssri"
+    ]
+    assert provenance.last_check.answers[
+        next(iter(provenance.last_check.answers))
+    ] == provenance.digest(data.evidence(drug_class="SSRI"))

@@ -147,16 +147,24 @@ def source_ids(rows: pd.DataFrame) -> pd.Series:
     """``source_id`` of every row (computed once per distinct citation and review_ref)."""
     if rows.empty:
         return pd.Series([], index=rows.index, dtype=object)
-    pairs = rows[["citation", "review_ref"]].drop_duplicates()
-    ids = {
-        (c, r): source_id({"citation": c, "review_ref": r})
-        for c, r in zip(pairs["citation"], pairs["review_ref"], strict=True)
-    }
-    return pd.Series(
-        [ids[(c, r)] for c, r in zip(rows["citation"], rows["review_ref"], strict=True)],
-        index=rows.index,
+    # Performance: each distinct (citation, review_ref) pair is found by factorising codes,
+    # not by iterating the rows in Python (at 1000x, 3 s of every evidence join).
+    citations, citation_values = pd.factorize(rows["citation"], use_na_sentinel=False)
+    refs, ref_values = pd.factorize(rows["review_ref"], use_na_sentinel=False)
+    pairs, inverse = np.unique(citations * len(ref_values) + refs, return_inverse=True)
+    ids = np.array(
+        [
+            source_id(
+                {
+                    "citation": citation_values[p // len(ref_values)],
+                    "review_ref": ref_values[p % len(ref_values)],
+                }
+            )
+            for p in pairs.tolist()
+        ],
         dtype=object,
     )
+    return pd.Series(ids[inverse], index=rows.index, dtype=object)
 
 
 def n_sources(rows: pd.DataFrame) -> int:
@@ -253,7 +261,62 @@ def _joined_evidence(root: Path | None = None) -> pd.DataFrame:
     return _cached_join(*keys)
 
 
-@tracked(reads=("data/evidence.csv", "data/interventions.csv", "data/mediators.csv"))
+EVIDENCE_FILES = ("data/evidence.csv", "data/interventions.csv", "data/mediators.csv")
+
+
+def _evidence_positions(rows: pd.DataFrame, filters: dict[str, str | None]) -> np.ndarray | None:
+    """Positions in the join of the rows *filters* select, in order (None: every row)."""
+    positions = None
+    for column in ("drug_class", "chapter", "intervention_kind", "mediator", "claim_type"):
+        wanted = filters.get(column)
+        if wanted is not None:
+            found = _positions(rows, column).get(wanted, _NO_ROWS)
+            positions = (
+                found if positions is None else np.intersect1d(positions, found, assume_unique=True)
+            )
+    return positions
+
+
+# (the join they hash, the hash of each of its rows), as ``provenance.digest`` hashes a frame's rows
+_ROW_HASHES: list[tuple[pd.DataFrame, np.ndarray]] = []
+
+
+def _evidence_answer(
+    *,
+    drug_class: str | None = None,
+    chapter: str | None = None,
+    intervention_kind: str | None = None,
+    mediator: str | None = None,
+    claim_type: str | None = None,
+) -> str:
+    """``provenance.digest(evidence(...))`` for the same filters, without building the frame.
+
+    Performance: the digest of a frame is a digest of its columns and of one hash per row, so
+    the answer of every filter is a slice of the join's row hashes, computed once per join:
+    the stale check after a data edit answers the 25 evidence queries of the book with one
+    hashing pass over the join instead of one per query (at 1000x, 4 s).  The tests check
+    that both give the same digest for every filter the book uses.
+    """
+    from . import provenance
+
+    rows = _joined_evidence()
+    if not _ROW_HASHES or _ROW_HASHES[0][0] is not rows:
+        _ROW_HASHES[:] = [(rows, provenance.row_hashes(rows))]
+    hashes = _ROW_HASHES[0][1]
+    positions = _evidence_positions(
+        rows,
+        {
+            "drug_class": drug_class,
+            "chapter": chapter,
+            "intervention_kind": intervention_kind,
+            "mediator": mediator,
+            "claim_type": claim_type,
+        },
+    )
+    return provenance.frame_digest(rows.columns, hashes if positions is None else hashes[positions])
+
+
+@tracked(reads=EVIDENCE_FILES, answer=_evidence_answer)
 def evidence(
     *,
     drug_class: str | None = None,
@@ -268,19 +331,16 @@ def evidence(
     ``family``, ``th_axis``, ``inflammatory_role`` and ``source_id`` (see :func:`source_id`).
     """
     rows = _joined_evidence()
-    positions = None
-    for column, wanted in (
-        ("drug_class", drug_class),
-        ("chapter", chapter),
-        ("intervention_kind", intervention_kind),
-        ("mediator", mediator),
-        ("claim_type", claim_type),
-    ):
-        if wanted is not None:
-            found = _positions(rows, column).get(wanted, _NO_ROWS)
-            positions = (
-                found if positions is None else np.intersect1d(positions, found, assume_unique=True)
-            )
+    positions = _evidence_positions(
+        rows,
+        {
+            "drug_class": drug_class,
+            "chapter": chapter,
+            "intervention_kind": intervention_kind,
+            "mediator": mediator,
+            "claim_type": claim_type,
+        },
+    )
     # take/reset_index give a new frame (copy-on-write): callers cannot modify the cached join.
     return (rows if positions is None else rows.take(positions)).reset_index(drop=True)
 

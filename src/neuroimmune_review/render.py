@@ -14,10 +14,15 @@ import hashlib
 import html
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import pandas as pd
+
+if TYPE_CHECKING:
+    import altair as alt
+
+# altair is imported where a chart is built, not here: the stale-page check imports this module
+# (through the screening queries) and never draws a chart, and altair costs it about 1 s.
 
 
 def _script_safe_json(value: Any) -> str:
@@ -61,6 +66,8 @@ class Figure:
             # A copy, as Altair's to_dict gives: a caller changing the spec never changes the chart.
             spec = {**json.loads(json.dumps(self.chart)), "description": description}
         else:
+            import altair as alt
+
             with alt.data_transformers.disable_max_rows():
                 spec = self.chart.properties(description=description).to_dict()
         if self.values is not None:

@@ -151,3 +151,19 @@ def test_a_new_drug_class_appears_on_the_class_overview_without_code_changes(tmp
     assert "NaSSA" in set(overview.data["drug_class"])
     assert data.drug_classes()[-1] == "NaSSA"
     assert "NaSSA" in set(synthesis.gap_map_table()["drug_class"])
+
+
+def test_source_ids_of_a_frame_are_each_rows_source_id():
+    article = "nava2025modulation"
+    rows = pd.DataFrame(
+        {
+            "citation": ["a", article, article, "b", article, "a", None, article],
+            "review_ref": ["1", "3;2", "2; 3", "", "", "1", "5", float("nan")],
+        },
+        index=[10, 11, 12, 13, 14, 15, 16, 17],
+    )
+    ids = data.source_ids(rows)
+    assert list(ids.index) == list(rows.index)
+    assert ids.dtype == object
+    assert list(ids) == [data.source_id(row) for _, row in rows.iterrows()]
+    assert ids[11] == ids[12] == f"{article}#2,3"
