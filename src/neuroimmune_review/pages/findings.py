@@ -132,11 +132,23 @@ class _HTML:
         return {"text/html": self.markup, "text/plain": self.text}
 
 
-def _chapter(rows, drug_class: str) -> str:
-    """The chapter most of a class's findings belong to (its class chapter)."""
-    chapters = rows.loc[rows["drug_class"] == drug_class, "chapter"]
-    chapters = chapters[chapters.str.startswith("book/antidepressants/")]
-    return chapters.mode().iloc[0] if len(chapters) else ""
+def _class_chapters(rows) -> dict[str, str]:
+    """Each class's chapter: of its findings' chapters under book/antidepressants/, the most
+    frequent (the first in sorted order on a tie, as ``Series.mode().iloc[0]`` picks).
+
+    Performance: one count per (class, chapter) over all rows, instead of comparing every
+    row with each class and testing each row's chapter (2 s of the home page at 1000x).
+    """
+    chapters = rows["chapter"].unique()
+    wanted = [c for c in chapters if c.startswith("book/antidepressants/")]
+    counts = rows.loc[rows["chapter"].isin(wanted)].groupby(["drug_class", "chapter"]).size()
+    found: dict[str, str] = {}
+    # Sorted by (class, chapter): the first chapter with a class's largest count wins.
+    best: dict[str, int] = {}
+    for (drug_class, chapter), n in counts.items():
+        if n > best.get(drug_class, 0):
+            best[drug_class], found[drug_class] = int(n), chapter
+    return found
 
 
 def _verdicts() -> dict[str, sof.ClassVerdict]:
@@ -208,9 +220,10 @@ def at_a_glance() -> _HTML:
     verdicts = _verdicts()
     rows_all = data.evidence()
     rows = []
+    chapters = _class_chapters(rows_all)
     for name, cv in verdicts.items():
         v = cv.reading
-        chapter = _chapter(rows_all, name)
+        chapter = chapters.get(name, "")
         link = (
             f'<a href="{_e(_href(chapter))}">{_e(class_name(name))}</a>'
             if chapter

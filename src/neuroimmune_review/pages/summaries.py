@@ -94,7 +94,8 @@ def chapter_summary(subject: str, *, chapter: str | None = None):
 def at_a_glance() -> Table:
     """Headline counts for the home page (an HTML table: cell Markdown output has no tables)."""
     rows = data.evidence()
-    classes = sorted(set(rows["drug_class"]) & set(data.drug_classes()))
+    # unique() first: set() of a pandas string column iterates it row by row (2 s at 1000x).
+    classes = sorted(set(rows["drug_class"].unique()) & set(data.drug_classes()))
     headline = pd.DataFrame(
         [
             {

@@ -43,7 +43,7 @@ def _mix(has_clinical: pd.Series, has_experimental: pd.Series, filled: pd.Series
 
 
 def _panel_mediators(mediators: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    studied = set(rows["mediator"])
+    studied = rows["mediator"].unique()  # not set(): that iterates a string column row by row
     axes = th_axes()
     panel = mediators[mediators["family"].isin(PANEL_FAMILIES) | mediators["name"].isin(studied)]
     return panel.assign(
