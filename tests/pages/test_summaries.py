@@ -36,3 +36,33 @@ def test_at_a_glance_counts_match_data():
 
 def test_summary_of_nothing_says_so():
     assert "no results" in summaries.findings_summary(data.evidence().iloc[0:0], "x")
+
+
+def test_each_class_links_to_its_most_frequent_class_chapter():
+    import pandas as pd
+
+    from neuroimmune_review.pages import findings
+
+    rows = pd.DataFrame(
+        {
+            "drug_class": ["SSRI", "SSRI", "SSRI", "TCA", "TCA", "TCA", "MAOI", ""],
+            "chapter": [
+                "book/antidepressants/ssri",
+                "book/synthesis/contested",  # not a class chapter: never chosen
+                "book/synthesis/contested",
+                "book/antidepressants/tca",
+                "book/antidepressants/b-tie",  # a tie: the first in sorted order, as mode() picks
+                "book/challenges/other",
+                "book/challenges/other",
+                "book/antidepressants/ssri",
+            ],
+        }
+    )
+    assert findings._class_chapters(rows) == {
+        "SSRI": "book/antidepressants/ssri",
+        "TCA": "book/antidepressants/b-tie",
+        "": "book/antidepressants/ssri",
+    }
+    # The home page's links, from the real data: every class with findings has its chapter.
+    chapters = findings._class_chapters(data.evidence())
+    assert chapters["SSRI"] == "book/antidepressants/ssri"
