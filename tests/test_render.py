@@ -77,3 +77,32 @@ def test_inline_values_need_a_chart_with_inline_data():
     )
     with pytest.raises(ValueError, match="'Named data'.*inline data"):
         figure.spec()
+
+
+def test_records_are_what_to_dict_gives():
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    from neuroimmune_review.render import records
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["a", "é", None], dtype="str"),
+            "n": np.array([1, 2, 3], dtype="int64"),
+            "x": [0.5, float("nan"), 2.0],
+            "flag": [True, False, True],
+            "items": [["a", "b"], [], ["c"]],
+        }
+    )
+    expected = frame.to_dict(orient="records")
+    got = records(frame)
+    assert [list(r) for r in got] == [list(r) for r in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        for key in theirs:
+            a, b = mine[key], theirs[key]
+            assert type(a) is type(b), key
+            assert a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+    assert records(frame.iloc[0:0]) == []
+    assert records(pd.DataFrame(index=[0, 1])) == pd.DataFrame(index=[0, 1]).to_dict("records")

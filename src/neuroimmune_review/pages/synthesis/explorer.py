@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 
 from ... import data
-from ...render import Figure, markdown
+from ...render import Figure, markdown, records
 from ...text import plural as _plural
 from ..citations import reference_href
 from ..counts import sources_phrase
@@ -192,8 +192,7 @@ def _publish_data(strata: pd.DataFrame) -> str:
     The file is cacheable forever (a change of data changes its name), and the page stays
     small: the chart and the findings table both read it.
     """
-    records = strata.to_dict(orient="records")
-    payload = json.dumps({"strata": records}, ensure_ascii=False, separators=(",", ":"))
+    payload = json.dumps({"strata": records(strata)}, ensure_ascii=False, separators=(",", ":"))
     return publish_file("explorer", "json", payload, "book/synthesis/explorer")
 
 
