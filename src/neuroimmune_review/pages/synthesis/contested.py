@@ -176,6 +176,7 @@ def _pair_label(level: str, subject: str, mediator: str) -> str:
 def contested_chart() -> Figure:
     """Each contested pair against the directions reported, sized by findings."""
     pairs = contested_pairs()
+    labels = data.direction_labels()  # once, not per pair and direction (tracked each call)
     long = []
     for _, p in _shown(pairs).iterrows():
         for d in DIRECTION_ORDER:
@@ -191,14 +192,14 @@ def contested_chart() -> Figure:
                             p["mediator"],
                             p["subject"],
                         ),
-                        "Direction": data.direction_labels()[d],
+                        "Direction": labels[d],
                         "n": int(p[f"n_{d}"]),
                         "kind": p["kind"],
                         "evidence": next(
                             (
                                 s.split(": ", 1)[1]
                                 for s in p["evidence_types"].split(" | ")
-                                if s.startswith(data.direction_labels()[d] + ":")
+                                if s.startswith(labels[d] + ":")
                             ),
                             "",
                         ),
@@ -208,7 +209,7 @@ def contested_chart() -> Figure:
         long, columns=["pair", "Level", "order", "Direction", "n", "kind", "evidence"]
     )
     table["order"] = table["order"].rank(method="dense") if len(table) else table["order"]
-    domain = [data.direction_labels()[d] for d in DIRECTION_ORDER]
+    domain = [labels[d] for d in DIRECTION_ORDER]
     colours = [charts.DIRECTION_COLOURS[d] for d in DIRECTION_ORDER]
     shapes = [charts.DIRECTION_SHAPES[d] for d in DIRECTION_ORDER]
     base = alt.Chart(table).encode(
@@ -264,6 +265,7 @@ def contested_chart() -> Figure:
 def contested_table() -> Table:
     every = contested_pairs()
     pairs = _shown(every)
+    labels = data.direction_labels()
     more = None
     if len(pairs) < len(every):
         more = (
@@ -279,9 +281,7 @@ def contested_table() -> Table:
             "Disagreement": pairs["kind"],
             "Directions (sources)": [
                 ", ".join(
-                    f"{data.direction_labels()[d].lower()} {p[f'n_{d}']}"
-                    for d in DIRECTION_ORDER
-                    if p[f"n_{d}"]
+                    f"{labels[d].lower()} {p[f'n_{d}']}" for d in DIRECTION_ORDER if p[f"n_{d}"]
                 )
                 for _, p in pairs.iterrows()
             ],
