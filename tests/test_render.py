@@ -106,3 +106,23 @@ def test_records_are_what_to_dict_gives():
             assert a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
     assert records(frame.iloc[0:0]) == []
     assert records(pd.DataFrame(index=[0, 1])) == pd.DataFrame(index=[0, 1]).to_dict("records")
+
+
+def test_the_stale_checks_queries_load_without_altair():
+    # The stale-page check imports the modules of the queries it re-runs (the screening
+    # state among them) and draws no chart: altair (about 1 s) is imported only to draw one.
+    import subprocess
+    import sys
+
+    modules = [
+        "neuroimmune_review.data",
+        "neuroimmune_review.pages.screening",
+        "neuroimmune_review.version",
+        "neuroimmune_review.history",
+        "neuroimmune_review.pages.suggest",
+    ]
+    code = f"import sys\nfor m in {modules!r}: __import__(m)\nprint('altair' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
