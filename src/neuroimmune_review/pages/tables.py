@@ -49,7 +49,8 @@ PRIORITY = {
 MAX_INLINE_ROWS = 60
 
 
-def _download_href() -> str:
+def evidence_download_href() -> str:
+    """The published evidence.csv, relative to the page being built."""
     from .about import DOWNLOADS_DIR
 
     return f"{current.href_to(DOWNLOADS_DIR)}/evidence.csv"
@@ -66,7 +67,7 @@ def findings_table(rows: pd.DataFrame, caption: str) -> Table:
         more = (
             f"The first {MAX_INLINE_ROWS} of {total} rows are listed here; "
             f"download every row as evidence.csv.",
-            _download_href(),
+            evidence_download_href(),
         )
     shown = rows.assign(
         source=citations.link_lists(rows["citation"]),
