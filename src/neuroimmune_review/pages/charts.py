@@ -17,8 +17,9 @@ import pandas as pd
 from .. import data
 from ..render import Figure
 from ..text import first_n
-from . import citations, current, palette, tables
+from . import citations, current, palette
 from .counts import sources_phrase
+from .downloads import download_href
 
 # Colours and shapes have one home, palette.py; re-exported for the chapters' use.
 DIRECTION_COLOURS = palette.DIRECTION_COLOURS
@@ -309,7 +310,7 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         renderer="svg" if lists else "canvas",
         more=None
         if note is None
-        else (note, "Download every finding as evidence.csv", tables.evidence_download_href()),
+        else (note, "Download every finding as evidence.csv", download_href("evidence.csv")),
     )
 
 

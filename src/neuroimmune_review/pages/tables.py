@@ -8,6 +8,7 @@ from .. import data
 from ..render import Table
 from . import citations, current
 from .counts import sources_phrase
+from .downloads import download_href
 
 COLUMNS = {
     "id": "ID",
@@ -49,13 +50,6 @@ PRIORITY = {
 MAX_INLINE_ROWS = 60
 
 
-def evidence_download_href() -> str:
-    """The published evidence.csv, relative to the page being built."""
-    from .about import DOWNLOADS_DIR
-
-    return f"{current.href_to(DOWNLOADS_DIR)}/evidence.csv"
-
-
 def findings_table(rows: pd.DataFrame, caption: str) -> Table:
     """The rows in *rows*, sorted by intervention and mediator, with linked sources."""
     total = len(rows)
@@ -67,7 +61,7 @@ def findings_table(rows: pd.DataFrame, caption: str) -> Table:
         more = (
             f"The first {MAX_INLINE_ROWS} of {total} rows are listed here; "
             f"download every row as evidence.csv.",
-            evidence_download_href(),
+            download_href("evidence.csv"),
         )
     shown = rows.assign(
         source=citations.link_lists(rows["citation"]),
