@@ -209,17 +209,20 @@ def _forest_spec(
             "transform": [one_per_group, {"calculate": "0", "as": "zero"}],
         },
         {
-            "mark": {"type": "rule", "color": "#333333", "strokeWidth": 1.5},
+            "mark": {"type": "rule", "aria": False, "color": "#333333", "strokeWidth": 1.5},
             "encoding": {"tooltip": tooltip, "x": x("ci_low"), "x2": {"field": "ci_high"}, "y": y},
             "transform": [{"filter": "isValid(datum.ci_low)"}],
         },
-        # Every result as a hollow mark; significant ones are filled on top.
+        # Every result as a hollow mark; significant ones are filled on top.  Screen readers
+        # get each result once, from its hollow mark (its description is the tooltip, CI and
+        # significance included): the CI lines and filled marks are hidden from them, since a
+        # group with none would leave an empty, unlabelled container (axe: svg-img-alt).
         {
             "mark": {"type": "point", "filled": False, "size": 110, "strokeWidth": 2},
             "encoding": {**direction, "tooltip": tooltip, "x": x("effect"), "y": y},
         },
         {
-            "mark": {"type": "point", "filled": True, "opacity": 1, "size": 110},
+            "mark": {"type": "point", "aria": False, "filled": True, "opacity": 1, "size": 110},
             "encoding": {**direction, "tooltip": tooltip, "x": x("effect"), "y": y},
             "transform": [{"filter": "datum.significant == 'yes'"}],
         },
