@@ -57,6 +57,9 @@ class Figure:
     # as fast as it builds one SVG element per mark (tooltips work the same).  Charts of a
     # few hundred marks, every chart of the review today, stay SVG.
     renderer: str = "svg"
+    # (text, link text, href) of a visible note above the chart, e.g. that only the rows with
+    # the most sources are drawn and where every finding is (the data download).
+    more: tuple[str, str, str] | None = None
 
     def spec(self) -> dict[str, Any]:
         # Builders aggregate before charting, so row counts are bounded by the vocabularies, not
@@ -110,7 +113,14 @@ class Figure:
             f'<figure class="review-chart" tabindex="0" aria-labelledby="{ident}-caption">'
             '<p class="review-scroll-cue">Wider than the screen: scroll sideways to see the '
             "whole chart.</p>"
-            f'<div class="review-chart__canvas" id="{ident}"></div>'
+            + (
+                f'<p class="review-chart__more">{html.escape(self.more[0])} '
+                f'<a href="{html.escape(self.more[2], quote=True)}">{html.escape(self.more[1])}</a>'
+                ".</p>"
+                if self.more
+                else ""
+            )
+            + f'<div class="review-chart__canvas" id="{ident}"></div>'
             + f'<script type="application/json" class="review-chart__spec" data-target="{ident}"'
             + (
                 f' data-renderer="{html.escape(self.renderer, quote=True)}"'

@@ -126,3 +126,92 @@ def test_tooltip_lists_are_each_groups_distinct_names_sorted_and_capped():
     assert table.loc["decrease", "samples"] == "only"
     assert table.loc["no_change", "samples"] == ""
     assert table.loc["increase", "n"] == len(samples) and table.loc["increase", "n_sources"] == 1
+
+
+def _synthetic_matrix(n_interventions: int, n_mediators: int) -> pd.DataFrame:
+    """Findings of *n_interventions* made-up interventions on *n_mediators* mediators, drug i
+    backed by (i % 4) + 1 real sources, each of them by 1 + 3 * (i % 3) rows."""
+    real = data.evidence()
+    sources = real.drop_duplicates("source_id").reset_index(drop=True)
+    assert len(sources) >= 4
+    template = real.iloc[[0]].drop(columns="source_id")
+    mediators = [f"M{j:02d}" for j in range(n_mediators)]
+    parts = []
+    for i in range(n_interventions):
+        for s in range(i % 4 + 1):
+            source = sources.iloc[s]
+            parts += [
+                template.assign(
+                    intervention=f"drug {i:02d}",
+                    mediator=mediators[(i + s + r) % n_mediators],
+                    citation=source["citation"],
+                    review_ref=source["review_ref"],
+                    direction="increase",
+                    claim_type="intervention_effect",
+                    evidence_type="clinical",
+                    id=f"S{i}-{s}-{r}",
+                )
+                for r in range(1 + 3 * (i % 3))
+            ]
+    rows = pd.concat(parts, ignore_index=True)
+    return rows.assign(source_id=data.source_ids(rows))
+
+
+def test_matrix_cap_draws_the_most_sourced_rows_and_says_so():
+    n = charts.MAX_MATRIX_ROWS + 7
+    rows = _synthetic_matrix(n, 5)
+    figure = charts.effects_matrix(rows, "Many drugs", "made-up drugs")
+    drawn = sorted(set(figure.data["intervention"]))
+    # Expected from the sources each drug has (rows do not count), ties by name.
+    by_sources = sorted(range(n), key=lambda i: (-(i % 4 + 1), f"drug {i:02d}"))
+    assert drawn == sorted(f"drug {i:02d}" for i in by_sources[: charts.MAX_MATRIX_ROWS])
+    # Sources count, rows do not: drug 03 (4 sources, 4 rows) is drawn, drug 44 (1 source, 7 rows) not.
+    n_rows = rows["intervention"].value_counts()
+    assert n_rows["drug 44"] == 7 > n_rows["drug 03"] == 4
+    assert "drug 03" in drawn and "drug 44" not in drawn
+    html = figure._repr_html_()
+    note = (
+        f"Drawn: the {charts.MAX_MATRIX_ROWS} of {n} rows (an intervention or condition in one "
+        "panel) with the most independent sources."
+    )
+    assert f'<p class="review-chart__more">{note} <a href="' in html
+    assert "evidence.csv</a>" in html and "/downloads/evidence.csv" in html
+    # The description still counts every finding, drawn or not.
+    assert figure.description.startswith(f"{data.n_sources(rows)} sources ({len(rows)} rows)")
+
+
+def test_matrix_cap_on_mediators_keeps_every_drawn_column():
+    m = charts.MAX_MATRIX_MEDIATORS + 3
+    rows = _synthetic_matrix(m, m)
+    drawn, mediators, note = charts.cap_matrix(rows)
+    counts = rows.groupby("mediator")["source_id"].nunique()
+    expected = sorted(
+        sorted(counts.index, key=lambda k: (-counts[k], k))[: charts.MAX_MATRIX_MEDIATORS]
+    )
+    assert mediators == expected and set(drawn["mediator"]) <= set(expected)
+    assert f"the {charts.MAX_MATRIX_MEDIATORS} of {m} mediators" in note
+    assert f"the {charts.MAX_MATRIX_ROWS} of {m} rows" in note
+    spec = charts.effects_matrix(rows, "Wide", "made-up drugs").spec()
+    assert spec["encoding"]["x"]["scale"]["domain"] == expected
+
+
+def _book_matrices():
+    """Every effects matrix the book draws, with the findings it is given."""
+    root = data.paths.find_root()
+    yield "conditions", data.evidence(claim_type="condition_vs_control")
+    for drug_class in CLASSES:
+        yield drug_class, data.evidence(drug_class=drug_class)
+    for page in sorted((root / "book").rglob("*.md")):
+        if "charts.chapter_effects(" in page.read_text(encoding="utf-8"):
+            chapter = page.relative_to(root).with_suffix("").as_posix()
+            yield chapter, data.evidence(chapter=chapter)
+
+
+def test_the_review_own_matrices_are_never_capped():
+    seen = 0
+    for name, rows in _book_matrices():
+        drawn, mediators, note = charts.cap_matrix(rows)
+        assert note is None and mediators is None and len(drawn) == len(rows), name
+        seen += 1
+    assert seen > len(CLASSES) + 5  # the chapters' matrices were found
+    assert "review-chart__more" not in charts.condition_effects()._repr_html_()

@@ -361,20 +361,13 @@ def test_forest_plot_draws_only_reported_effects(root):
     assert len(figure.data) == len(expected)
 
 
-def _forest_panels(spec: dict) -> list[tuple[str, list[dict], list[dict]]]:
-    """(title, plot layers, text columns) of each panel of a forest plot's Vega-Lite spec."""
-    panels = []
-    for panel in spec["vconcat"]:
-        plot, *columns = panel["hconcat"]
-        panels.append((plot["title"]["text"], plot["layer"], columns))
-    return panels
-
-
-def _in_panel(row: dict, layer: dict) -> bool:
-    """Whether *row* passes the group filter (``datum["field"] === "value"``) of one layer."""
-    group = re.fullmatch(r'datum\[("[^"]+")\] === (".*")', layer["transform"][0]["filter"])
-    assert group, layer["transform"]
-    return str(row[json.loads(group.group(1))]) == json.loads(group.group(2))
+def _group_filter(layer: dict) -> tuple[str, str, str] | None:
+    """(field, operator, value) of a layer's group filter (``datum["field"] === "value"``)."""
+    for step in layer.get("transform", []):
+        found = re.fullmatch(r'datum\[("[^"]+")\] (===|!==) (".*")', step.get("filter", ""))
+        if found:
+            return json.loads(found.group(1)), found.group(2), json.loads(found.group(3))
+    return None
 
 
 @pytest.mark.parametrize(
@@ -391,51 +384,58 @@ def test_forest_plot_draws_every_reported_effect_once_in_its_group(root, compari
     expected = meta[meta["comparison"].isin(comparisons) & (meta["effect"] != "")]
     figure = synthesis.forest_plot(comparisons)
     spec = figure.spec()
-    alt.VConcatChart.validate(spec)  # the hand-assembled spec is valid Vega-Lite
+    alt.FacetChart.validate(spec)  # the hand-assembled spec is valid Vega-Lite
     rows = spec["datasets"]["forest_rows"]
     assert len(rows) == len(expected)
     assert sorted((r["mediator"], r["effect"]) for r in rows) == sorted(
         zip(expected["mediator"], expected["effect"].astype(float), strict=True)
     )
-    panels = _forest_panels(spec)
+    # One view faceted into a row per group (performance: not a view per group and column).
+    assert spec["data"] == {"name": "forest_rows"} and "vconcat" not in spec
+    row = spec["facet"]["row"]
     labels = synthesis.comparison_labels()
-    groups = {labels[g] if group_column == "comparison" else g for g in expected[group_column]}
-    assert {title for title, _, _ in panels} == groups and len(panels) == len(groups)
-    for row in rows:
-        # Each result is in exactly one panel, drawn as a mark, with its numbers beside it.
-        holding = [p for p in panels if _in_panel(row, p[1][-1])]
-        assert len(holding) == 1, row
-        title, layers, columns = holding[0]
-        marks = [layer for layer in layers if layer["data"]["name"] == "forest_rows"]
-        assert all(_in_panel(row, layer) for layer in marks + columns)
-        assert [c["encoding"]["text"]["field"] for c in columns] == [
-            "effect_ci",
-            "k",
-            "n_text",
-            "review",
-        ]
-        whiskers = [m for m in marks if m["mark"]["type"] == "rule"]
-        filled = [m for m in marks if m["mark"].get("filled") is True]
-        if row["ci_low"] is not None:
-            assert whiskers, f"{title}: a reported CI needs its line"
-        if row["significant"] == "yes":
-            assert filled, f"{title}: a significant result needs its filled mark"
-    # Only the last panel carries the x axis' labels and title; only the first the column headings.
-    assert [layers[0]["encoding"]["x"]["axis"]["labels"] for _, layers, _ in panels] == [False] * (
-        len(panels) - 1
-    ) + [True]
-    assert [columns[0]["title"]["text"] for _, _, columns in panels] == ["Effect [95% CI]"] + [
-        ""
-    ] * (len(panels) - 1)
+    groups = [labels[g] if group_column == "comparison" else g for g in expected[group_column]]
+    assert sorted(row["sort"]) == sorted(set(groups)) and row["header"]["labels"] is False
+    field = row["field"]
+    assert {str(r[field]) for r in rows} == set(row["sort"])  # every result is in one group
+    layers = spec["spec"]["layer"]
+    # Every result is drawn as a hollow mark, its CI as a line, a significant one filled on top.
+    marks = [layer for layer in layers if layer["mark"]["type"] == "point"]
+    assert [m.get("transform") for m in marks] == [
+        None,
+        [{"filter": "datum.significant == 'yes'"}],
+    ]
+    whiskers = [
+        layer for layer in layers if layer["encoding"].get("x", {}).get("field") == "ci_low"
+    ]
+    assert whiskers[0]["transform"] == [{"filter": "isValid(datum.ci_low)"}]
+    assert whiskers[0]["encoding"]["x2"] == {"field": "ci_high"}
+    # Beside each row its numbers; above the first group only, the columns' headings.
+    texts = [layer for layer in layers if layer["mark"]["type"] == "text"]
+    columns = [t for t in texts if "y" in t["encoding"]]
+    assert [c["encoding"]["text"]["field"] for c in columns] == [
+        "effect_ci",
+        "k",
+        "n_text",
+        "review",
+    ]
+    headings = [t for t in texts if "value" in t["encoding"]["text"]]
+    assert [h["encoding"]["text"]["value"] for h in headings][0] == "Effect [95% CI]"
+    assert {_group_filter(h) for h in headings} == {(field, "===", row["sort"][0])}
+    names = [t for t in texts if t["encoding"]["text"].get("field") == field]
+    assert len(names) == 1 and names[0]["transform"][0]["groupby"] == [field]
+    # The x axis' labels are drawn once, under the last group; the other groups get its line.
+    lines = [layer for layer in layers if layer["encoding"].get("y") == {"value": "height"}]
+    assert [_group_filter(line) for line in lines] == [(field, "!==", row["sort"][-1])]
 
 
 def test_forest_plot_spec_does_not_share_state_between_calls(root):
     figure = synthesis.forest_plot()
     first = figure.spec()
     first["datasets"].clear()
-    first["vconcat"].clear()
+    first["spec"]["layer"].clear()
     again = figure.spec()
-    assert again["datasets"]["forest_rows"] and again["vconcat"]
+    assert again["datasets"]["forest_rows"] and again["spec"]["layer"]
 
 
 # ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ..render import Figure
 from ..text import first_n
 from . import citations, current, palette
 from .counts import sources_phrase
+from .downloads import download_href
 
 # Colours and shapes have one home, palette.py; re-exported for the chapters' use.
 DIRECTION_COLOURS = palette.DIRECTION_COLOURS
@@ -43,6 +44,17 @@ MAX_TOOLTIP_SAMPLES = 6
 # class page) the lists were three quarters of the page.  Every chart of the review has
 # fewer than 40 marks today; the evidence table and the data download name every source.
 MAX_MARKS_WITH_LISTS = 400
+# An effects matrix draws at most this many rows (a row: one intervention or condition in one
+# panel) and this many mediator columns, those with the most independent sources, and says so
+# above the chart.  Hundreds of rows cannot be read (on a phone least of all) and exist only in
+# synthetic data: at 1000x the evidence a chapter's matrix had 325 rows (25 panels of 13) and
+# the conditions matrix 56 mediators, 22,748 marks that took a second to draw.  The largest
+# matrices of the review's own data have 15 rows and 17 mediators, so neither cap binds there
+# (tests/pages/test_charts.py checks it) and both leave room for the evidence to grow.
+MAX_MATRIX_ROWS = 40
+MAX_MATRIX_MEDIATORS = 40
+# The columns that name one drawn row: intervention first, so ties go by its name.
+_MATRIX_ROW = ["intervention", "claim_type", "evidence_type"]
 
 
 def _capped_list(items: set[str], limit: int) -> str:
@@ -151,10 +163,53 @@ def _panel_order() -> list[str]:
     return [f"{c} · {t}" for c in claims for t in types]
 
 
+def _most_sourced(rows: pd.DataFrame, keys: list[str], limit: int) -> pd.DataFrame:
+    """The *limit* distinct values of *keys* in *rows* with the most independent sources
+    (``source_id``, as every count of the site), ties broken by the values themselves."""
+    counts = rows.groupby(keys, sort=False)["source_id"].nunique().reset_index(name="n_sources")
+    ranked = counts.sort_values(
+        ["n_sources", *keys], ascending=[False, *[True] * len(keys)], kind="stable"
+    )
+    return ranked.head(limit)[keys]
+
+
+def cap_matrix(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str] | None, str | None]:
+    """The findings an effects matrix draws: those of its MAX_MATRIX_MEDIATORS mediators with
+    the most independent sources and, of what remains, its MAX_MATRIX_ROWS rows with the most.
+
+    Returns the rows drawn, the mediators drawn (None when that cap does not bind) and the note
+    the figure shows when a cap binds (None otherwise)."""
+    if rows.empty:
+        return rows, None, None
+    if "source_id" not in rows:
+        rows = rows.assign(source_id=data.source_ids(rows))
+    n_mediators = rows["mediator"].nunique()
+    n_rows = len(rows[_MATRIX_ROW].drop_duplicates())
+    if n_mediators <= MAX_MATRIX_MEDIATORS and n_rows <= MAX_MATRIX_ROWS:
+        return rows, None, None
+    mediators = None
+    if n_mediators > MAX_MATRIX_MEDIATORS:
+        mediators = sorted(_most_sourced(rows, ["mediator"], MAX_MATRIX_MEDIATORS)["mediator"])
+        rows = rows[rows["mediator"].isin(mediators)]
+    drawn = _most_sourced(rows, _MATRIX_ROW, MAX_MATRIX_ROWS)
+    rows = rows[pd.MultiIndex.from_frame(rows[_MATRIX_ROW]).isin(pd.MultiIndex.from_frame(drawn))]
+    parts = []
+    if n_rows > MAX_MATRIX_ROWS:
+        parts.append(
+            f"the {len(drawn):,} of {n_rows:,} rows (an intervention or condition in one panel)"
+        )
+    if mediators is not None:
+        parts.append(f"the {len(mediators):,} of {n_mediators:,} mediators")
+    note = f"Drawn: {' and '.join(parts)} with the most independent sources."
+    return rows, mediators, note
+
+
 def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
     """Mediators (x) against interventions (y); a mark per direction, one panel per claim type
-    and evidence type; mark size is the number of distinct sources."""
-    table = aggregate_findings(rows)
+    and evidence type; mark size is the number of distinct sources.  Past MAX_MATRIX_ROWS rows
+    or MAX_MATRIX_MEDIATORS mediators only the most-sourced are drawn, with a note saying so."""
+    drawn, mediators, note = cap_matrix(rows)
+    table = aggregate_findings(drawn)
     labels = data.direction_labels()
     legend = "; ".join(
         f"{labels[d].lower()}: {palette.DIRECTION_SHAPES[d].replace('-', ' ')}"
@@ -197,7 +252,12 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         .mark_point(filled=True, opacity=0.9)
         .encode(
             x=alt.X(
-                "mediator:N", title="Mediator", sort="ascending", axis=alt.Axis(labelAngle=-45)
+                "mediator:N",
+                title="Mediator",
+                sort="ascending",
+                axis=alt.Axis(labelAngle=-45),
+                # Capped: every mediator drawn keeps its column, even if no drawn row has it.
+                **({"scale": alt.Scale(domain=mediators)} if mediators else {}),
             ),
             y=alt.Y("intervention:N", title=None, sort="ascending"),
             xOffset=alt.XOffset(
@@ -248,6 +308,9 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         data=table,
         values=values,
         renderer="svg" if lists else "canvas",
+        more=None
+        if note is None
+        else (note, "Download every finding as evidence.csv", download_href("evidence.csv")),
     )
 
 

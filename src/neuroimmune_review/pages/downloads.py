@@ -4,6 +4,8 @@ Its own module because the Sphinx extension copies them at the end of every buil
 them must not import the charts (``about`` imports render and Altair, 0.4 s of every build).
 """
 
+from .current import href_to
+
 # Published with the site (copied by sphinx_ext at the end of the build), relative to the site root.
 DOWNLOADS_DIR = "downloads"
 DOWNLOADS = {
@@ -19,3 +21,10 @@ DOWNLOADS = {
     "datapackage.json": "Frictionless Data Package: schema, types, constraints and keys",
     "references.bib": "The bibliography (BibTeX)",
 }
+
+
+def download_href(name: str) -> str:
+    """The published download *name* (a key of DOWNLOADS), relative to the page being built."""
+    if name not in DOWNLOADS:
+        raise KeyError(f"{name!r} is not a download of the site (pages/downloads.py)")
+    return f"{href_to(DOWNLOADS_DIR)}/{name}"

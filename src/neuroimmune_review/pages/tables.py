@@ -8,6 +8,7 @@ from .. import data
 from ..render import Table
 from . import citations, current
 from .counts import sources_phrase
+from .downloads import download_href
 
 COLUMNS = {
     "id": "ID",
@@ -49,12 +50,6 @@ PRIORITY = {
 MAX_INLINE_ROWS = 60
 
 
-def _download_href() -> str:
-    from .about import DOWNLOADS_DIR
-
-    return f"{current.href_to(DOWNLOADS_DIR)}/evidence.csv"
-
-
 def findings_table(rows: pd.DataFrame, caption: str) -> Table:
     """The rows in *rows*, sorted by intervention and mediator, with linked sources."""
     total = len(rows)
@@ -66,7 +61,7 @@ def findings_table(rows: pd.DataFrame, caption: str) -> Table:
         more = (
             f"The first {MAX_INLINE_ROWS} of {total} rows are listed here; "
             f"download every row as evidence.csv.",
-            _download_href(),
+            download_href("evidence.csv"),
         )
     shown = rows.assign(
         source=citations.link_lists(rows["citation"]),

@@ -101,14 +101,19 @@ async function drawChart(block) {
   await view.runAsync();
   target.dataset.rendered = "yes";
   const figure = target.closest("figure.review-chart");
-  markWide(figure);
   view.addResizeListener(() => markWide(figure));
   return view;
 }
 
-function renderReviewCharts() {
+// The scroll cues are set once all charts are drawn: reading a figure's width lays out the
+// page, and doing so after each chart laid out a long page once per chart.
+async function renderReviewCharts() {
   const blocks = document.querySelectorAll("script.review-chart__spec");
-  return Promise.all([...blocks].map(drawChart));
+  const views = await Promise.all([...blocks].map(drawChart));
+  const figures = [...document.querySelectorAll("figure.review-chart")];
+  const wide = figures.map((f) => f.scrollWidth > f.clientWidth + 1); // all reads, then writes
+  figures.forEach((f, i) => f.classList.toggle("review-chart--wide", wide[i]));
+  return views;
 }
 
 window.addEventListener("resize", () => {

@@ -7,7 +7,6 @@ direction helpers here; split apart, each part would import the others.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import altair as alt
@@ -123,35 +122,39 @@ _FOREST_COLUMNS = (
     ("n_text", "n", 40),
     ("review", "Review (clinical)", 150),
 )
-_FOREST_ROWS = "forest_rows"  # the one named table every panel filters (Figure.datasets)
-_ZERO_ROWS = [{"zero": 0.0}]
-# Altair's name for inline rows (altair.vegalite.v6.api._dataset_name), kept so the compiled chart
-# is the one Altair built before this spec was assembled by hand.
-_ZERO_DATA = (
-    "data-"
-    + hashlib.sha256(json.dumps(_ZERO_ROWS, sort_keys=True, default=str).encode()).hexdigest()[:32]
-)
+_FOREST_ROWS = "forest_rows"  # the one named table the facet splits into groups (Figure.datasets)
+
+
+# Forest plot layout, in pixels: the plot's width, the gap before each text column, the group
+# name's offset to the left of the plot (where the y axis' labels start) and above each group.
+_FOREST_PLOT_WIDTH = 300
+_FOREST_GAP = 4
+_FOREST_LABELS = 230
 
 
 def _forest_spec(
     plotted: pd.DataFrame, group_field: str, groups: list, domain: list[float]
 ) -> dict:
-    """The forest plot's Vega-Lite spec: one panel per group, stacked, each a plot and text columns.
+    """The forest plot's Vega-Lite spec: one view, faceted into a row per group, each row the
+    plot and its text columns (effect [95% CI], k, n, the review's direction) as layers.
 
-    Assembled as plain Vega-Lite here rather than from Altair objects: Altair deep-copies and
-    re-validates every sub-chart each time it is layered or concatenated, which for the ~100
-    sub-charts of this plot took seconds per page (now milliseconds).  The spec is the one Altair
-    built (same keys, same order), compiled by vl-convert as every chart is, and
-    tests/pages/test_synthesis.py validates it against the Vega-Lite schema.
+    Performance: the plot was a panel per group, each a plot and four text columns concatenated
+    (about 50 views and 100 sub-specs for the before/after plot), which Vega parsed and ran view
+    by view: 0.6 s of the page's 1.1 s to its charts.  A facet is parsed once and laid out by
+    Vega's grid; it draws the same picture (titles, column headings, axis lines, ticks, colours
+    and marks at the same pixels, within one).  Assembled as plain Vega-Lite here rather than
+    from Altair objects, which deep-copy and re-validate every layer; compiled by vl-convert as
+    every chart is, and tests/pages/test_synthesis.py validates it against the Vega-Lite schema.
     """
-    scale = {"domain": domain, "nice": False}
+    # The x scale spans the plot's width; the text columns lie to its right, in the same view.
+    scale = {"domain": domain, "nice": False, "range": [0, _FOREST_PLOT_WIDTH]}
     y_sort = {"field": "effect", "op": "min"}
     tooltip = [
         {"field": field, **({"format": fmt} if fmt else {}), "title": title, "type": kind}
         for field, title, kind, fmt in _FOREST_TOOLTIP
     ]
     y = {
-        "axis": {"labelLimit": 230, "minExtent": 230},
+        "axis": {"labelLimit": _FOREST_LABELS, "minExtent": _FOREST_LABELS},
         "field": "row",
         "sort": y_sort,
         "title": None,
@@ -184,78 +187,90 @@ def _forest_spec(
         },
     }
     x_title = ["Harmonised effect", "(negative = lower after treatment,", "or in the first group)"]
-    source = {"name": _FOREST_ROWS}
-    panels = []
-    for i, group in enumerate(groups):
-        part = plotted[plotted[group_field] == group]
-        last = i == len(groups) - 1
-        axis = {"labels": last, "ticks": last, "title": x_title if last else None}
+    # The axis (below the last group) ticks as the plot's own width would (Vega-Lite's default,
+    # ceil(width / 40)), not the view's, which includes the text columns.
+    axis = {"tickCount": -(-_FOREST_PLOT_WIDTH // 40), "title": x_title}
 
-        def x(field: str, axis=axis) -> dict:
-            return {"axis": axis, "field": field, "scale": scale, "type": "quantitative"}
+    def x(field: str) -> dict:
+        return {"axis": axis, "field": field, "scale": scale, "type": "quantitative"}
 
-        in_group = {"filter": f"datum[{json.dumps(group_field)}] === {json.dumps(str(group))}"}
-        zero = {
-            "data": {"name": _ZERO_DATA},
+    def in_group(op: str, group) -> dict:
+        return {"filter": f"datum[{json.dumps(group_field)}] {op} {json.dumps(str(group))}"}
+
+    one_per_group = {"aggregate": [{"op": "count", "as": "n_rows"}], "groupby": [group_field]}
+    text = {"type": "text", "align": "left", "color": "#222222", "fontSize": 11}
+    # Each group's name and the first group's column headings sit above the group, as view
+    # titles did (bottom 5 px above it; the name starts where the y axis' labels do).
+    above = {"baseline": "bottom", "y": -5}
+    layers = [
+        {
             "mark": {"type": "rule", "aria": False, "color": "#000000", "strokeDash": [3, 3]},
             "encoding": {"x": x("zero")},
-        }
-        whiskers = {
-            "data": source,
-            "mark": {"type": "rule", "color": "#333333", "strokeWidth": 1.5},
+            "transform": [one_per_group, {"calculate": "0", "as": "zero"}],
+        },
+        {
+            "mark": {"type": "rule", "aria": False, "color": "#333333", "strokeWidth": 1.5},
             "encoding": {"tooltip": tooltip, "x": x("ci_low"), "x2": {"field": "ci_high"}, "y": y},
-            "transform": [in_group, {"filter": "isValid(datum.ci_low)"}],
-        }
-        # Every result as a hollow mark; significant ones are filled on top.
-        hollow = {
-            "data": source,
+            "transform": [{"filter": "isValid(datum.ci_low)"}],
+        },
+        # Every result as a hollow mark; significant ones are filled on top.  Screen readers
+        # get each result once, from its hollow mark (its description is the tooltip, CI and
+        # significance included): the CI lines and filled marks are hidden from them, since a
+        # group with none would leave an empty, unlabelled container (axe: svg-img-alt).
+        {
             "mark": {"type": "point", "filled": False, "size": 110, "strokeWidth": 2},
             "encoding": {**direction, "tooltip": tooltip, "x": x("effect"), "y": y},
-            "transform": [in_group],
-        }
-        filled = {
-            "data": source,
-            "mark": {"type": "point", "filled": True, "opacity": 1, "size": 110},
+        },
+        {
+            "mark": {"type": "point", "aria": False, "filled": True, "opacity": 1, "size": 110},
             "encoding": {**direction, "tooltip": tooltip, "x": x("effect"), "y": y},
-            "transform": [in_group, {"filter": "datum.significant == 'yes'"}],
-        }
-        # Only layers with marks: an empty layer would leave an unlabelled container for screen readers.
-        layers = [zero, hollow]
-        if part["ci_low"].notna().any():
-            layers.insert(1, whiskers)
-        if (part["significant"] == "yes").any():
-            layers.append(filled)
-        plot = {
-            "layer": layers,
-            "height": {"step": 18},
-            "title": {"text": str(group), "anchor": "start", "fontSize": 12},
-            "width": 300,
-        }
-        columns = [
+            "transform": [{"filter": "datum.significant == 'yes'"}],
+        },
+        {
+            "mark": {
+                **text,
+                **above,
+                "x": -_FOREST_LABELS,
+                "color": "#000000",
+                "fontSize": 12,
+                "fontWeight": "bold",
+            },
+            "encoding": {"text": {"field": group_field, "type": "nominal"}},
+            "transform": [one_per_group],
+        },
+        # The line under each group (the axis' own line is drawn under the last one), 0.5 px
+        # lower as an axis line is drawn.
+        {
+            "mark": {"type": "rule", "aria": False, "color": "#888", "yOffset": 0.5},
+            "encoding": {
+                "x": x("low"),
+                "x2": {"field": "high"},
+                "y": {"value": "height"},
+            },
+            "transform": [
+                in_group("!==", groups[-1]),
+                one_per_group,
+                {"calculate": json.dumps(domain[0]), "as": "low"},
+                {"calculate": json.dumps(domain[1]), "as": "high"},
+            ],
+        },
+    ]
+    offset = _FOREST_PLOT_WIDTH + _FOREST_GAP
+    for field, heading, width in _FOREST_COLUMNS:
+        layers.append(
             {
-                "data": source,
-                "mark": {
-                    "type": "text",
-                    "align": "left",
-                    "baseline": "middle",
-                    "color": "#222222",
-                    "fontSize": 11,
-                },
-                "encoding": {
-                    "text": {"field": field, "type": "nominal"},
-                    "x": {"value": 0},
-                    "y": {"axis": None, "field": "row", "sort": y_sort, "type": "nominal"},
-                },
-                "height": {"step": 18},
-                "title": {"text": heading if i == 0 else "", "anchor": "start", "fontSize": 11},
-                "transform": [in_group],
-                "width": width,
+                "mark": {**text, "baseline": "middle", "x": offset},
+                "encoding": {"text": {"field": field, "type": "nominal"}, "y": y},
             }
-            for field, heading, width in _FOREST_COLUMNS
-        ]
-        panels.append(
-            {"hconcat": [plot, *columns], "resolve": {"scale": {"y": "shared"}}, "spacing": 4}
         )
+        layers.append(
+            {
+                "mark": {**text, **above, "x": offset, "fontWeight": "bold"},
+                "encoding": {"text": {"value": heading}},
+                "transform": [in_group("===", groups[0]), one_per_group],
+            }
+        )
+        offset += width + _FOREST_GAP
     theme = alt.theme.get()()  # the active Altair theme's config, as Altair's own to_dict adds it
     config = {
         **theme.get("config", {}),
@@ -263,11 +278,20 @@ def _forest_spec(
     }
     return {
         "config": config,
-        "vconcat": panels,
-        "resolve": {"scale": {"color": "shared", "shape": "shared"}},
-        "spacing": 6,
+        "data": {"name": _FOREST_ROWS},
+        "facet": {
+            "row": {
+                "field": group_field,
+                "header": {"labels": False, "title": None},
+                "sort": [str(g) for g in groups],
+                "title": None,
+                "type": "nominal",
+            }
+        },
+        "spec": {"height": {"step": 18}, "layer": layers, "width": offset - _FOREST_GAP},
+        "resolve": {"scale": {"y": "independent"}},
+        "spacing": 5,
         "$schema": alt.SCHEMA_URL,
-        "datasets": {_ZERO_DATA: _ZERO_ROWS},
     }
 
 
@@ -305,7 +329,7 @@ def forest_plot(comparisons: tuple[str, ...] = ("treatment_pre_post",)) -> Figur
             g,
         ),
     )
-    # One named table, embedded once (Figure.datasets); every panel and text column filters it.
+    # One named table, embedded once (Figure.datasets); the facet splits it into the groups.
     fields = ["row", "effect", "ci_low", "ci_high", "significant", "Direction", "Comparison"]
     fields += [field for field, _title, _type, _format in _FOREST_TOOLTIP]
     fields += ["effect_ci", "k", "n_text", "review"]
