@@ -18,6 +18,15 @@ from neuroimmune_review.build import likely_work, shared_kernels, sphinx_ext
 BROKEN_WORKER = (sys.executable, "-c", "from neuroimmune_review.build.moved_away import run_worker")
 
 
+def _env(**config) -> SimpleNamespace:
+    options = {"execution_mode": "cache", "execution_timeout": 30, "execution_allow_errors": False}
+    return SimpleNamespace(mystnb_config=SimpleNamespace(**{**options, **config}))
+
+
+def _app() -> SimpleNamespace:
+    return SimpleNamespace(parallel=1)  # what execute_in_shared_kernels reads of the app
+
+
 def test_a_dying_worker_stops_the_build_with_a_clear_message(monkeypatch):
     notebook = new_notebook(cells=[new_code_cell("1 + 1")])
     job = shared_kernels.Job("book/antidepressants/ssri", notebook)
@@ -25,34 +34,32 @@ def test_a_dying_worker_stops_the_build_with_a_clear_message(monkeypatch):
     monkeypatch.setattr(
         sphinx_ext, "_pages_to_execute", lambda app, env, docnames: [(job, Path("ssri.md"))]
     )
-    real = shared_kernels.execute_notebooks
-    monkeypatch.setattr(
-        shared_kernels,
-        "execute_notebooks",
-        lambda jobs, **options: real(jobs, **{**options, "worker_command": BROKEN_WORKER}),
-    )
-    config = SimpleNamespace(
-        execution_mode="cache", execution_timeout=30, execution_allow_errors=False
-    )
+    monkeypatch.setattr(sphinx_ext, "_worker_command", lambda: BROKEN_WORKER)
+    monkeypatch.setattr(sphinx_ext, "_execution_cache", lambda env: _FakeCache())
+    app = _app()
+    sphinx_ext.execute_in_shared_kernels(app, _env(), [job.name])
+    # The build stops when Sphinx is about to read the page the worker never answered.
     with pytest.raises(ExtensionError) as caught:
-        sphinx_ext.execute_in_shared_kernels(None, SimpleNamespace(mystnb_config=config), [])
+        sphinx_ext.wait_for_execution(app, job.name, [""])
     message = str(caught.value)
     assert "shared-kernel execution failed" in message
     assert "before answering 'book/antidepressants/ssri'" in message
     assert "ModuleNotFoundError: No module named 'neuroimmune_review.build.moved_away'" in message
     assert f"{shared_kernels.WORKERS_ENV}=0" in message  # and how to build without it
+    assert id(app) not in sphinx_ext._executions  # its workers are ended
 
 
 def test_execution_off_or_nothing_to_run_starts_no_worker(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("no worker expected")
 
-    monkeypatch.setattr(shared_kernels, "execute_notebooks", fail)
-    off = SimpleNamespace(mystnb_config=SimpleNamespace(execution_mode="off"))
-    sphinx_ext.execute_in_shared_kernels(None, off, ["book/index"])
+    monkeypatch.setattr(shared_kernels, "Worker", fail)
+    sphinx_ext.execute_in_shared_kernels(_app(), _env(execution_mode="off"), ["book/index"])
     monkeypatch.setattr(sphinx_ext, "_pages_to_execute", lambda app, env, docnames: [])
-    cache = SimpleNamespace(mystnb_config=SimpleNamespace(execution_mode="cache"))
-    sphinx_ext.execute_in_shared_kernels(None, cache, ["book/index"])
+    monkeypatch.setattr(sphinx_ext, "_execution_cache", lambda env: _FakeCache())
+    app = _app()
+    sphinx_ext.execute_in_shared_kernels(app, _env(), ["book/index"])
+    assert id(app) not in sphinx_ext._executions
 
 
 def test_validation_runs_again_only_when_what_it_reads_changes(tmp_path, monkeypatch):
@@ -102,26 +109,74 @@ class _FakeCache:
 def test_a_page_that_fails_in_a_worker_is_left_to_myst_nb(monkeypatch):
     good = shared_kernels.Job("book/good", new_notebook(cells=[new_code_cell("print(1)")]))
     bad = shared_kernels.Job("book/bad", new_notebook(cells=[new_code_cell("1 / 0")]))
-    cache = _execute_in_one_worker(monkeypatch, None, [(good, "good.md"), (bad, "bad.md")])
+    cache = _execute_in_one_worker(monkeypatch, _app(), [(good, "good.md"), (bad, "bad.md")])
     # Only the page that ran is cached; myst-nb executes the other and reports its error.
     assert cache.cached == ["good.md"]
 
 
+def test_each_page_is_cached_just_before_sphinx_reads_it(monkeypatch):
+    """Execution overlaps reading: ``env-before-read-docs`` returns at once, with the jobs
+    submitted in reading order, and each page's result is stored when Sphinx reads it."""
+    names = ["book/a", "book/b", "book/c"]
+    pages = [
+        (shared_kernels.Job(n, new_notebook(cells=[new_code_cell(f"print({i!r})")])), f"{n}.md")
+        for i, n in enumerate(names)
+    ]
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "1")
+    monkeypatch.setattr(
+        sphinx_ext, "_pages_to_execute", lambda app, env, docnames: [(j, Path(p)) for j, p in pages]
+    )
+    cache = _FakeCache()
+    monkeypatch.setattr(sphinx_ext, "_execution_cache", lambda env: cache)
+    submitted = []
+    real_submit = shared_kernels.Execution.submit
+    monkeypatch.setattr(
+        shared_kernels.Execution,
+        "submit",
+        lambda self, job: submitted.append(job.name) or real_submit(self, job),
+    )
+    app = _app()
+    sphinx_ext.execute_in_shared_kernels(app, _env(), names)
+    assert submitted == names and cache.cached == []  # nothing waited for yet
+    sphinx_ext.wait_for_execution(app, "book/index", [""])  # not executed here: no wait
+    sphinx_ext.wait_for_execution(app, "book/b", [""])
+    assert cache.cached == ["book/b.md"]
+    sphinx_ext.wait_for_execution(app, "book/a", [""])
+    sphinx_ext.wait_for_execution(app, "book/a", [""])  # read twice: cached once
+    assert id(app) in sphinx_ext._executions
+    sphinx_ext.wait_for_execution(app, "book/c", [""])
+    assert cache.cached == ["book/b.md", "book/a.md", "book/c.md"]
+    assert id(app) not in sphinx_ext._executions  # every page claimed: the workers ended
+
+
+def test_a_parallel_read_gets_every_page_cached_before_reading(monkeypatch):
+    # Sphinx -j reads in forked processes, which cannot wait for this process's threads.
+    app = SimpleNamespace(parallel=2)
+    pages = [
+        (shared_kernels.Job(n, new_notebook(cells=[new_code_cell("1")])), f"{n}.md")
+        for n in ("book/a", "book/b")
+    ]
+    cache = _execute_in_one_worker(monkeypatch, app, pages)
+    assert cache.cached == ["book/a.md", "book/b.md"]
+    assert id(app) not in sphinx_ext._executions
+
+
 def _execute_in_one_worker(monkeypatch, app, pages: list[tuple]) -> _FakeCache:
-    """Run ``execute_in_shared_kernels`` with one worker on *pages* (job, path); its cache."""
+    """Run ``execute_in_shared_kernels`` with one worker on *pages* (job, path), then read
+    every page as Sphinx does; the cache it filled."""
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, "1")
     jobs = [(job, Path(path)) for job, path in pages]
     monkeypatch.setattr(sphinx_ext, "_pages_to_execute", lambda app, env, docnames: jobs)
     cache = _FakeCache()
     monkeypatch.setattr(sphinx_ext, "_execution_cache", lambda env: cache)
-    config = SimpleNamespace(
-        execution_mode="cache", execution_timeout=30, execution_allow_errors=False
-    )
-    sphinx_ext.execute_in_shared_kernels(app, SimpleNamespace(mystnb_config=config), [])
+    names = [job.name for job, _ in jobs]
+    sphinx_ext.execute_in_shared_kernels(app, _env(), names)
+    for name in names:
+        sphinx_ext.wait_for_execution(app, name, [""])
     return cache
 
 
-def _app(root: Path) -> SimpleNamespace:
+def _build_app(root: Path) -> SimpleNamespace:
     build = root / "_build"
     return SimpleNamespace(
         srcdir=str(root), doctreedir=str(build / ".doctrees"), outdir=str(build / "html")
@@ -134,7 +189,7 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
     page, data = tmp_path / "book/page.md", tmp_path / "data/evidence.csv"
     page.write_text("# page\n")
     data.write_text("id\n")
-    app = _app(tmp_path)
+    app = _build_app(tmp_path)
     config = SimpleNamespace(nb_execution_cache_path="")  # myst-nb's default: _build/.jupyter_cache
     assert likely_work.likely_executions(app, config) > 100  # no saved environment: a cold build
     (tmp_path / "_build/.doctrees/environment.pickle").write_bytes(b"")
@@ -176,7 +231,7 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
 
 
 def test_workers_started_early_run_the_pages(monkeypatch):
-    app = object()
+    app = _app()
     early = shared_kernels.start_workers(1, sphinx_ext._worker_command())
     sphinx_ext._early_workers[id(app)] = early
     job = shared_kernels.Job("book/p", new_notebook(cells=[new_code_cell("print(2)")]))

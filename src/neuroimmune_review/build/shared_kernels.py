@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -135,6 +136,153 @@ def close_workers(workers: Sequence[Worker]) -> None:
         worker.close()
 
 
+class Execution:
+    """Notebooks executed in worker processes as they are submitted, results claimed one by one.
+
+    :func:`execute_notebooks` submits every job, then waits; a caller can instead submit jobs
+    in the order it will need them and :meth:`result` each one when it needs it, doing its
+    own work meanwhile (the Sphinx extension reads page *i* while the workers execute *i+1*).
+    At most *workers* worker processes run, started as jobs arrive; those in *started* (from
+    :func:`start_workers`) are used first, and any still unused when :meth:`seal` says no
+    more jobs will come are closed at once.  A worker that fails a notebook is replaced by a
+    fresh one (started with *worker_command*), so the failure leaves nothing behind; a worker
+    process that dies makes every later :meth:`result` raise :class:`WorkerDied`.  No
+    library streams jobs through long-lived kernels (see the module's docstring), so this
+    small scheduler (a queue and one thread per worker) is ours.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int,
+        timeout: int | None = None,
+        allow_errors: bool = False,
+        worker_command: Sequence[str] = WORKER_COMMAND,
+        started: Sequence[Worker] = (),
+    ) -> None:
+        self._limit = max(0, workers)
+        self._options = {"timeout": timeout, "allow_errors": allow_errors}
+        self._command = tuple(worker_command)
+        self._spare = list(started)
+        self._todo: queue.Queue[Job | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._names: set[str] = set()
+        self._taken = 0  # jobs a worker has started on
+        self._results: dict[str, Result] = {}
+        self._deaths: list[str] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._sealed = False
+        self.started_at = time.perf_counter()
+        if self._limit == 0:
+            self.seal()
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes were put to work."""
+        return len(self._threads)
+
+    def submit(self, job: Job) -> None:
+        """Queue *job*; a worker starts on it as soon as one is free."""
+        if self._sealed:
+            raise RuntimeError("no job can be submitted after seal()")
+        self._names.add(job.name)
+        self._todo.put(job)
+        if len(self._threads) < min(self._limit, len(self._names)):
+            worker = self._spare.pop(0) if self._spare else None
+            thread = threading.Thread(target=self._drive, args=(worker,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def seal(self) -> None:
+        """No more jobs: workers end when the queue is empty; unused started ones end now."""
+        if self._sealed:
+            return
+        self._sealed = True
+        close_workers(self._spare)
+        self._spare = []
+        for _ in self._threads:
+            self._todo.put(None)
+
+    def submitted(self, name: str) -> bool:
+        return name in self._names
+
+    def result(self, name: str) -> Result:
+        """Wait for the result of the job *name*; raises :class:`WorkerDied` if a worker died."""
+        if name not in self._names:
+            raise KeyError(name)
+        with self._changed:
+            while name not in self._results and not self._deaths:
+                self._changed.wait()
+            if self._deaths:
+                raise WorkerDied("\n".join(self._deaths))
+            return self._results[name]
+
+    def close(self) -> None:
+        """Seal, stop handing out jobs, and wait for the workers to end (each finishes its job)."""
+        self.seal()
+        if any(name not in self._results for name in self._names):
+            self._stop.set()  # jobs nobody will claim (the build stopped): leave them
+        for thread in self._threads:
+            thread.join()
+
+    def _drive(self, worker: Worker | None) -> None:
+        worker = worker or Worker(self._command)
+        pending: Job | None = None
+        try:
+            while not self._stop.is_set():
+                pending = self._todo.get()
+                if pending is None:
+                    break
+                with self._changed:
+                    self._taken += 1
+                answer = worker.ask(
+                    {
+                        "notebook": nbformat.writes(pending.notebook),
+                        "cwd": pending.cwd,
+                        **self._options,
+                    }
+                )
+                if answer is None:
+                    break
+                executed = answer.get("notebook")
+                result = Result(
+                    name=pending.name,
+                    ok=bool(answer.get("ok")),
+                    seconds=answer.get("seconds", 0.0),
+                    notebook=nbformat.reads(executed, as_version=4) if executed else None,
+                    error=answer.get("error"),
+                )
+                pending = None
+                with self._changed:
+                    self._results[result.name] = result
+                    self._changed.notify_all()
+                if not result.ok and not (self._sealed and self._taken == len(self._names)):
+                    # A failed page must not leave its state (modules it changed) to the next.
+                    _finish(worker)
+                    worker = Worker(self._command)
+        finally:
+            code, log = worker.close()
+        if pending is not None:
+            self._stop.set()
+            tail = "\n".join(log.strip().splitlines()[-15:]) or "(no output)"
+            with self._changed:
+                self._deaths.append(
+                    f"a page-execution worker exited with code {code} before answering "
+                    f"{pending.name!r}; its last output:\n{tail}"
+                )
+                self._changed.notify_all()
+        elif log.strip():
+            sys.stderr.write(log)  # kernel and library messages, as when inherited
+
+
+def _finish(worker: Worker) -> None:
+    """End *worker*, passing on what it logged (kernel and library messages, as when inherited)."""
+    _code, log = worker.close()
+    if log.strip():
+        sys.stderr.write(log)
+
+
 def execute_notebooks(
     jobs: Sequence[Job],
     *,
@@ -151,85 +299,24 @@ def execute_notebooks(
     A notebook's own ``metadata.execution`` (``timeout``, ``allow_errors``) overrides the
     arguments, as in myst-nb.  Raises :class:`WorkerDied` if a worker process exits early.
     """
-    count = min(workers, len(jobs)) if jobs else 0
-    ready = list(started)
-    close_workers(ready[count:])
-    ready = ready[:count]
-    if count < 1:
+    if not jobs or workers < 1:
+        close_workers(started)
         return []
-    todo: queue.Queue[Job] = queue.Queue()
-    # Longest notebooks first, so the workers finish together.
-    for job in sorted(jobs, key=lambda j: -len(j.notebook.cells)):
-        todo.put(job)
-    results: list[Result] = []
-    deaths: list[str] = []
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def finish(worker: Worker) -> None:
-        _code, log = worker.close()
-        if log.strip():
-            sys.stderr.write(log)  # kernel and library messages, as when inherited
-
-    def drive(worker: Worker | None) -> None:
-        worker = worker or Worker(worker_command)
-        pending: Job | None = None
-        try:
-            while not stop.is_set():
-                try:
-                    pending = todo.get_nowait()
-                except queue.Empty:
-                    pending = None
-                    break
-                answer = worker.ask(
-                    {
-                        "notebook": nbformat.writes(pending.notebook),
-                        "cwd": pending.cwd,
-                        "timeout": timeout,
-                        "allow_errors": allow_errors,
-                    }
-                )
-                if answer is None:
-                    break
-                executed = answer.get("notebook")
-                result = Result(
-                    name=pending.name,
-                    ok=bool(answer.get("ok")),
-                    seconds=answer.get("seconds", 0.0),
-                    notebook=nbformat.reads(executed, as_version=4) if executed else None,
-                    error=answer.get("error"),
-                )
-                pending = None
-                with lock:
-                    results.append(result)
-                if not result.ok and not todo.empty():
-                    # A failed page must not leave its state (modules it changed) to the next.
-                    finish(worker)
-                    worker = Worker(worker_command)
-        finally:
-            code, log = worker.close()
-        if pending is not None:
-            stop.set()
-            tail = "\n".join(log.strip().splitlines()[-15:]) or "(no output)"
-            with lock:
-                deaths.append(
-                    f"a page-execution worker exited with code {code} before answering "
-                    f"{pending.name!r}; its last output:\n{tail}"
-                )
-        elif log.strip():
-            sys.stderr.write(log)  # kernel and library messages, as when inherited
-
-    threads = [
-        threading.Thread(target=drive, args=(ready[i] if i < len(ready) else None,), daemon=True)
-        for i in range(count)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if deaths:
-        raise WorkerDied("\n".join(deaths))
-    return sorted(results, key=lambda r: r.name)
+    execution = Execution(
+        workers=workers,
+        timeout=timeout,
+        allow_errors=allow_errors,
+        worker_command=worker_command,
+        started=started,
+    )
+    try:
+        # Longest notebooks first, so the workers finish together.
+        for job in sorted(jobs, key=lambda j: -len(j.notebook.cells)):
+            execution.submit(job)
+        execution.seal()
+        return sorted((execution.result(job.name) for job in jobs), key=lambda r: r.name)
+    finally:
+        execution.close()
 
 
 # --- the worker process ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -212,78 +213,125 @@ def _start_workers_early(app: Sphinx, config) -> None:
 
 
 def close_early_workers(app: Sphinx, exception=None) -> None:
-    """``build-finished``: end workers started early that no page needed; stamp the build."""
+    """``build-finished``: end workers started early that no page needed, and those of a build
+    that stopped before reading every page it executed; stamp the build."""
     shared_kernels.close_workers(_early_workers.pop(id(app), []))
+    _end_executions(app)
     if exception is None and Path(app.doctreedir, "environment.pickle").is_file():
         Path(app.doctreedir, LAST_BUILD).touch()  # what likely_executions compares with
 
 
 def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
-    """``env-before-read-docs``: fill myst-nb's execution cache for the pages about to be read.
+    """``env-before-read-docs``: start executing the pages about to be read, and return.
 
-    myst-nb then finds every page cached.  A page that fails in a worker is left uncached,
-    so myst-nb executes and reports it as usual; a worker that dies stops the build, since
-    it would otherwise fall back silently to one kernel per page.
+    The pages the execution cache cannot serve are sent to the workers in the order Sphinx
+    reads them; :func:`wait_for_execution` (``source-read``) waits for each page's result
+    just before myst-nb looks the page up in its cache, and stores it there.  So Sphinx reads
+    page *i* while the workers execute *i+1*, and the pages are found (each read once with
+    myst-nb's reader) while the first ones execute.  A page that fails in a worker is left
+    uncached, so myst-nb executes and reports it as usual; a worker that dies stops the
+    build, since it would otherwise fall back silently to one kernel per page.
     ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
     """
-    early, jobs = _early_workers.pop(id(app), []), []
+    early = _early_workers.pop(id(app), [])
     nb_config = env.mystnb_config
-    try:
-        if nb_config.execution_mode == "cache":
-            jobs = _pages_to_execute(app, env, docnames)
-    except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
-        logger.info(f"[review] shared kernels skipped: {error}")
-    workers = shared_kernels.worker_count(len(jobs))
-    if not jobs or workers == 0:
+    workers = shared_kernels.worker_count(len(docnames))
+    if nb_config.execution_mode != "cache" or workers == 0:
         shared_kernels.close_workers(early)
         return
+    execution = shared_kernels.Execution(
+        workers=workers,
+        timeout=nb_config.execution_timeout,
+        allow_errors=nb_config.execution_allow_errors,
+        worker_command=_worker_command(),
+        started=early,
+    )
+    pending = _Pending(execution, _execution_cache(env))
+    try:
+        for job, path in _pages_to_execute(app, env, docnames):
+            execution.submit(job)
+            pending.paths[job.name] = path
+    except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
+        logger.info(f"[review] shared kernels skipped: {error}")
+    execution.seal()
+    if not pending.paths:
+        execution.close()
+        return
+    _executions[id(app)] = pending
+    if getattr(app, "parallel", 1) > 1:
+        # Sphinx may read in forked processes, where the threads feeding the workers do not
+        # exist: every result is stored before reading starts.
+        for docname in list(pending.paths):
+            _claim(app, pending, docname)
+
+
+class _Pending:
+    """The executions started by :func:`execute_in_shared_kernels`, claimed page by page."""
+
+    def __init__(self, execution: shared_kernels.Execution, cache) -> None:
+        self.execution, self.cache = execution, cache
+        self.paths: dict[str, Path] = {}  # docname: source path, of every page submitted
+        self.claimed: set[str] = set()
+        self.cached = 0
+
+
+_executions: dict[int, _Pending] = {}  # by id(app), from env-before-read-docs
+
+
+def wait_for_execution(app: Sphinx, docname: str, source: list[str]) -> None:
+    """``source-read``: before myst-nb looks *docname* up in its cache, put its result there."""
+    pending = _executions.get(id(app))
+    if pending is not None and docname in pending.paths and docname not in pending.claimed:
+        _claim(app, pending, docname)
+
+
+def _claim(app: Sphinx, pending: _Pending, docname: str) -> None:
     from jupyter_cache.base import CacheBundleIn
 
-    started = time.perf_counter()
     try:
-        results = shared_kernels.execute_notebooks(
-            [job for job, _ in jobs],
-            workers=workers,
-            timeout=nb_config.execution_timeout,
-            allow_errors=nb_config.execution_allow_errors,
-            worker_command=_worker_command(),
-            started=early,
-        )
+        result = pending.execution.result(docname)
     except shared_kernels.WorkerDied as error:
+        _end_executions(app)
         raise ExtensionError(
             f"[review] shared-kernel execution failed: {error}\n"
             f"(set {shared_kernels.WORKERS_ENV}=0 to execute pages with myst-nb alone)"
         ) from None
-    paths_of = {job.name: path for job, path in jobs}
-    cache = _execution_cache(env)
-    done = 0
-    for result in results:
-        if not result.ok:
-            continue  # myst-nb executes it again and reports the error in its usual way
-        cache.cache_notebook_bundle(
+    pending.claimed.add(docname)
+    if result.ok:  # else myst-nb executes it again and reports the error in its usual way
+        pending.cache.cache_notebook_bundle(
             CacheBundleIn(
                 result.notebook,
-                str(paths_of[result.name]),
+                str(pending.paths[docname]),
                 data={"execution_seconds": result.seconds},
             ),
             check_validity=False,
             overwrite=True,
         )
-        done += 1
-    logger.info(
-        f"[review] executed {done} page(s) in {workers} worker process(es) "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
+        pending.cached += 1
+    if len(pending.claimed) == len(pending.paths):
+        _end_executions(app)
+        logger.info(
+            f"[review] executed {pending.cached} page(s) in "
+            f"{pending.execution.workers} worker process(es) in "
+            f"{time.perf_counter() - pending.execution.started_at:.1f} s"
+        )
 
 
-def _pages_to_execute(app: Sphinx, env, docnames) -> list[tuple[shared_kernels.Job, Path]]:
-    """The pages myst-nb would execute and the cache cannot serve, as executor jobs."""
+def _end_executions(app: Sphinx) -> None:
+    """End the workers of this build (each finishes the page it is on; unclaimed jobs are dropped)."""
+    pending = _executions.pop(id(app), None)
+    if pending is not None:
+        pending.execution.close()
+
+
+def _pages_to_execute(app: Sphinx, env, docnames) -> Iterator[tuple[shared_kernels.Job, Path]]:
+    """The pages myst-nb would execute and the cache cannot serve, as executor jobs, in the
+    order of *docnames* (Sphinx's reading order), each as soon as it is found."""
     from pathlib import PurePosixPath
 
     nb_config = env.mystnb_config
     cache = _execution_cache(env)
-    jobs = []
-    for docname in sorted(docnames):
+    for docname in docnames:
         path = Path(env.doc2path(docname))
         posix = PurePosixPath(path.as_posix())
         if any(posix.match(pattern) for pattern in nb_config.execution_excludepatterns):
@@ -301,8 +349,7 @@ def _pages_to_execute(app: Sphinx, env, docnames) -> list[tuple[shared_kernels.J
         except KeyError:
             pass
         cwd = None if nb_config.execution_in_temp else str(path.parent)
-        jobs.append((shared_kernels.Job(docname, notebook, cwd), path))
-    return jobs
+        yield shared_kernels.Job(docname, notebook, cwd), path
 
 
 def _execution_cache(env):
@@ -470,6 +517,7 @@ def setup(app: Sphinx) -> dict:
     app.add_search_language(ReviewSearch)
     app.connect("config-inited", on_config)
     app.connect("source-read", inject_tracking_cell)
+    app.connect("source-read", wait_for_execution)
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", begin_build)
     app.connect("env-before-read-docs", execute_in_shared_kernels)
