@@ -331,6 +331,8 @@ def _pages_to_execute(app: Sphinx, env, docnames) -> Iterator[tuple[shared_kerne
 
     nb_config = env.mystnb_config
     cache = _execution_cache(env)
+    # A cold build's cache is empty: no page can match (hashing each one cost ~4 ms).
+    cached = bool(cache.list_cache_records())
     for docname in docnames:
         path = Path(env.doc2path(docname))
         posix = PurePosixPath(path.as_posix())
@@ -343,11 +345,12 @@ def _pages_to_execute(app: Sphinx, env, docnames) -> Iterator[tuple[shared_kerne
             continue  # per-page execution settings: leave the page to myst-nb
         if not any(cell.cell_type == "code" and cell.source.strip() for cell in notebook.cells):
             continue
-        try:
-            cache.match_cache_notebook(notebook)
-            continue  # already cached
-        except KeyError:
-            pass
+        if cached:
+            try:
+                cache.match_cache_notebook(notebook)
+                continue  # already cached
+            except KeyError:
+                pass
         cwd = None if nb_config.execution_in_temp else str(path.parent)
         yield shared_kernels.Job(docname, notebook, cwd), path
 
