@@ -90,6 +90,32 @@ def test_a_worker_that_dies_is_an_error_naming_the_page_and_the_cause():
     assert "ModuleNotFoundError" in message and "no_such_module" in message
 
 
+def test_a_worker_that_cannot_start_is_an_error_not_a_wait_for_ever(tmp_path):
+    missing = (str(tmp_path / "no-such-python"),)
+    with pytest.raises(WorkerDied) as caught:
+        execute_notebooks([Job("book/p", _notebook("1"))], workers=1, worker_command=missing)
+    assert "FileNotFoundError" in str(caught.value)
+
+
+def test_results_can_be_claimed_one_by_one_while_later_jobs_run(tmp_path):
+    """An Execution takes jobs as they come and gives each result when asked for it."""
+    execution = shared_kernels.Execution(workers=1, timeout=60)
+    try:
+        execution.submit(Job("first", _notebook("print('one')")))
+        first = execution.result("first")  # before any later job exists
+        execution.submit(Job("second", _notebook("print('two')")))
+        execution.seal()
+        with pytest.raises(RuntimeError):
+            execution.submit(Job("third", _notebook("1")))
+        assert _outputs(first.notebook) == ["one\n"]
+        assert _outputs(execution.result("second").notebook) == ["two\n"]
+        assert execution.workers == 1  # the same worker ran both
+        with pytest.raises(KeyError):
+            execution.result("never submitted")
+    finally:
+        execution.close()
+
+
 def test_the_default_worker_command_names_this_module():
     assert shared_kernels.WORKER_COMMAND[-1] == (
         "from neuroimmune_review.build.shared_kernels import run_worker; run_worker()"

@@ -8,7 +8,7 @@ directory, as in a kernel of its own; modules stay imported, which is the point.
 off the shelf reuses a kernel across notebooks (nbclient and jupyter-cache start one per
 notebook), and this halved the cold build, so the machinery is ours.
 
-A worker runs its notebooks in IPython's own shell (:class:`_ShellExecutor`), in its own
+A worker runs its notebooks in IPython's own shell (``shell_worker``), in its own
 process, and builds the outputs a kernel would have sent; per page a Jupyter kernel cost a
 reset over ZMQ, new channels, and every output serialised, sent and parsed again, which
 measured as much again as the pages' own work.  Workers can be started before their
@@ -32,13 +32,16 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nbformat
 
+from .shell_worker import run_worker  # noqa: F401 - what WORKER_COMMAND runs
+
 WORKERS_ENV = "REVIEW_EXECUTION_WORKERS"
-# The worker is this module's run_worker, named from __name__ so a move cannot break it.
+# The worker is shell_worker.run_worker, imported here and named from __name__ so a move cannot break it.
 # Arguments after it name modules the worker imports before its first notebook.
 WORKER_COMMAND = (sys.executable, "-c", f"from {__name__} import run_worker; run_worker()")
 
@@ -135,6 +138,165 @@ def close_workers(workers: Sequence[Worker]) -> None:
         worker.close()
 
 
+class Execution:
+    """Notebooks executed in worker processes as they are submitted, results claimed one by one.
+
+    :func:`execute_notebooks` submits every job, then waits; a caller can instead submit jobs
+    in the order it will need them and :meth:`result` each one when it needs it, doing its
+    own work meanwhile (the Sphinx extension reads page *i* while the workers execute *i+1*).
+    At most *workers* worker processes run, started as jobs arrive; those in *started* (from
+    :func:`start_workers`) are used first, and any still unused when :meth:`seal` says no
+    more jobs will come are closed at once.  A worker that fails a notebook is replaced by a
+    fresh one (started with *worker_command*), so the failure leaves nothing behind; a worker
+    process that dies makes every later :meth:`result` raise :class:`WorkerDied`.  No
+    library streams jobs through long-lived kernels (see the module's docstring), so this
+    small scheduler (a queue and one thread per worker) is ours.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int,
+        timeout: int | None = None,
+        allow_errors: bool = False,
+        worker_command: Sequence[str] = WORKER_COMMAND,
+        started: Sequence[Worker] = (),
+    ) -> None:
+        self._limit = max(0, workers)
+        self._options = {"timeout": timeout, "allow_errors": allow_errors}
+        self._command = tuple(worker_command)
+        self._spare = list(started)
+        self._todo: queue.Queue[Job | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._names: set[str] = set()
+        self._taken = 0  # jobs a worker has started on
+        self._results: dict[str, Result] = {}
+        self._deaths: list[str] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._sealed = False
+        self.started_at = time.perf_counter()
+        if self._limit == 0:
+            self.seal()
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes were put to work."""
+        return len(self._threads)
+
+    def submit(self, job: Job) -> None:
+        """Queue *job*; a worker starts on it as soon as one is free."""
+        if self._sealed:
+            raise RuntimeError("no job can be submitted after seal()")
+        self._names.add(job.name)
+        self._todo.put(job)
+        if len(self._threads) < min(self._limit, len(self._names)):
+            worker = self._spare.pop(0) if self._spare else None
+            thread = threading.Thread(target=self._drive, args=(worker,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def seal(self) -> None:
+        """No more jobs: workers end when the queue is empty; unused started ones end now."""
+        if self._sealed:
+            return
+        self._sealed = True
+        close_workers(self._spare)
+        self._spare = []
+        for _ in self._threads:
+            self._todo.put(None)
+
+    def submitted(self, name: str) -> bool:
+        return name in self._names
+
+    def result(self, name: str) -> Result:
+        """Wait for the result of the job *name*; raises :class:`WorkerDied` if a worker died."""
+        if name not in self._names:
+            raise KeyError(name)
+        with self._changed:
+            while name not in self._results and not self._deaths:
+                self._changed.wait()
+            if self._deaths:
+                raise WorkerDied("\n".join(self._deaths))
+            return self._results[name]
+
+    def close(self) -> None:
+        """Seal, stop handing out jobs, and wait for the workers to end (each finishes its job)."""
+        self.seal()
+        if any(name not in self._results for name in self._names):
+            self._stop.set()  # jobs nobody will claim (the build stopped): leave them
+        for thread in self._threads:
+            thread.join()
+
+    def _drive(self, worker: Worker | None) -> None:
+        try:
+            self._run_jobs(worker)
+        except BaseException as error:  # noqa: BLE001 - e.g. a worker that cannot start
+            # Told to whoever waits for a result, which would otherwise wait for ever.
+            self._stop.set()
+            with self._changed:
+                self._deaths.append(
+                    f"a page-execution worker failed: {type(error).__name__}: {error}"
+                )
+                self._changed.notify_all()
+
+    def _run_jobs(self, worker: Worker | None) -> None:
+        worker = worker or Worker(self._command)
+        pending: Job | None = None
+        try:
+            while not self._stop.is_set():
+                pending = self._todo.get()
+                if pending is None:
+                    break
+                with self._changed:
+                    self._taken += 1
+                answer = worker.ask(
+                    {
+                        "notebook": nbformat.writes(pending.notebook),
+                        "cwd": pending.cwd,
+                        **self._options,
+                    }
+                )
+                if answer is None:
+                    break
+                executed = answer.get("notebook")
+                result = Result(
+                    name=pending.name,
+                    ok=bool(answer.get("ok")),
+                    seconds=answer.get("seconds", 0.0),
+                    notebook=nbformat.reads(executed, as_version=4) if executed else None,
+                    error=answer.get("error"),
+                )
+                pending = None
+                with self._changed:
+                    self._results[result.name] = result
+                    self._changed.notify_all()
+                if not result.ok and not (self._sealed and self._taken == len(self._names)):
+                    # A failed page must not leave its state (modules it changed) to the next.
+                    _finish(worker)
+                    worker = Worker(self._command)
+        finally:
+            code, log = worker.close()
+        if pending is not None:
+            self._stop.set()
+            tail = "\n".join(log.strip().splitlines()[-15:]) or "(no output)"
+            with self._changed:
+                self._deaths.append(
+                    f"a page-execution worker exited with code {code} before answering "
+                    f"{pending.name!r}; its last output:\n{tail}"
+                )
+                self._changed.notify_all()
+        elif log.strip():
+            sys.stderr.write(log)  # kernel and library messages, as when inherited
+
+
+def _finish(worker: Worker) -> None:
+    """End *worker*, passing on what it logged (kernel and library messages, as when inherited)."""
+    _code, log = worker.close()
+    if log.strip():
+        sys.stderr.write(log)
+
+
 def execute_notebooks(
     jobs: Sequence[Job],
     *,
@@ -151,273 +313,21 @@ def execute_notebooks(
     A notebook's own ``metadata.execution`` (``timeout``, ``allow_errors``) overrides the
     arguments, as in myst-nb.  Raises :class:`WorkerDied` if a worker process exits early.
     """
-    count = min(workers, len(jobs)) if jobs else 0
-    ready = list(started)
-    close_workers(ready[count:])
-    ready = ready[:count]
-    if count < 1:
+    if not jobs or workers < 1:
+        close_workers(started)
         return []
-    todo: queue.Queue[Job] = queue.Queue()
-    # Longest notebooks first, so the workers finish together.
-    for job in sorted(jobs, key=lambda j: -len(j.notebook.cells)):
-        todo.put(job)
-    results: list[Result] = []
-    deaths: list[str] = []
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def finish(worker: Worker) -> None:
-        _code, log = worker.close()
-        if log.strip():
-            sys.stderr.write(log)  # kernel and library messages, as when inherited
-
-    def drive(worker: Worker | None) -> None:
-        worker = worker or Worker(worker_command)
-        pending: Job | None = None
-        try:
-            while not stop.is_set():
-                try:
-                    pending = todo.get_nowait()
-                except queue.Empty:
-                    pending = None
-                    break
-                answer = worker.ask(
-                    {
-                        "notebook": nbformat.writes(pending.notebook),
-                        "cwd": pending.cwd,
-                        "timeout": timeout,
-                        "allow_errors": allow_errors,
-                    }
-                )
-                if answer is None:
-                    break
-                executed = answer.get("notebook")
-                result = Result(
-                    name=pending.name,
-                    ok=bool(answer.get("ok")),
-                    seconds=answer.get("seconds", 0.0),
-                    notebook=nbformat.reads(executed, as_version=4) if executed else None,
-                    error=answer.get("error"),
-                )
-                pending = None
-                with lock:
-                    results.append(result)
-                if not result.ok and not todo.empty():
-                    # A failed page must not leave its state (modules it changed) to the next.
-                    finish(worker)
-                    worker = Worker(worker_command)
-        finally:
-            code, log = worker.close()
-        if pending is not None:
-            stop.set()
-            tail = "\n".join(log.strip().splitlines()[-15:]) or "(no output)"
-            with lock:
-                deaths.append(
-                    f"a page-execution worker exited with code {code} before answering "
-                    f"{pending.name!r}; its last output:\n{tail}"
-                )
-        elif log.strip():
-            sys.stderr.write(log)  # kernel and library messages, as when inherited
-
-    threads = [
-        threading.Thread(target=drive, args=(ready[i] if i < len(ready) else None,), daemon=True)
-        for i in range(count)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if deaths:
-        raise WorkerDied("\n".join(deaths))
-    return sorted(results, key=lambda r: r.name)
-
-
-# --- the worker process ----------------------------------------------------------------------
-
-
-def run_worker() -> None:
-    """Worker process: execute the notebooks sent on stdin (one JSON line each) in-process.
-
-    Its arguments name modules to import before the first notebook.
-    """
-    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # anything else written to stdout (kernel, libraries) goes to stderr
-    sys.stdout = sys.stderr
-    log = os.fdopen(os.dup(2), "w", encoding="utf-8")  # the worker's own messages
-    # debugpy, which ipykernel imports, warns that it cannot see frozen modules; a kernel
-    # process is started with -Xfrozen_modules=off for it, which would slow every import.
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    import traceback
-
-    code = 0
+    execution = Execution(
+        workers=workers,
+        timeout=timeout,
+        allow_errors=allow_errors,
+        worker_command=worker_command,
+        started=started,
+    )
     try:
-        _worker_loop(sys.stdin, protocol, log, sys.argv[1:])
-    except BaseException:  # noqa: BLE001 - told to the caller, which raises WorkerDied
-        traceback.print_exc(file=log)
-        code = 1
-    # Nothing is left to save: exiting at once skips the collector's walk over every page's
-    # leftovers at interpreter teardown.
-    log.flush()
-    os._exit(code)
-
-
-def _worker_loop(requests, protocol, log, preload: Sequence[str] = ()) -> None:
-    import importlib
-
-    shell = _ShellExecutor()
-    for module in preload:
-        try:
-            # A module may warm itself up (render starts vl-convert's engine: 1-2 s a process).
-            getattr(importlib.import_module(module), "warm_up", lambda: None)()
-        except Exception as error:  # noqa: BLE001 - the page that needs it fails, and falls back
-            print(f"[review] the worker could not import {module}: {error}", file=log)
-    for line in requests:
-        answer = shell.run(json.loads(line))
-        protocol.write(json.dumps(answer) + "\n")
-        protocol.flush()
-
-
-class _NotReproduced(Exception):
-    """The page did something whose kernel output this path does not rebuild exactly."""
-
-
-class _ShellExecutor:
-    """IPython's own shell, executing one notebook after another in this process.
-
-    A kernel is IPython's shell plus a protocol; the shell alone gives the same outputs: its
-    display formatters make every mime bundle, its display hook the cell's result with its
-    execution count, and print() becomes a stdout stream.  Measured on the 34 pages at 1x:
-    ipykernel's in-process kernel driven by nbclient still cost about 30 ms per cell in its
-    IOPub thread and ZMQ sockets (a 20-cell page of ``1 + 1``: 0.6 s), and the pages' own
-    work doubled in wall time; the executed notebooks of all 34 pages are identical either
-    way (tests/build/test_shared_kernels.py).  Only what a page of this book produces is
-    rebuilt here: results, displays and stdout.  A page that raises, times out, writes to
-    stderr (warnings included) or updates a display fails here instead (``ok=False``), and
-    myst-nb executes it in a real kernel, which records and reports it exactly as always.
-    """
-
-    def __init__(self) -> None:
-        import io
-
-        from ipykernel.ipkernel import IPythonKernel
-        from IPython.core.displayhook import DisplayHook
-        from IPython.core.displaypub import DisplayPublisher
-        from IPython.core.interactiveshell import InteractiveShell
-
-        outputs: list[dict] = []
-        stdout = io.StringIO()
-        self._outputs, self._stdout = outputs, stdout
-
-        def flush_stdout() -> None:  # print() before a display comes first, as in a kernel
-            if stdout.tell():
-                outputs.append(
-                    {"output_type": "stream", "name": "stdout", "text": stdout.getvalue()}
-                )
-                stdout.seek(0)
-                stdout.truncate()
-
-        class Publisher(DisplayPublisher):
-            def publish(
-                self, data, metadata=None, source=None, *, transient=None, update=False, **_
-            ):
-                if transient or update:
-                    raise _NotReproduced("a display with a display id")
-                flush_stdout()
-                outputs.append(
-                    {"output_type": "display_data", "data": data, "metadata": metadata or {}}
-                )
-
-            def clear_output(self, wait=False):
-                raise _NotReproduced("clear_output")
-
-        class Hook(DisplayHook):
-            def write_output_prompt(self) -> None:
-                pass
-
-            def write_format_data(self, format_dict, md_dict=None) -> None:
-                flush_stdout()
-                # execution_count: the cell's, filled in when the cell has run
-                outputs.append(
-                    {
-                        "output_type": "execute_result",
-                        "data": format_dict,
-                        "metadata": md_dict or {},
-                    }
-                )
-
-            def finish_displayhook(self) -> None:
-                pass
-
-        self._flush_stdout = flush_stdout
-        self.shell = InteractiveShell.instance(displayhook_class=Hook, display_pub_class=Publisher)
-        # As in ipykernel: every mime type a formatter knows is produced.
-        formatter = self.shell.display_formatter
-        formatter.active_types = formatter.format_types
-        # nbclient copies the kernel's kernel_info reply into the notebook.
-        self.language_info = dict(IPythonKernel.language_info)
-
-    def run(self, job: dict) -> dict:
-        """Execute one request from :func:`execute_notebooks`; the answer to send back."""
-        import gc
-        import time
-
-        notebook = nbformat.reads(job["notebook"], as_version=4)
-        execution = notebook.metadata.get("execution", {})
-        timeout = execution.get("timeout", job["timeout"])
-        cwd = job["cwd"] or os.getcwd()
-        kernel_name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
-        started = time.perf_counter()
-        try:
-            if kernel_name != "python3":
-                raise _NotReproduced(f"kernel {kernel_name!r}")
-            # What earlier pages left (imports, caches) lives as long as the worker: frozen, the
-            # collector run by the reset below does not walk it for every page.
-            gc.freeze()
-            # A kernel of its own would give the page an empty namespace, execution count 1
-            # and its own working directory.
-            self.shell.reset(new_session=True)
-            self.shell.execution_count = 1
-            os.chdir(cwd)
-            for index, cell in enumerate(notebook.cells):
-                if cell.cell_type == "code":
-                    self._run_cell(cell, index, timeout)
-            notebook.metadata["language_info"] = self.language_info
-            answer = {"ok": True, "notebook": nbformat.writes(notebook)}
-        except Exception as error:  # noqa: BLE001 - myst-nb executes the page again and reports
-            answer = {"ok": False, "error": f"{type(error).__name__}: {error}"[:2000]}
-        answer["seconds"] = time.perf_counter() - started
-        return answer
-
-    def _run_cell(self, cell, index: int, timeout) -> None:
-        import contextlib
-        import io
-        import signal
-
-        self._outputs.clear()
-        if not cell.source.strip():  # as nbclient: an empty cell is not sent to the kernel
-            return
-        stderr = io.StringIO()
-
-        def expired(signum, frame) -> None:
-            raise TimeoutError(f"cell {index} ran longer than {timeout} s")
-
-        if timeout and timeout > 0:
-            signal.signal(signal.SIGALRM, expired)
-            signal.setitimer(signal.ITIMER_REAL, timeout)
-        try:
-            with contextlib.redirect_stdout(self._stdout), contextlib.redirect_stderr(stderr):
-                result = self.shell.run_cell(cell.source, store_history=True)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        self._flush_stdout()
-        failure = result.error_before_exec or result.error_in_exec
-        if failure is not None:
-            raise _NotReproduced(f"cell {index} raised {type(failure).__name__}: {failure}")
-        if stderr.tell():
-            raise _NotReproduced(f"cell {index} wrote to stderr: {stderr.getvalue()[:300]}")
-        for output in self._outputs:
-            if output["output_type"] == "execute_result":
-                output["execution_count"] = result.execution_count
-        # Through JSON, as a kernel's messages are (tuples become lists, and so on).
-        cell.outputs = [nbformat.from_dict(o) for o in json.loads(json.dumps(self._outputs))]
-        cell.execution_count = result.execution_count
+        # Longest notebooks first, so the workers finish together.
+        for job in sorted(jobs, key=lambda j: -len(j.notebook.cells)):
+            execution.submit(job)
+        execution.seal()
+        return sorted((execution.result(job.name) for job in jobs), key=lambda r: r.name)
+    finally:
+        execution.close()

@@ -6,7 +6,8 @@
 - loads the table enhancer (sorting, filter, row details) on pages that hold a table;
 - tells each executed page its own name, so its data reads are recorded (``provenance``);
 - re-reads and re-executes exactly the pages whose recorded data changed;
-- executes those pages in a few long-lived worker processes instead of one kernel per page;
+- executes those pages in a few long-lived worker processes instead of one kernel per page,
+  while Sphinx reads the pages already executed (``page_execution``);
 - writes the theme's icons into the pages as SVG instead of loading Font Awesome's script (``icons``).
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -22,9 +22,14 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import paths, provenance
-from . import shared_kernels
 from .backlinks import add_backlinks
-from .likely_work import LAST_BUILD, likely_executions
+from .page_execution import (
+    close_early_workers,
+    execute_in_shared_kernels,
+    notebook_of,
+    start_workers_early,
+    wait_for_execution,
+)
 from .search import COUNTS_FILE
 from .tracking import with_tracking_cell
 
@@ -43,7 +48,7 @@ def _root(app: Sphinx) -> Path:
 def on_config(app: Sphinx, config) -> None:
     # Kernels inherit the environment: every page and every check resolves the same root.
     os.environ[paths.ROOT_ENV] = str(_root(app))
-    _start_workers_early(app, config)  # they import while validation and Sphinx go on
+    start_workers_early(app, config)  # they import while validation and Sphinx go on
     _validate_first(_root(app))
     _stamp_every_page(_root(app), config)
     # Our templates: the References list markup, and a complete page for the site root
@@ -162,7 +167,7 @@ def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
     # moved or copied with its _build (a CI cache, a new clone) holds records under the old
     # paths, and those would serve the stale outputs.  So records are also found by content.
     for docname in docnames:
-        notebook = _notebook_of(app, app.env, docname)
+        notebook = notebook_of(app, app.env, docname)
         if notebook is not None:
             try:
                 stale.add(cache.match_cache_notebook(notebook).pk)
@@ -170,146 +175,6 @@ def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
                 pass
     for pk in stale:
         cache.remove_cache(pk)
-
-
-def _notebook_of(app: Sphinx, env, docname: str):
-    """The page as myst-nb reads it, with the tracking cell (None if it is not a notebook)."""
-    from myst_nb.core.read import create_nb_reader
-
-    path = Path(env.doc2path(docname))
-    if not path.is_file() or path.suffix not in (".md", ".ipynb"):
-        return None
-    try:
-        text = with_tracking_cell(docname, path.read_text(encoding=app.config.source_encoding))
-        reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
-        return reader.read(text) if reader is not None else None
-    except Exception:  # noqa: BLE001 - myst-nb will meet (and report) the same problem
-        return None
-
-
-_early_workers: dict[int, list[shared_kernels.Worker]] = {}  # by id(app), from config-inited
-
-
-def _worker_command() -> tuple[str, ...]:
-    """Workers import the page builders before their first page (once per worker)."""
-    from .. import _PAGE_MODULES
-
-    modules = [f"{__package__.rpartition('.')[0]}.pages.{name}" for name in _PAGE_MODULES]
-    render = f"{__package__.rpartition('.')[0]}.render"
-    return shared_kernels.worker_command([*modules, provenance.__name__, render])
-
-
-def _start_workers_early(app: Sphinx, config) -> None:
-    """Start the workers now if this build will likely execute pages: their imports (seconds)
-    then overlap validation and Sphinx's set-up.  A wrong guess costs CPU only: workers that
-    get no page are closed; a no-op build starts none."""
-    if getattr(config, "nb_execution_mode", None) != "cache":
-        return
-    likely = likely_executions(app, config)
-    count = shared_kernels.worker_count(likely) if likely else 0  # worker_count(0) is 1
-    if count:
-        _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
-
-
-def close_early_workers(app: Sphinx, exception=None) -> None:
-    """``build-finished``: end workers started early that no page needed; stamp the build."""
-    shared_kernels.close_workers(_early_workers.pop(id(app), []))
-    if exception is None and Path(app.doctreedir, "environment.pickle").is_file():
-        Path(app.doctreedir, LAST_BUILD).touch()  # what likely_executions compares with
-
-
-def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
-    """``env-before-read-docs``: fill myst-nb's execution cache for the pages about to be read.
-
-    myst-nb then finds every page cached.  A page that fails in a worker is left uncached,
-    so myst-nb executes and reports it as usual; a worker that dies stops the build, since
-    it would otherwise fall back silently to one kernel per page.
-    ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
-    """
-    early, jobs = _early_workers.pop(id(app), []), []
-    nb_config = env.mystnb_config
-    try:
-        if nb_config.execution_mode == "cache":
-            jobs = _pages_to_execute(app, env, docnames)
-    except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
-        logger.info(f"[review] shared kernels skipped: {error}")
-    workers = shared_kernels.worker_count(len(jobs))
-    if not jobs or workers == 0:
-        shared_kernels.close_workers(early)
-        return
-    from jupyter_cache.base import CacheBundleIn
-
-    started = time.perf_counter()
-    try:
-        results = shared_kernels.execute_notebooks(
-            [job for job, _ in jobs],
-            workers=workers,
-            timeout=nb_config.execution_timeout,
-            allow_errors=nb_config.execution_allow_errors,
-            worker_command=_worker_command(),
-            started=early,
-        )
-    except shared_kernels.WorkerDied as error:
-        raise ExtensionError(
-            f"[review] shared-kernel execution failed: {error}\n"
-            f"(set {shared_kernels.WORKERS_ENV}=0 to execute pages with myst-nb alone)"
-        ) from None
-    paths_of = {job.name: path for job, path in jobs}
-    cache = _execution_cache(env)
-    done = 0
-    for result in results:
-        if not result.ok:
-            continue  # myst-nb executes it again and reports the error in its usual way
-        cache.cache_notebook_bundle(
-            CacheBundleIn(
-                result.notebook,
-                str(paths_of[result.name]),
-                data={"execution_seconds": result.seconds},
-            ),
-            check_validity=False,
-            overwrite=True,
-        )
-        done += 1
-    logger.info(
-        f"[review] executed {done} page(s) in {workers} worker process(es) "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
-
-
-def _pages_to_execute(app: Sphinx, env, docnames) -> list[tuple[shared_kernels.Job, Path]]:
-    """The pages myst-nb would execute and the cache cannot serve, as executor jobs."""
-    from pathlib import PurePosixPath
-
-    nb_config = env.mystnb_config
-    cache = _execution_cache(env)
-    jobs = []
-    for docname in sorted(docnames):
-        path = Path(env.doc2path(docname))
-        posix = PurePosixPath(path.as_posix())
-        if any(posix.match(pattern) for pattern in nb_config.execution_excludepatterns):
-            continue
-        notebook = _notebook_of(app, env, docname)
-        if notebook is None:
-            continue
-        if nb_config.metadata_key in notebook.metadata or nb_config.kernel_rgx_aliases:
-            continue  # per-page execution settings: leave the page to myst-nb
-        if not any(cell.cell_type == "code" and cell.source.strip() for cell in notebook.cells):
-            continue
-        try:
-            cache.match_cache_notebook(notebook)
-            continue  # already cached
-        except KeyError:
-            pass
-        cwd = None if nb_config.execution_in_temp else str(path.parent)
-        jobs.append((shared_kernels.Job(docname, notebook, cwd), path))
-    return jobs
-
-
-def _execution_cache(env):
-    from jupyter_cache import get_cache
-
-    # Exactly the path myst-nb's cache client uses.
-    return get_cache(env.mystnb_config.execution_cache_path or ".jupyter_cache")
 
 
 def publish_downloads(app: Sphinx, exception) -> None:
@@ -470,6 +335,7 @@ def setup(app: Sphinx) -> dict:
     app.add_search_language(ReviewSearch)
     app.connect("config-inited", on_config)
     app.connect("source-read", inject_tracking_cell)
+    app.connect("source-read", wait_for_execution)
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", begin_build)
     app.connect("env-before-read-docs", execute_in_shared_kernels)

@@ -1,0 +1,214 @@
+"""The Sphinx side of shared-kernel execution (``shared_kernels`` runs the pages).
+
+Workers start at ``config-inited`` when the build will likely execute pages (``likely_work``),
+so their imports overlap Sphinx's start-up.  At ``env-before-read-docs`` the pages the
+jupyter-cache cannot serve are sent to them in Sphinx's reading order, and the handler returns;
+at ``source-read``, just before myst-nb looks a page up in its cache, the page's result is
+waited for and stored there.  So Sphinx reads page *i* while the workers execute the next ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+from .. import provenance
+from . import shared_kernels
+from .likely_work import LAST_BUILD, likely_executions
+from .tracking import with_tracking_cell
+
+logger = logging.getLogger(__name__)
+
+
+def notebook_of(app: Sphinx, env, docname: str):
+    """The page as myst-nb reads it, with the tracking cell (None if it is not a notebook)."""
+    from myst_nb.core.read import create_nb_reader
+
+    path = Path(env.doc2path(docname))
+    if not path.is_file() or path.suffix not in (".md", ".ipynb"):
+        return None
+    try:
+        text = with_tracking_cell(docname, path.read_text(encoding=app.config.source_encoding))
+        reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
+        return reader.read(text) if reader is not None else None
+    except Exception:  # noqa: BLE001 - myst-nb will meet (and report) the same problem
+        return None
+
+
+_early_workers: dict[int, list[shared_kernels.Worker]] = {}  # by id(app), from config-inited
+
+
+def _worker_command() -> tuple[str, ...]:
+    """Workers import the page builders before their first page (once per worker)."""
+    from .. import _PAGE_MODULES
+
+    modules = [f"{__package__.rpartition('.')[0]}.pages.{name}" for name in _PAGE_MODULES]
+    render = f"{__package__.rpartition('.')[0]}.render"
+    return shared_kernels.worker_command([*modules, provenance.__name__, render])
+
+
+def start_workers_early(app: Sphinx, config) -> None:
+    """Start the workers now if this build will likely execute pages: their imports (seconds)
+    then overlap validation and Sphinx's set-up.  A wrong guess costs CPU only: workers that
+    get no page are closed; a no-op build starts none."""
+    if getattr(config, "nb_execution_mode", None) != "cache":
+        return
+    likely = likely_executions(app, config)
+    count = shared_kernels.worker_count(likely) if likely else 0  # worker_count(0) is 1
+    if count:
+        _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
+
+
+def close_early_workers(app: Sphinx, exception=None) -> None:
+    """``build-finished``: end workers started early that no page needed, and those of a build
+    that stopped before reading every page it executed; stamp the build."""
+    shared_kernels.close_workers(_early_workers.pop(id(app), []))
+    _end_executions(app)
+    if exception is None and Path(app.doctreedir, "environment.pickle").is_file():
+        Path(app.doctreedir, LAST_BUILD).touch()  # what likely_executions compares with
+
+
+def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
+    """``env-before-read-docs``: start executing the pages about to be read, and return.
+
+    The pages the execution cache cannot serve are sent to the workers in the order Sphinx
+    reads them; :func:`wait_for_execution` (``source-read``) waits for each page's result
+    just before myst-nb looks the page up in its cache, and stores it there.  So Sphinx reads
+    page *i* while the workers execute *i+1*, and the pages are found (each read once with
+    myst-nb's reader) while the first ones execute.  A page that fails in a worker is left
+    uncached, so myst-nb executes and reports it as usual; a worker that dies stops the
+    build, since it would otherwise fall back silently to one kernel per page.
+    ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
+    """
+    early = _early_workers.pop(id(app), [])
+    nb_config = env.mystnb_config
+    workers = shared_kernels.worker_count(len(docnames))
+    if nb_config.execution_mode != "cache" or workers == 0:
+        shared_kernels.close_workers(early)
+        return
+    execution = shared_kernels.Execution(
+        workers=workers,
+        timeout=nb_config.execution_timeout,
+        allow_errors=nb_config.execution_allow_errors,
+        worker_command=_worker_command(),
+        started=early,
+    )
+    pending = _Pending(execution, _execution_cache(env))
+    try:
+        for job, path in _pages_to_execute(app, env, docnames):
+            execution.submit(job)
+            pending.paths[job.name] = path
+    except Exception as error:  # noqa: BLE001 - never worse than myst-nb on its own
+        logger.info(f"[review] shared kernels skipped: {error}")
+    execution.seal()
+    if not pending.paths:
+        execution.close()
+        return
+    _executions[id(app)] = pending
+    if getattr(app, "parallel", 1) > 1:
+        # Sphinx may read in forked processes, where the threads feeding the workers do not
+        # exist: every result is stored before reading starts.
+        for docname in list(pending.paths):
+            _claim(app, pending, docname)
+
+
+class _Pending:
+    """The executions started by :func:`execute_in_shared_kernels`, claimed page by page."""
+
+    def __init__(self, execution: shared_kernels.Execution, cache) -> None:
+        self.execution, self.cache = execution, cache
+        self.paths: dict[str, Path] = {}  # docname: source path, of every page submitted
+        self.claimed: set[str] = set()
+        self.cached = 0
+
+
+_executions: dict[int, _Pending] = {}  # by id(app), from env-before-read-docs
+
+
+def wait_for_execution(app: Sphinx, docname: str, source: list[str]) -> None:
+    """``source-read``: before myst-nb looks *docname* up in its cache, put its result there."""
+    pending = _executions.get(id(app))
+    if pending is not None and docname in pending.paths and docname not in pending.claimed:
+        _claim(app, pending, docname)
+
+
+def _claim(app: Sphinx, pending: _Pending, docname: str) -> None:
+    from jupyter_cache.base import CacheBundleIn
+
+    try:
+        result = pending.execution.result(docname)
+    except shared_kernels.WorkerDied as error:
+        _end_executions(app)
+        raise ExtensionError(
+            f"[review] shared-kernel execution failed: {error}\n"
+            f"(set {shared_kernels.WORKERS_ENV}=0 to execute pages with myst-nb alone)"
+        ) from None
+    pending.claimed.add(docname)
+    if result.ok:  # else myst-nb executes it again and reports the error in its usual way
+        pending.cache.cache_notebook_bundle(
+            CacheBundleIn(
+                result.notebook,
+                str(pending.paths[docname]),
+                data={"execution_seconds": result.seconds},
+            ),
+            check_validity=False,
+            overwrite=True,
+        )
+        pending.cached += 1
+    if len(pending.claimed) == len(pending.paths):
+        _end_executions(app)
+        logger.info(
+            f"[review] executed {pending.cached} page(s) in "
+            f"{pending.execution.workers} worker process(es) in "
+            f"{time.perf_counter() - pending.execution.started_at:.1f} s"
+        )
+
+
+def _end_executions(app: Sphinx) -> None:
+    """End the workers of this build (each finishes the page it is on; unclaimed jobs are dropped)."""
+    pending = _executions.pop(id(app), None)
+    if pending is not None:
+        pending.execution.close()
+
+
+def _pages_to_execute(app: Sphinx, env, docnames) -> Iterator[tuple[shared_kernels.Job, Path]]:
+    """The pages myst-nb would execute and the cache cannot serve, as executor jobs, in the
+    order of *docnames* (Sphinx's reading order), each as soon as it is found."""
+    from pathlib import PurePosixPath
+
+    nb_config = env.mystnb_config
+    cache = _execution_cache(env)
+    # A cold build's cache is empty: no page can match (hashing each one cost ~4 ms).
+    cached = bool(cache.list_cache_records())
+    for docname in docnames:
+        path = Path(env.doc2path(docname))
+        posix = PurePosixPath(path.as_posix())
+        if any(posix.match(pattern) for pattern in nb_config.execution_excludepatterns):
+            continue
+        notebook = notebook_of(app, env, docname)
+        if notebook is None:
+            continue
+        if nb_config.metadata_key in notebook.metadata or nb_config.kernel_rgx_aliases:
+            continue  # per-page execution settings: leave the page to myst-nb
+        if not any(cell.cell_type == "code" and cell.source.strip() for cell in notebook.cells):
+            continue
+        if cached:
+            try:
+                cache.match_cache_notebook(notebook)
+                continue  # already cached
+            except KeyError:
+                pass
+        cwd = None if nb_config.execution_in_temp else str(path.parent)
+        yield shared_kernels.Job(docname, notebook, cwd), path
+
+
+def _execution_cache(env):
+    from jupyter_cache import get_cache
+
+    # Exactly the path myst-nb's cache client uses.
+    return get_cache(env.mystnb_config.execution_cache_path or ".jupyter_cache")

@@ -1,0 +1,208 @@
+"""The Sphinx side of shared-kernel execution: pages cached as Sphinx reads them; a dying worker
+is a build error, not a fallback."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from sphinx.errors import ExtensionError
+
+from neuroimmune_review.build import likely_work, page_execution, shared_kernels
+
+# What a bad import string in the worker command did: the worker exits before answering.
+BROKEN_WORKER = (sys.executable, "-c", "from neuroimmune_review.build.moved_away import run_worker")
+
+
+def _env(**config) -> SimpleNamespace:
+    options = {"execution_mode": "cache", "execution_timeout": 30, "execution_allow_errors": False}
+    return SimpleNamespace(mystnb_config=SimpleNamespace(**{**options, **config}))
+
+
+def _app() -> SimpleNamespace:
+    return SimpleNamespace(parallel=1)  # what execute_in_shared_kernels reads of the app
+
+
+def test_a_dying_worker_stops_the_build_with_a_clear_message(monkeypatch):
+    notebook = new_notebook(cells=[new_code_cell("1 + 1")])
+    job = shared_kernels.Job("book/antidepressants/ssri", notebook)
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "1")
+    monkeypatch.setattr(
+        page_execution, "_pages_to_execute", lambda app, env, docnames: [(job, Path("ssri.md"))]
+    )
+    monkeypatch.setattr(page_execution, "_worker_command", lambda: BROKEN_WORKER)
+    monkeypatch.setattr(page_execution, "_execution_cache", lambda env: _FakeCache())
+    app = _app()
+    page_execution.execute_in_shared_kernels(app, _env(), [job.name])
+    # The build stops when Sphinx is about to read the page the worker never answered.
+    with pytest.raises(ExtensionError) as caught:
+        page_execution.wait_for_execution(app, job.name, [""])
+    message = str(caught.value)
+    assert "shared-kernel execution failed" in message
+    assert "before answering 'book/antidepressants/ssri'" in message
+    assert "ModuleNotFoundError: No module named 'neuroimmune_review.build.moved_away'" in message
+    assert f"{shared_kernels.WORKERS_ENV}=0" in message  # and how to build without it
+    assert id(app) not in page_execution._executions  # its workers are ended
+
+
+def test_execution_off_or_nothing_to_run_starts_no_worker(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("no worker expected")
+
+    monkeypatch.setattr(shared_kernels, "Worker", fail)
+    page_execution.execute_in_shared_kernels(_app(), _env(execution_mode="off"), ["book/index"])
+    monkeypatch.setattr(page_execution, "_pages_to_execute", lambda app, env, docnames: [])
+    monkeypatch.setattr(page_execution, "_execution_cache", lambda env: _FakeCache())
+    app = _app()
+    page_execution.execute_in_shared_kernels(app, _env(), ["book/index"])
+    assert id(app) not in page_execution._executions
+
+
+class _FakeCache:
+    def __init__(self):
+        self.cached = []
+
+    def cache_notebook_bundle(self, bundle, **options):
+        self.cached.append(bundle.uri)
+
+
+def test_a_page_that_fails_in_a_worker_is_left_to_myst_nb(monkeypatch):
+    good = shared_kernels.Job("book/good", new_notebook(cells=[new_code_cell("print(1)")]))
+    bad = shared_kernels.Job("book/bad", new_notebook(cells=[new_code_cell("1 / 0")]))
+    cache = _execute_in_one_worker(monkeypatch, _app(), [(good, "good.md"), (bad, "bad.md")])
+    # Only the page that ran is cached; myst-nb executes the other and reports its error.
+    assert cache.cached == ["good.md"]
+
+
+def test_each_page_is_cached_just_before_sphinx_reads_it(monkeypatch):
+    """Execution overlaps reading: ``env-before-read-docs`` returns at once, with the jobs
+    submitted in reading order, and each page's result is stored when Sphinx reads it."""
+    names = ["book/a", "book/b", "book/c"]
+    pages = [
+        (shared_kernels.Job(n, new_notebook(cells=[new_code_cell(f"print({i!r})")])), f"{n}.md")
+        for i, n in enumerate(names)
+    ]
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "1")
+    monkeypatch.setattr(
+        page_execution,
+        "_pages_to_execute",
+        lambda app, env, docnames: [(j, Path(p)) for j, p in pages],
+    )
+    cache = _FakeCache()
+    monkeypatch.setattr(page_execution, "_execution_cache", lambda env: cache)
+    submitted = []
+    real_submit = shared_kernels.Execution.submit
+    monkeypatch.setattr(
+        shared_kernels.Execution,
+        "submit",
+        lambda self, job: submitted.append(job.name) or real_submit(self, job),
+    )
+    app = _app()
+    page_execution.execute_in_shared_kernels(app, _env(), names)
+    assert submitted == names and cache.cached == []  # nothing waited for yet
+    page_execution.wait_for_execution(app, "book/index", [""])  # not executed here: no wait
+    page_execution.wait_for_execution(app, "book/b", [""])
+    assert cache.cached == ["book/b.md"]
+    page_execution.wait_for_execution(app, "book/a", [""])
+    page_execution.wait_for_execution(app, "book/a", [""])  # read twice: cached once
+    assert id(app) in page_execution._executions
+    page_execution.wait_for_execution(app, "book/c", [""])
+    assert cache.cached == ["book/b.md", "book/a.md", "book/c.md"]
+    assert id(app) not in page_execution._executions  # every page claimed: the workers ended
+
+
+def test_a_parallel_read_gets_every_page_cached_before_reading(monkeypatch):
+    # Sphinx -j reads in forked processes, which cannot wait for this process's threads.
+    app = SimpleNamespace(parallel=2)
+    pages = [
+        (shared_kernels.Job(n, new_notebook(cells=[new_code_cell("1")])), f"{n}.md")
+        for n in ("book/a", "book/b")
+    ]
+    cache = _execute_in_one_worker(monkeypatch, app, pages)
+    assert cache.cached == ["book/a.md", "book/b.md"]
+    assert id(app) not in page_execution._executions
+
+
+def _execute_in_one_worker(monkeypatch, app, pages: list[tuple]) -> _FakeCache:
+    """Run ``execute_in_shared_kernels`` with one worker on *pages* (job, path), then read
+    every page as Sphinx does; the cache it filled."""
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "1")
+    jobs = [(job, Path(path)) for job, path in pages]
+    monkeypatch.setattr(page_execution, "_pages_to_execute", lambda app, env, docnames: jobs)
+    cache = _FakeCache()
+    monkeypatch.setattr(page_execution, "_execution_cache", lambda env: cache)
+    names = [job.name for job, _ in jobs]
+    page_execution.execute_in_shared_kernels(app, _env(), names)
+    for name in names:
+        page_execution.wait_for_execution(app, name, [""])
+    return cache
+
+
+def _build_app(root: Path) -> SimpleNamespace:
+    build = root / "_build"
+    return SimpleNamespace(
+        srcdir=str(root), doctreedir=str(build / ".doctrees"), outdir=str(build / "html")
+    )
+
+
+def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monkeypatch):
+    for folder in ("book", "data", "_build/.doctrees", "_build/.jupyter_cache"):
+        (tmp_path / folder).mkdir(parents=True)
+    page, data = tmp_path / "book/page.md", tmp_path / "data/evidence.csv"
+    page.write_text("# page\n")
+    data.write_text("id\n")
+    app = _build_app(tmp_path)
+    config = SimpleNamespace(nb_execution_cache_path="")  # myst-nb's default: _build/.jupyter_cache
+    assert likely_work.likely_executions(app, config) > 100  # no saved environment: a cold build
+    (tmp_path / "_build/.doctrees/environment.pickle").write_bytes(b"")
+    page_execution.close_early_workers(app)  # a build finished: its time is what later ones compare
+    saved = tmp_path / "_build/.doctrees" / likely_work.LAST_BUILD
+    os.utime(saved, (time.time() + 10, time.time() + 10))
+    assert likely_work.likely_executions(app, config) == 0  # nothing changed since: a no-op build
+    os.utime(page, (time.time() + 20, time.time() + 20))
+    assert likely_work.likely_executions(app, config) == 1  # one page edited
+    os.utime(data, (time.time() + 20, time.time() + 20))
+    assert likely_work.likely_executions(app, config) > 100  # data changed: many pages
+
+    started = []
+    monkeypatch.setattr(
+        shared_kernels, "start_workers", lambda count, command: started.append(count) or ["w"]
+    )
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "2")
+    page_execution.start_workers_early(
+        app, SimpleNamespace(nb_execution_mode="off", nb_execution_cache_path="")
+    )
+    assert started == []  # execution off: no worker
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "0")
+    page_execution.start_workers_early(
+        app, SimpleNamespace(nb_execution_mode="cache", nb_execution_cache_path="")
+    )
+    assert started == []  # turned off
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "2")
+    cache = SimpleNamespace(nb_execution_mode="cache", nb_execution_cache_path="")
+    with monkeypatch.context() as nothing_changed:
+        nothing_changed.setattr(page_execution, "likely_executions", lambda app, config: 0)
+        page_execution.start_workers_early(app, cache)
+    assert started == []  # a no-op build: none
+    page_execution.start_workers_early(app, cache)
+    assert started == [2]
+    closed = []
+    monkeypatch.setattr(shared_kernels, "close_workers", closed.extend)
+    page_execution.close_early_workers(app)  # a build that executed nothing closes them
+    assert closed == ["w"]
+
+
+def test_workers_started_early_run_the_pages(monkeypatch):
+    app = _app()
+    early = shared_kernels.start_workers(1, page_execution._worker_command())
+    page_execution._early_workers[id(app)] = early
+    job = shared_kernels.Job("book/p", new_notebook(cells=[new_code_cell("print(2)")]))
+    cache = _execute_in_one_worker(monkeypatch, app, [(job, "p.md")])
+    assert cache.cached == ["p.md"]
+    assert early[0]._process.poll() is not None  # used, then closed
+    assert id(app) not in page_execution._early_workers
