@@ -620,7 +620,10 @@ def run_scale(
         config = execution_off_config(root, work / f"noexec-{scale}.yml")
 
         def execution_off() -> dict[str, Any]:
+            # Cold too: the build's memos (validation verdict, evidence join) live in
+            # ROOT/_build whatever the output path, and runs 2 and 3 would reuse them.
             shutil.rmtree(off_out, ignore_errors=True)
+            shutil.rmtree(root / "_build", ignore_errors=True)
             return build(
                 root,
                 f"{label}-execution-off-{next(counter)}",

@@ -112,3 +112,30 @@ def test_each_added_row_is_a_new_finding_that_validates(tmp_path):
     assert first != second
     errors = [p for p in validate_root(root) if p.severity == "error"]
     assert errors == []  # the second run's row repeated the first's finding: a validation error
+
+
+def test_cold_and_execution_off_builds_each_start_without_the_builds_memos(tmp_path, monkeypatch):
+    """Both timings the cold ÷ execution-off target divides are of builds from nothing: the
+    memos (validation verdict, evidence join) live in ROOT/_build whatever the output path."""
+    seen: list[tuple[str, bool]] = []
+
+    def fake_build(root, label, logs, *, config=None, output=None, jupyter_book=None):
+        seen.append((label, (root / "_build").exists()))
+        (root / "_build" / ".memo").mkdir(parents=True, exist_ok=True)  # as a real build leaves it
+        site = root / "_build" / "html"
+        site.mkdir(parents=True, exist_ok=True)
+        return {"seconds": 1.0, "exit_code": 0, "pages_read": 0, "pages_executed": []}
+
+    monkeypatch.setattr(benchmark, "build", fake_build)
+    monkeypatch.setattr(benchmark, "synthesize", lambda root, scale: {"rows": 1})
+    monkeypatch.setattr(benchmark, "time_validation", lambda root: {"seconds": 0.1, "errors": 0})
+    monkeypatch.setattr(benchmark, "add_one_row", lambda root: "EV999999")
+    monkeypatch.setattr(benchmark, "edit_prose", lambda root: None)
+    monkeypatch.setattr(benchmark, "site_sizes", lambda site: {"heaviest_chart_page": None})
+    benchmark.run_scale(REPO, tmp_path, 1, logs=tmp_path / "logs", browser=False, repeats=3)
+    starts = {label.rsplit("-", 1)[0]: [] for label, _ in seen}
+    for label, had_build_dir in seen:
+        starts[label.rsplit("-", 1)[0]].append(had_build_dir)
+    assert starts["1x-execution-off"] == [False, False, False]
+    assert starts["1x-cold"] == [False, False, False]
+    assert starts["1x-noop"] == [True, True, True]  # rebuilds do reuse them
