@@ -206,7 +206,7 @@ def prune_answers(root: Path) -> int:
 
 
 def _nothing_new_since_check(root: Path) -> bool:
-    """Whether this build's stale check answered no query and no page executed since.
+    """Whether this build's stale check kept no new answer and no page executed since.
 
     Then no answer was written and no record changed, so the answers no record wants are
     those the last pruning left (a code change can orphan some; the next build that
@@ -214,9 +214,10 @@ def _nothing_new_since_check(root: Path) -> bool:
     record and every query's import graph (0.2-0.3 s).
     """
     check = last_check
-    if check is None or check.root != root or check.queries_run:
+    if check is None or check.root != root or check.answers_written:
         return False
-    return not executed_since(root, check.started_ns)
+    # A file's time comes from a coarser clock than time_ns (up to a 10 ms tick behind).
+    return not executed_since(root, check.started_ns - 50_000_000)
 
 
 def _wanted_answers(root: Path, records: Path, answers: Path) -> set[str]:
@@ -580,6 +581,7 @@ class _Check:
         self.root = root
         self.answers: dict[str, str | None] = {}
         self.queries_run = 0
+        self.answers_written = 0  # the git-state queries run every time but keep no answer
         self.started_ns = time.time_ns()  # before any page of this build executes
         # Each file and module is stated and looked up once per check, not once per answer.
         self.files: dict[str, str | None] = {}
@@ -620,6 +622,7 @@ class _Check:
             return None
         if files is not None:
             _remember_answer(self.root, key, files, answer)
+            self.answers_written += 1
         return answer
 
 
