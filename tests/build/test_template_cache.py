@@ -64,7 +64,9 @@ def test_an_edited_template_is_compiled_again(tmp_path, templates):
     template_cache.use_bytecode_cache(first)
     _render(first)
 
-    (templates / "layout.html").write_text("<main class='new'>{% block body %}{% endblock %}</main>")
+    (templates / "layout.html").write_text(
+        "<main class='new'>{% block body %}{% endblock %}</main>"
+    )
     later = _app(build, templates)
     template_cache.use_bytecode_cache(later)
     html, compiled = _render(later)
@@ -73,7 +75,9 @@ def test_an_edited_template_is_compiled_again(tmp_path, templates):
     assert html == "<main class='new'><h1>IL-6</h1></main>" and compiled == 1
 
 
-def test_other_compiler_settings_or_versions_use_another_directory(tmp_path, templates, monkeypatch):
+def test_other_compiler_settings_or_versions_use_another_directory(
+    tmp_path, templates, monkeypatch
+):
     build = tmp_path / "_build"
     plain = _app(build, templates).builder.templates.environment
     trimmed = _app(build, templates, trim_blocks=True).builder.templates.environment
