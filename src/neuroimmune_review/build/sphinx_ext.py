@@ -26,6 +26,7 @@ from ..cited import book_citation_keys
 from . import shared_kernels
 from .backlinks import add_backlinks
 from .likely_work import LAST_BUILD, likely_executions
+from .nb_schemas import keep_compiled_validators
 from .search import COUNTS_FILE
 from .template_cache import use_bytecode_cache
 from .tracking import with_tracking_cell
@@ -467,6 +468,7 @@ def setup(app: Sphinx) -> dict:
     app.add_search_language(ReviewSearch)
     app.connect("config-inited", on_config)
     app.connect("builder-inited", use_bytecode_cache)  # compiled theme templates, kept
+    app.connect("builder-inited", keep_compiled_validators)  # compiled notebook schemas, kept
     app.connect("source-read", inject_tracking_cell)
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", begin_build)
