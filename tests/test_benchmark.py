@@ -112,3 +112,14 @@ def test_each_added_row_is_a_new_finding_that_validates(tmp_path):
     assert first != second
     errors = [p for p in validate_root(root) if p.severity == "error"]
     assert errors == []  # the second run's row repeated the first's finding: a validation error
+
+
+def test_the_package_snapshot_carries_its_bytecode(tmp_path, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(benchmark, "_SNAPSHOT", None)
+    target = benchmark.snapshot_package(REPO, tmp_path)
+    modules = sorted((target / "neuroimmune_review").rglob("*.py"))
+    assert modules
+    missing = [m for m in modules if not Path(importlib.util.cache_from_source(str(m))).is_file()]
+    assert missing == []  # builds load bytecode, even with PYTHONDONTWRITEBYTECODE set
