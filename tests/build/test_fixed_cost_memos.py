@@ -103,7 +103,8 @@ def test_plugin_lookups_scan_the_installed_distributions_once(monkeypatch):
 
     bib_style.register()
     expected = [ep.name for ep in metadata.entry_points(group="pybtex.backends")]
-    html = metadata.entry_points(group="pybtex.backends", name="html")[0].load()
+    (entry_point,) = metadata.entry_points(group="pybtex.backends", name="html")
+    html = entry_point.load()
 
     def scan(**selection):
         raise AssertionError("scanned the installed distributions again")
