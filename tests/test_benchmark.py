@@ -139,3 +139,14 @@ def test_cold_and_execution_off_builds_each_start_without_the_builds_memos(tmp_p
     assert starts["1x-execution-off"] == [False, False, False]
     assert starts["1x-cold"] == [False, False, False]
     assert starts["1x-noop"] == [True, True, True]  # rebuilds do reuse them
+
+
+def test_the_package_snapshot_carries_its_bytecode(tmp_path, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(benchmark, "_SNAPSHOT", None)
+    target = benchmark.snapshot_package(REPO, tmp_path)
+    modules = sorted((target / "neuroimmune_review").rglob("*.py"))
+    assert modules
+    missing = [m for m in modules if not Path(importlib.util.cache_from_source(str(m))).is_file()]
+    assert missing == []  # builds load bytecode, even with PYTHONDONTWRITEBYTECODE set

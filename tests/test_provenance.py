@@ -1,6 +1,7 @@
 """Provenance records what a page read and detects exactly which answers changed."""
 
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -181,6 +182,21 @@ def test_answers_no_page_records_are_pruned(repo_copy):
         == []
     )
     assert provenance.last_check.queries_run == 0
+
+
+def test_a_build_that_kept_no_answer_and_executed_nothing_skips_the_pruning(repo_copy):
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    answers = repo_copy / "_build" / provenance.RECORD_DIR / provenance.ANSWER_DIR
+    (answers / "0123456789abcdef0123456789abcdef").write_text("orphan", encoding="utf-8")
+    time.sleep(0.1)  # the pages ran in an earlier build
+    pages = ["book/antidepressants/ssri", "book/antidepressants/tca"]
+    assert provenance.stale_pages(repo_copy, pages) == []  # a no-op or prose build's check
+    assert provenance.prune_answers(repo_copy) == 0  # nothing new to prune: not walked
+    assert "0123456789abcdef0123456789abcdef" in _answer_files(repo_copy)
+    _execute_page("book/antidepressants/tca", drug_class="TCA")  # a page executed after it
+    assert provenance.prune_answers(repo_copy) == 1
+    assert len(_answer_files(repo_copy)) == 2
 
 
 def test_remembered_values_are_not_page_records(repo_copy):

@@ -98,6 +98,24 @@ def test_plugins_registered_at_run_time_are_the_installed_ones():
         assert pybtex.plugin.find_plugin(group, name) is entry_point.load()
 
 
+def test_plugin_lookups_scan_the_installed_distributions_once(monkeypatch):
+    import sphinxcontrib.bibtex.plugin
+
+    bib_style.register()
+    expected = [ep.name for ep in metadata.entry_points(group="pybtex.backends")]
+    (entry_point,) = metadata.entry_points(group="pybtex.backends", name="html")
+    html = entry_point.load()
+
+    def scan(**selection):
+        raise AssertionError("scanned the installed distributions again")
+
+    monkeypatch.setattr(metadata, "entry_points", scan)
+    assert pybtex.plugin.find_plugin("pybtex.backends", "html") is html
+    assert [ep.name for ep in pybtex.plugin.entry_points(group="pybtex.backends")] == expected
+    referencing = "sphinxcontrib.bibtex.style.referencing"
+    assert sphinxcontrib.bibtex.plugin.find_plugin(referencing, "author_year") is not None
+
+
 def test_the_statement_walk_finds_every_import_ast_walk_finds():
     source = """
 import a

@@ -164,8 +164,15 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
     saved = tmp_path / "_build/.doctrees" / likely_work.LAST_BUILD
     os.utime(saved, (time.time() + 10, time.time() + 10))
     assert likely_work.likely_executions(app, config) == 0  # nothing changed since: a no-op build
+    page.write_text("# page\n\nProse, edited.\n")
     os.utime(page, (time.time() + 20, time.time() + 20))
-    assert likely_work.likely_executions(app, config) == 1  # one page edited
+    assert likely_work.likely_executions(app, config) == 0  # prose edited: its cache still serves
+    page.write_text("# page\n\n```{code-cell} ipython3\nprint(1)\n```\n")
+    os.utime(page, (time.time() + 20, time.time() + 20))
+    assert likely_work.likely_executions(app, config) == 1  # one page's code edited
+    page.write_text("# page\n\n```{code-cell} ipython3\nprint(1)\n```\n\nMore prose.\n")
+    os.utime(page, (time.time() + 20, time.time() + 20))
+    assert likely_work.likely_executions(app, config) == 0  # then only its prose
     os.utime(data, (time.time() + 20, time.time() + 20))
     assert likely_work.likely_executions(app, config) > 100  # data changed: many pages
 

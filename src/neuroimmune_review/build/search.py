@@ -28,15 +28,35 @@ TOKEN = re.compile(rf"\w+(?:[{HYPHENS}]\w+)*")
 PART = re.compile(rf"[{HYPHENS}]")
 
 
+def _mediator_words(root=None) -> dict[str, list[str]]:
+    """The ``name`` and ``aliases`` columns of data/mediators.csv, kept under its digest.
+
+    Every build that writes anything asks for them (the index and the term counts); read
+    with ``data.read_table``, they imported pandas into a no-op build (0.4 s of it).
+    """
+    from .. import paths, provenance
+
+    root = root or paths.find_root()
+
+    def read() -> dict[str, list[str]]:
+        from .. import data
+
+        mediators = data.read_table("mediators", root)
+        return {"name": list(mediators["name"]), "aliases": list(mediators["aliases"])}
+
+    files = [paths.data_dir(root) / "mediators.csv"]
+    return provenance.remembered("search.mediator-words.v1", root, files, read)
+
+
 def alias_map(root=None) -> dict[str, str]:
     """lower-cased alias -> lower-cased mediator name, from data/mediators.csv."""
-    from .. import data
+    from ..text import split_list
 
-    mediators = data.read_table("mediators", root)
+    mediators = _mediator_words(root)
     found: dict[str, str] = {}
     for name, aliases in zip(mediators["name"], mediators["aliases"], strict=True):
         canonical = name.lower()
-        for alias in data.split_list(aliases):
+        for alias in split_list(aliases):
             alias = alias.strip().lower()
             # Only single-token aliases can be matched word by word ("T-cell growth factor" cannot).
             if alias and alias != canonical and TOKEN.fullmatch(alias):
@@ -95,9 +115,7 @@ def _spellings(aliases: dict[str, str]) -> dict[str, list[str]]:
     names: dict[str, list[str]] = {}
     for alias, canonical in aliases.items():
         names.setdefault(canonical, [canonical]).append(alias)
-    from .. import data
-
-    for name in data.read_table("mediators")["name"]:
+    for name in _mediator_words()["name"]:
         names.setdefault(name.lower(), [name.lower()])
     return names
 

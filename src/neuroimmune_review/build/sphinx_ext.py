@@ -22,7 +22,9 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import paths, provenance
+from ..cited import book_citation_keys
 from .backlinks import add_backlinks
+from .nb_schemas import keep_compiled_validators
 from .page_execution import (
     close_early_workers,
     execute_in_shared_kernels,
@@ -31,6 +33,7 @@ from .page_execution import (
     wait_for_execution,
 )
 from .search import COUNTS_FILE
+from .template_cache import use_bytecode_cache
 from .tracking import with_tracking_cell
 
 logger = logging.getLogger(__name__)
@@ -95,27 +98,22 @@ def _stamp_every_page(root: Path, config) -> None:
     config.html_context = context
 
 
-def _validation_inputs(root: Path) -> tuple[list[Path], list[str] | None]:
+def _validation_inputs(root: Path) -> tuple[list[Path], list[str]]:
     """What validation can read: every file of data/, the toc and config, the bibliography
     and the package's own code (a new check must run), and of the book's pages only the
     keys they cite (``book_citation_keys``, its one use of them): a prose edit that cites
-    nothing new does not validate 357k rows again.  Without that function, the pages' files.
+    nothing new does not validate 357k rows again.
     """
     inputs = [root / "references.bib", root / "_toc.yml", root / "_config.yml"]
     inputs += sorted(p for p in paths.data_dir(root).rglob("*") if p.is_file())
     inputs += sorted(provenance.PACKAGE_DIR.rglob("*.py"))
-    try:
-        from ..validate import book_citation_keys
-    except ImportError:
-        book = root / "book"
-        return inputs + sorted(p for p in book.rglob("*") if p.is_file()), None
     return inputs, sorted(book_citation_keys(root))
 
 
 def _validate_first(root: Path) -> None:
-    from ..validate import format_problem, validate_root
-
     def errors_found() -> list[str]:
+        from ..validate import format_problem, validate_root  # with pandas: only on a miss
+
         return [format_problem(p) for p in validate_root(root) if p.severity == "error"]
 
     # Performance: validation reads every table in full (seconds at 1000x, on every build);
@@ -334,6 +332,8 @@ def setup(app: Sphinx) -> dict:
     register()
     app.add_search_language(ReviewSearch)
     app.connect("config-inited", on_config)
+    app.connect("builder-inited", use_bytecode_cache)  # compiled theme templates, kept
+    app.connect("builder-inited", keep_compiled_validators)  # compiled notebook schemas, kept
     app.connect("source-read", inject_tracking_cell)
     app.connect("source-read", wait_for_execution)
     app.connect("env-get-outdated", outdated_pages)

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import git, paths, sof
+from .. import git, paths
 from .repo import (
     _END,
     _SEP,
@@ -212,6 +212,8 @@ def commits(root: Path | None = None, limit: int = 50) -> tuple[list[Commit], Re
         _bib(_read_blobs(root, [f"HEAD:{repo.prefix}{BIBLIOGRAPHY}"])[0]) if found else _bib(None)
     )
     current_labels = {key: current.short_label(key) for key in current.entries}
+    from .. import sof  # imports pandas, which the git-state query of every build does not need
+
     width = 2 * len(LOGGED)
     verdicts = _VerdictCache()
     for index, commit in enumerate(found):
@@ -265,6 +267,7 @@ def verdicts_of(
     evidence: bytes | None, interventions: bytes | None, mediators: bytes | None
 ) -> dict[str, str]:
     """The summary-of-findings verdicts a version of the three data files states ({} if unreadable)."""
+    from .. import sof
     from ..data import DRUG_CLASSES
 
     frames = [_frame(evidence), _frame(interventions), _frame(mediators)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from ..bib import (
     DOI_PATTERN,
@@ -12,20 +11,18 @@ from ..bib import (
     SOURCE_REFERENCE_COUNT,
     Bibliography,
 )
+from ..cited import BOOK_CITATION, BOOK_DIR, book_citation_keys  # noqa: F401 - re-exported
 from ..problems import WARNING, Problem, show
 from ..reference_map import PMCID_PATTERN
 from .report import _cap
 
 WEB_URL_PATTERN = re.compile(r"(?i)^https?://[^\s]+$")
 BIB_REQUIRED_FIELDS = REQUIRED_FIELDS  # the name the validator has always exported
-BOOK_DIR = "book"
 # Fields that no longer belong in the BibTeX, and where their content lives now.
 MOVED_BIB_FIELDS = {
     "reviewref": "the source article's reference numbers are in data/reference_map.csv",
     "source": "where an identifier was seen is in data/reference_provenance.csv",
 }
-# MyST citation roles in book pages: {cite}`a,b`, {cite:p}`a`, {cite:t}`a;b`.
-BOOK_CITATION = re.compile(r"\{cite(?::\w+)?\}`([^`]*)`")
 
 
 def usable(bibliography: Bibliography | None) -> bool:
@@ -151,24 +148,6 @@ def check_bibliography(
     for rule_problems in by_rule.values():
         problems += _cap(rule_problems)
     return problems
-
-
-def book_citation_keys(root: Path) -> set[str]:
-    """Keys cited with MyST {cite} roles in the book's pages."""
-    keys: set[str] = set()
-    book = root / BOOK_DIR
-    if not book.is_dir():
-        return keys
-    for page in sorted(book.rglob("*")):
-        if page.suffix not in {".md", ".ipynb"} or not page.is_file():
-            continue
-        try:
-            text = page.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for group in BOOK_CITATION.findall(text):
-            keys.update(k.strip() for k in re.split(r"[,;]", group) if k.strip())
-    return keys
 
 
 def check_unused_entries(bibliography: Bibliography, path: str, cited: set[str]) -> list[Problem]:
