@@ -1,5 +1,6 @@
 """Provenance records what a page read and detects exactly which answers changed."""
 
+import inspect
 import shutil
 import time
 from pathlib import Path
@@ -34,11 +35,7 @@ def test_stale_pages_follow_the_data_they_read(repo_copy):
     _execute_page("book/antidepressants/tca", drug_class="TCA")
     pages = ["book/antidepressants/ssri", "book/antidepressants/tca", "book/never-executed"]
     assert provenance.stale_pages(repo_copy, pages) == []
-    with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
-        handle.write(
-            "EV9999,intervention_effect,amitriptyline,vehicle or untreated,IL-6,decrease,reduced,"
-            "in_vitro,rat,probe,,nava2025modulation,124,book/antidepressants/tca,probe\n"
-        )
+    _append_probe_row(repo_copy, "amitriptyline", "book/antidepressants/tca")
     assert provenance.stale_pages(repo_copy, pages) == ["book/antidepressants/tca"]
 
 
@@ -161,11 +158,7 @@ def test_answers_no_page_records_are_pruned(repo_copy):
     assert len(before) == 2
     assert provenance.prune_answers(repo_copy) == 0  # both still recorded by a page
     assert _answer_files(repo_copy) == before
-    with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
-        handle.write(
-            "EV9999,intervention_effect,amitriptyline,vehicle or untreated,IL-6,decrease,reduced,"
-            "in_vitro,rat,probe,,nava2025modulation,124,book/antidepressants/tca,probe\n"
-        )
+    _append_probe_row(repo_copy, "amitriptyline", "book/antidepressants/tca")
     # The stale check remembers the answers over the new file; the pages then run again.
     assert provenance.stale_pages(repo_copy, ["book/antidepressants/tca"]) == [
         "book/antidepressants/tca"
@@ -253,6 +246,8 @@ def test_the_evidence_answer_is_the_digest_of_the_answer_itself(repo_copy):
     assert data.evidence(drug_class="no such class").empty
     with pytest.raises(TypeError):  # the same parameters as the query, or none
         data._evidence_answer(drug="SSRI")
+    # The filter columns have one home, and it is the query's own parameters.
+    assert tuple(inspect.signature(data.evidence).parameters) == data.EVIDENCE_FILTERS
 
 
 def test_a_page_records_the_answer_the_check_computes(repo_copy):
@@ -260,14 +255,19 @@ def test_a_page_records_the_answer_the_check_computes(repo_copy):
     record = provenance.record_path("book/antidepressants/ssri", repo_copy).read_text()
     assert provenance.digest(data.evidence(drug_class="SSRI")) in record
     # A new SSRI row changes the answer; the check, from row hashes, sees it.
-    with (repo_copy / "data/evidence.csv").open("a", encoding="utf-8") as handle:
-        handle.write(
-            "EV9999,intervention_effect,fluvoxamine,vehicle or untreated,IL-6,decrease,reduced,"
-            "in_vitro,rat,probe,,nava2025modulation,124,book/antidepressants/ssri,probe\n"
-        )
+    _append_probe_row(repo_copy, "fluvoxamine", "book/antidepressants/ssri")
     assert provenance.stale_pages(repo_copy, ["book/antidepressants/ssri"]) == [
         "book/antidepressants/ssri"
     ]
     assert provenance.last_check.answers[
         next(iter(provenance.last_check.answers))
     ] == provenance.digest(data.evidence(drug_class="SSRI"))
+
+
+def _append_probe_row(root, intervention: str, chapter: str) -> None:
+    """One new, valid finding for *intervention* in *chapter* at the end of evidence.csv."""
+    with (root / "data/evidence.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            f"EV9999,intervention_effect,{intervention},vehicle or untreated,IL-6,decrease,"
+            f"reduced,in_vitro,rat,probe,,nava2025modulation,124,{chapter},probe\n"
+        )

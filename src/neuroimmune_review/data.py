@@ -264,10 +264,17 @@ def _joined_evidence(root: Path | None = None) -> pd.DataFrame:
 EVIDENCE_FILES = ("data/evidence.csv", "data/interventions.csv", "data/mediators.csv")
 
 
+# The columns ``evidence()`` filters on: its keyword parameters, in this order.
+EVIDENCE_FILTERS = ("drug_class", "chapter", "intervention_kind", "mediator", "claim_type")
+
+
 def _evidence_positions(rows: pd.DataFrame, filters: dict[str, str | None]) -> np.ndarray | None:
     """Positions in the join of the rows *filters* select, in order (None: every row)."""
+    unknown = sorted(set(filters) - set(EVIDENCE_FILTERS))
+    if unknown:
+        raise TypeError(f"evidence() has no filter {', '.join(unknown)}")
     positions = None
-    for column in ("drug_class", "chapter", "intervention_kind", "mediator", "claim_type"):
+    for column in EVIDENCE_FILTERS:
         wanted = filters.get(column)
         if wanted is not None:
             found = _positions(rows, column).get(wanted, _NO_ROWS)
@@ -281,14 +288,7 @@ def _evidence_positions(rows: pd.DataFrame, filters: dict[str, str | None]) -> n
 _ROW_HASHES: list[tuple[pd.DataFrame, np.ndarray]] = []
 
 
-def _evidence_answer(
-    *,
-    drug_class: str | None = None,
-    chapter: str | None = None,
-    intervention_kind: str | None = None,
-    mediator: str | None = None,
-    claim_type: str | None = None,
-) -> str:
+def _evidence_answer(**filters: str | None) -> str:
     """``provenance.digest(evidence(...))`` for the same filters, without building the frame.
 
     Performance: the digest of a frame is a digest of its columns and of one hash per row, so
@@ -303,16 +303,7 @@ def _evidence_answer(
     if not _ROW_HASHES or _ROW_HASHES[0][0] is not rows:
         _ROW_HASHES[:] = [(rows, provenance.row_hashes(rows))]
     hashes = _ROW_HASHES[0][1]
-    positions = _evidence_positions(
-        rows,
-        {
-            "drug_class": drug_class,
-            "chapter": chapter,
-            "intervention_kind": intervention_kind,
-            "mediator": mediator,
-            "claim_type": claim_type,
-        },
-    )
+    positions = _evidence_positions(rows, filters)
     return provenance.frame_digest(rows.columns, hashes if positions is None else hashes[positions])
 
 

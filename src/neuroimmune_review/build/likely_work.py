@@ -1,5 +1,5 @@
 """How many pages a build will likely execute, guessed before Sphinx knows (see
-``sphinx_ext._start_workers_early``): from file times and the edited pages' code cells
+``page_execution.start_workers_early``): from file times and the edited pages' code cells
 only, so it costs milliseconds."""
 
 from __future__ import annotations

@@ -206,9 +206,6 @@ class Execution:
         for _ in self._threads:
             self._todo.put(None)
 
-    def submitted(self, name: str) -> bool:
-        return name in self._names
-
     def result(self, name: str) -> Result:
         """Wait for the result of the job *name*; raises :class:`WorkerDied` if a worker died."""
         if name not in self._names:
