@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
@@ -50,6 +51,27 @@ def test_table_escapes_cells_and_links():
     assert "<script>" not in html and "<img" not in html and "<b>" not in html and "<i>" not in html
     assert "&lt;/script&gt;" in html and "&quot;quoted&quot;" in html
     assert 'href="javascript:&quot;x&quot;"' in html  # quoted: cannot break out of the attribute
+
+
+def test_only_long_tables_defer_their_layout():
+    """A table of LONG_TABLE_ROWS rows or more is marked for content-visibility (review.css)."""
+    from neuroimmune_review.render import LONG_TABLE_ROWS
+
+    def scroll_box(rows: int) -> str:
+        frame = pd.DataFrame({"n": range(rows)})
+        return re.search(
+            r'<div class="(review-table__scroll[^"]*)"', Table(frame, "c")._repr_html_()
+        )[1]
+
+    assert scroll_box(LONG_TABLE_ROWS - 1) == "review-table__scroll"
+    assert scroll_box(LONG_TABLE_ROWS) == "review-table__scroll review-table__scroll--long"
+    css = (Path(__file__).parents[1] / "src/neuroimmune_review/build/static/review.css").read_text(
+        encoding="utf-8"
+    )
+    rule = re.search(r"\.review-table__scroll--long \{([^}]*)\}", css)[1]
+    assert "content-visibility: auto" in rule and "80vh" in rule
+    # the box's height while skipped is the cap of every table box, so nothing jumps
+    assert re.search(r"\.review-table__scroll \{[^}]*max-height: 80vh", css)
 
 
 def test_markdown_escaping_neutralises_markup():

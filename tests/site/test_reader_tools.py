@@ -115,12 +115,17 @@ def test_phone_table_keeps_priority_columns_and_details_on_tap(browser, site_ser
 
 # --- Nothing wider than its column without a cue ----------------------------------------------
 
-OVERFLOW = """() => {
+# Each box is measured as a reader sees it, once scrolled to: a long table is laid out only
+# when it nears the screen (content-visibility), and its cue is set then.
+OVERFLOW = """async () => {
   const column = document.querySelector("article.bd-article") || document.body;
   const right = column.getBoundingClientRect().right + 1;
   const visible = (el) => !!el && getComputedStyle(el).display !== "none" && el.offsetParent !== null;
+  const frame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
   const found = [];
   for (const box of document.querySelectorAll("figure.review-chart, .review-table__scroll")) {
+    box.scrollIntoView({block: "nearest"});
+    await frame(); await frame();
     const rect = box.getBoundingClientRect();
     const wide = box.scrollWidth > box.clientWidth + 1;
     const holder = box.matches("figure") ? box : box.closest(".review-table");

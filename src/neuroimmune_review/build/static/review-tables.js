@@ -69,7 +69,13 @@
       showStatus(shown);
     });
     showStatus(rows.length);
-    requestAnimationFrame(markWide);
+    // A long table is laid out only when it nears the screen (content-visibility in
+    // review.css): until then its width is unknown, and reading it would lay the table out.
+    // So the cue is set when the box comes into view (IntersectionObserver reports at once
+    // for a box already on screen) rather than straight away.
+    new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) markWide();
+    }).observe(scroller);
 
     // Sorting: a button in each column header; aria-sort tells screen readers the order.
     headers.forEach((th, index) => {
