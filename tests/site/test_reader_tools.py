@@ -113,6 +113,45 @@ def test_phone_table_keeps_priority_columns_and_details_on_tap(browser, site_ser
     assert not watcher.problems(), watcher.problems()
 
 
+# --- Long tables are laid out when they near the screen -------------------------------------
+
+LONG_TABLE = """() => {
+  const box = document.querySelector(".review-table__scroll--long");
+  const cell = box.querySelector("tbody td");
+  return {style: getComputedStyle(box).contentVisibility,
+          screensDown: box.getBoundingClientRect().top / innerHeight,
+          height: box.getBoundingClientRect().height, cap: 0.8 * innerHeight,
+          laidOut: cell.checkVisibility({contentVisibilityAuto: true}),
+          text: box.textContent.length};
+}"""
+
+
+def test_long_table_is_laid_out_only_near_the_screen(browser, site_server, built_site):
+    """The meta-analyses page's long table skips layout at load; scrolled to, it is drawn."""
+    path = "book/synthesis/meta-analyses.html"
+    assert "review-table__scroll--long" in (built_site / path).read_text(encoding="utf-8")
+    context, page, watcher = open_at(browser, site_server, path, "desktop")
+    try:
+        before = page.evaluate(LONG_TABLE)
+        assert before["style"] == "auto", before
+        assert before["screensDown"] > 2, before  # well below the first screen...
+        assert not before["laidOut"], before  # ...so not laid out yet,
+        assert before["text"] > 1000, before  # though its text is in the page
+        assert abs(before["height"] - before["cap"]) <= 2, before  # at its real height
+        page.evaluate(
+            "() => document.querySelector('.review-table__scroll--long').scrollIntoView()"
+        )
+        page.wait_for_function(
+            "() => document.querySelector('.review-table__scroll--long tbody td')"
+            ".checkVisibility({contentVisibilityAuto: true})"
+        )
+        after = page.evaluate(LONG_TABLE)
+        assert abs(after["height"] - before["height"]) <= 2, (before, after)
+    finally:
+        context.close()
+    assert not watcher.problems(), watcher.problems()
+
+
 # --- Nothing wider than its column without a cue ----------------------------------------------
 
 # Each box is measured as a reader sees it, once scrolled to: a long table is laid out only

@@ -38,8 +38,12 @@
     box.prepend(tools);
     // Tables drawn by render.Table scroll in an inner box; the summary-of-findings table is its own box.
     const scroller = box.querySelector(".review-table__scroll") || box;
-    const markWide = () =>
-      box.classList.toggle("review-table--wide", scroller.scrollWidth > scroller.clientWidth + 1);
+    // The table's own width counts too: a long table's box not laid out yet (see below)
+    // reports no overflow, and reading the table's width lays it out.
+    const markWide = () => {
+      const width = Math.max(scroller.scrollWidth, table.offsetWidth);
+      box.classList.toggle("review-table--wide", width > scroller.clientWidth + 1);
+    };
     window.addEventListener("resize", markWide);
     const input = tools.querySelector("input");
     const status = tools.querySelector(".review-table__status");
@@ -71,11 +75,14 @@
     showStatus(rows.length);
     // A long table is laid out only when it nears the screen (content-visibility in
     // review.css): until then its width is unknown, and reading it would lay the table out.
-    // So the cue is set when the box comes into view (IntersectionObserver reports at once
-    // for a box already on screen) rather than straight away.
-    new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) markWide();
-    }).observe(scroller);
+    // So the cue is set when the box is a screen away from view (IntersectionObserver reports
+    // at once for a box already near), before the reader sees it, rather than straight away.
+    new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) markWide();
+      },
+      { rootMargin: "100% 0px" }
+    ).observe(scroller);
 
     // Sorting: a button in each column header; aria-sort tells screen readers the order.
     headers.forEach((th, index) => {
