@@ -44,7 +44,10 @@
       const width = Math.max(scroller.scrollWidth, table.offsetWidth);
       box.classList.toggle("review-table--wide", width > scroller.clientWidth + 1);
     };
-    window.addEventListener("resize", markWide);
+    let near = false; // within a screen of the view (set below)
+    // Only a box near the view is measured on resize (phones resize as their toolbar hides):
+    // measuring the others would lay out every long table; they are measured on approach.
+    window.addEventListener("resize", () => near && markWide());
     const input = tools.querySelector("input");
     const status = tools.querySelector(".review-table__status");
     const haystack = rows.map((row) => row.textContent.toLowerCase());
@@ -79,7 +82,8 @@
     // at once for a box already near), before the reader sees it, rather than straight away.
     new IntersectionObserver(
       (entries) => {
-        if (entries.some((entry) => entry.isIntersecting)) markWide();
+        near = entries[entries.length - 1].isIntersecting;
+        if (near) markWide();
       },
       { rootMargin: "100% 0px" }
     ).observe(scroller);
