@@ -24,6 +24,7 @@ from sphinx.util import logging
 from .. import paths, provenance
 from ..cited import book_citation_keys
 from .backlinks import add_backlinks
+from .navigation import keep_navigation, save_navigation
 from .nb_schemas import keep_compiled_validators
 from .page_execution import (
     close_early_workers,
@@ -334,6 +335,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", on_config)
     app.connect("builder-inited", use_bytecode_cache)  # compiled theme templates, kept
     app.connect("builder-inited", keep_compiled_validators)  # compiled notebook schemas, kept
+    app.connect("builder-inited", keep_navigation)  # sidebar toctrees kept, parents not rewritten
     app.connect("source-read", inject_tracking_cell)
     app.connect("source-read", wait_for_execution)
     app.connect("env-get-outdated", outdated_pages)
@@ -348,5 +350,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", load_charts_where_drawn)
     app.connect("doctree-resolved", add_backlinks)
     app.connect("build-finished", write_term_counts)
+    # Last: the static files as the other handlers left them are part of what it keeps.
+    app.connect("build-finished", save_navigation, priority=900)
     app.add_css_file("review.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
