@@ -86,6 +86,27 @@ def test_loading_myst_nb_and_jupyter_book_imports_no_executor():
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
+CACHE_LOOK_UP = """
+import json, sys
+import myst_nb.core.execute.cache
+print(json.dumps(sorted(m for m in sys.argv[1:] if m in sys.modules)))
+"""
+
+
+def test_the_cache_client_imports_the_executor_only_on_a_miss():
+    # A page found in the cache (every re-read page whose code is unchanged) needs SQLAlchemy
+    # for the look-up, not nbclient and jupyter-client, which only execute.
+    result = subprocess.run(
+        [sys.executable, "-c", CACHE_LOOK_UP, "nbclient", "jupyter_client", "zmq"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    source = (SITE / "myst_nb/core/execute/cache.py").read_text(encoding="utf-8")
+    assert source.index("import single_nb_execution") < source.index("single_nb_execution(")
+
+
 @pytest.mark.parametrize(
     ("mode", "client"),
     [
