@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # The venv is installed from requirements.lock (every package of the tree, exact versions), then
 # the project itself, editable and without dependencies, so nothing floats. patches/ holds small
 # fixes to locked packages (each names its version; patches/README.md says what each saves).
-$(STAMP): requirements.lock pyproject.toml $(wildcard patches/*.patch)
+$(STAMP): requirements.lock pyproject.toml $(wildcard patches/*.patch) | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
