@@ -7,11 +7,13 @@ STAMP := $(VENV)/.installed
 .PHONY: site test lint validate bench clean system-deps lock
 
 # The venv is installed from requirements.lock (every package of the tree, exact versions), then
-# the project itself, editable and without dependencies, so nothing floats.
-$(STAMP): requirements.lock pyproject.toml
+# the project itself, editable and without dependencies, so nothing floats. patches/ holds small
+# fixes to locked packages (each names its version; patches/README.md says what each saves).
+$(STAMP): requirements.lock pyproject.toml $(wildcard patches/*.patch) | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	bash scripts/patch_site_packages.sh $(PY)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)

@@ -24,6 +24,7 @@ from sphinx.util import logging
 from .. import paths, provenance
 from ..cited import book_citation_keys
 from .backlinks import add_backlinks
+from .navigation import keep_navigation, save_navigation
 from .nb_schemas import keep_compiled_validators
 from .page_execution import (
     close_early_workers,
@@ -126,6 +127,18 @@ def _validate_first(root: Path) -> None:
         raise ExtensionError(
             f"data validation failed with {len(errors)} error(s); fix them before building:\n{shown}"
         )
+
+
+def execute_pages_to_read(app: Sphinx, env, docnames) -> None:
+    """``env-before-read-docs``: the pages about to be read go to the shared kernels.
+
+    With nothing to read (a no-op build) there is nothing to execute: the executor is not
+    set up at all, since looking at the execution cache imports jupyter-cache and SQLAlchemy
+    (about 0.5 s of CPU, the largest import left in a no-op build).  Workers started early
+    for pages that then need no reading are closed at ``build-finished`` as usual.
+    """
+    if docnames:
+        execute_in_shared_kernels(app, env, docnames)
 
 
 def inject_tracking_cell(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -334,11 +347,12 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", on_config)
     app.connect("builder-inited", use_bytecode_cache)  # compiled theme templates, kept
     app.connect("builder-inited", keep_compiled_validators)  # compiled notebook schemas, kept
+    app.connect("builder-inited", keep_navigation)  # sidebar toctrees kept, parents not rewritten
     app.connect("source-read", inject_tracking_cell)
     app.connect("source-read", wait_for_execution)
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", begin_build)
-    app.connect("env-before-read-docs", execute_in_shared_kernels)
+    app.connect("env-before-read-docs", execute_pages_to_read)
     app.connect("env-updated", keep_formatted, priority=900)  # after sphinxcontrib-bibtex's
     app.connect("build-finished", close_early_workers)
     app.connect("build-finished", publish_downloads)
@@ -348,5 +362,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", load_charts_where_drawn)
     app.connect("doctree-resolved", add_backlinks)
     app.connect("build-finished", write_term_counts)
+    # Last: the static files as the other handlers left them are part of what it keeps.
+    app.connect("build-finished", save_navigation, priority=900)
     app.add_css_file("review.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
