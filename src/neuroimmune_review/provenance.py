@@ -435,8 +435,20 @@ def _save_imports(path: Path, found: dict[str, list[str]]) -> None:
 
 
 def _code_of(*functions: Callable[..., Any]) -> str:
-    parts = [(f.__code__.co_code.hex(), repr(f.__code__.co_consts)) for f in functions]
-    return digest(parts)
+    """A digest of the functions' compiled code that is the same in every process.
+
+    A function's constants include the code of its comprehensions and generator expressions,
+    whose ``repr`` holds a memory address: digested as text, the digest changed from one
+    process to the next, and no process found the imports another had kept.
+    """
+    return digest([_code_parts(f.__code__) for f in functions])
+
+
+def _code_parts(code: Any) -> list[Any]:
+    return [
+        code.co_code.hex(),
+        [_code_parts(c) if hasattr(c, "co_code") else repr(c) for c in code.co_consts],
+    ]
 
 
 # What the kept imports were computed by: new parsing code invalidates them.
@@ -572,12 +584,11 @@ def begin_page(docname: str) -> None:
     """Called by the hidden first cell the build adds to every executed page."""
     global _page
     root = paths.find_root()
-    _page = {
-        "docname": docname,
-        "root": str(root),
-        "code": code_digests(docname, root),
-        "inputs": {},
-    }
+    # One pass: a worker's first page takes the package's imports from the kept file
+    # (IMPORTS_MEMO) instead of parsing every module again.
+    with _one_pass(root):
+        code = code_digests(docname, root)
+    _page = {"docname": docname, "root": str(root), "code": code, "inputs": {}}
     _save(_page)
 
 

@@ -258,3 +258,28 @@ def test_kept_imports_follow_the_module_bytes(tmp_path, monkeypatch):
         provenance.reachable_modules(f"import {name}")
     assert parsed == [name]
     provenance._module_imports.cache_clear()
+
+
+def test_kept_imports_are_found_by_a_new_process():
+    # The key of the kept imports names the parsing code; it must not differ between
+    # processes (a digest of code objects' repr held memory addresses, so no process ever
+    # found the imports another had kept).
+    import subprocess
+    import sys
+
+    probe = "from neuroimmune_review import provenance; print(provenance._IMPORTS_CODE)"
+    other = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert other == provenance._IMPORTS_CODE
+
+
+def test_code_digest_follows_nested_code():
+    def outer():
+        return [x for x in (1, 2)]
+
+    def changed():
+        return [x + 1 for x in (1, 2)]
+
+    assert provenance._code_of(outer) != provenance._code_of(changed)
+    assert provenance._code_of(outer) == provenance._code_of(outer)

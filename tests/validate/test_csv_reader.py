@@ -238,3 +238,58 @@ def test_short_row_of_a_regular_file_is_reported_with_its_field_count(root):
     problems = errors(root)
     find(problems, EVIDENCE, 5, "row", "record has 12 fields", "expected 15")
     assert [p.line for p in problems if p.path == EVIDENCE] == [5]
+
+
+def test_a_table_validation_read_is_what_the_pages_read(tmp_path):
+    # The build validates data/ and then reads the same files for its pages: the validator's
+    # frame is handed over instead of a second parse, and must be pandas' reading exactly.
+    from neuroimmune_review import data
+    from neuroimmune_review.validate.reader import read_csv_table
+
+    path = tmp_path / "t.csv"
+    path.write_text('id,text,empty\nA1,"a, ""quoted"" one",\nA2,plain,\n', encoding="utf-8")
+    expected = data._read_csv(path)
+    read_csv_table(path, tmp_path, ["id", "text", "empty"])
+    stat = path.stat()
+    offered = data._take_parsed(str(path), stat.st_mtime_ns, stat.st_size)
+    assert offered is not None
+    pd.testing.assert_frame_equal(offered, expected)
+    assert list(offered.dtypes) == list(expected.dtypes)
+    assert data._take_parsed(str(path), stat.st_mtime_ns, stat.st_size) is None  # taken once
+
+
+def test_a_table_changed_since_validation_is_read_again(tmp_path):
+    import os
+
+    from neuroimmune_review import data
+    from neuroimmune_review.validate.reader import read_csv_table
+
+    path = tmp_path / "t.csv"
+    path.write_text("id,text\nA1,old\n", encoding="utf-8")
+    read_csv_table(path, tmp_path, ["id", "text"])
+    path.write_text("id,text\nA1,new\n", encoding="utf-8")  # same size
+    later = path.stat().st_mtime_ns + 10_000_000
+    os.utime(path, ns=(later, later))
+    stat = path.stat()
+    assert data._take_parsed(str(path), stat.st_mtime_ns, stat.st_size) is None
+    assert data._cached_csv(str(path), stat.st_mtime_ns, stat.st_size)["text"].tolist() == ["new"]
+
+
+def test_every_table_of_the_review_is_handed_over_as_pandas_reads_it():
+    from neuroimmune_review import data
+    from neuroimmune_review.validate.reader import read_csv_table
+
+    tables = sorted((REPO / "data").glob("*.csv"))
+    handed: list[str] = []
+    for path in tables:
+        expected = data._read_csv(path)
+        read_csv_table(path, REPO, list(expected.columns))
+        stat = path.stat()
+        offered = data._take_parsed(str(path), stat.st_mtime_ns, stat.st_size)
+        if offered is None:
+            # Only a file read on the plain path is handed over (others are read again).
+            assert path.name != "evidence.csv"
+            continue
+        handed.append(path.name)
+        pd.testing.assert_frame_equal(offered, expected)
+    assert "evidence.csv" in handed and "interventions.csv" in handed

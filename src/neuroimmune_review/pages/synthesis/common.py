@@ -237,7 +237,8 @@ def source_labels(source_ids: list[str] | set[str]) -> dict[str, str]:
 
 
 def _with_sources(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    rows = rows.assign(source_id=row_sources(rows))
+    if "source_id" not in rows:  # the join has it: assigning it again copied every column
+        rows = rows.assign(source_id=row_sources(rows))
     return rows, source_labels(set(rows["source_id"]))
 
 

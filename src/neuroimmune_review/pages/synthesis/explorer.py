@@ -70,7 +70,12 @@ def explorer_strata(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     ]
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    rows, labels = _with_sources(rows)
+    # Performance: only the columns used below are carried (each assign copied all 22 of the
+    # join's columns over every row: 357,000 at 1000x).
+    used = ["claim_type", "drug_class", "intervention_kind", "intervention", "mediator"]
+    used += ["family", "th_axis", "evidence_type", "species", "direction"]
+    used += ["source_id"] if "source_id" in rows else ["citation", "review_ref"]
+    rows, labels = _with_sources(rows[used])
     rows = rows.assign(
         claim=rows["claim_type"].map(data.claim_type_labels()),
         group=_class_group(rows),
