@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import sys
 import time
 
@@ -239,3 +240,35 @@ def test_the_worker_imports_what_it_is_told_before_the_first_page():
     )
     # imported before the page asked for it; a module that cannot load is no worker failure
     assert result.ok and _outputs(result.notebook) == ["True\n"]
+
+
+def test_default_workers_are_forked_from_a_server_that_has_no_thread(monkeypatch):
+    """The page modules are imported once, by multiprocessing's fork server, which forks each
+    worker while it has one thread; the workers get the caller's environment, not the server's."""
+    from multiprocessing import forkserver
+
+    monkeypatch.setenv("REVIEW_TEST_MARK", "from the caller")
+    command = shared_kernels.worker_command(["neuroimmune_review.paths"])
+    workers = shared_kernels.start_workers(2, command)
+    assert all(isinstance(w._process, shared_kernels._ForkedProcess) for w in workers)
+    page = _notebook(
+        "import os, sys",
+        "print(os.environ.get('REVIEW_TEST_MARK'), os.environ.get('OPENBLAS_NUM_THREADS'))",
+        f"print('neuroimmune_review.paths' in sys.modules, os.getppid() != {os.getpid()})",
+    )
+    results = execute_notebooks(
+        [Job("a", page), Job("b", copy.deepcopy(page))], workers=2, timeout=60, started=workers
+    )
+    assert [_outputs(r.notebook) for r in results] == [
+        ["from the caller None\n", "True True\n"]
+    ] * 2
+    server = forkserver._forkserver._forkserver_pid  # multiprocessing's own record of it
+    assert len(os.listdir(f"/proc/{server}/task")) == 1
+    assert all(w._process.poll() is not None for w in workers)
+
+
+def test_any_other_worker_command_runs_as_a_process_of_its_own():
+    worker = shared_kernels.Worker((sys.executable, "-c", "import sys; sys.exit(3)"))
+    assert isinstance(worker._process, shared_kernels._CommandProcess)
+    assert worker.ask({"notebook": ""}) is None
+    assert worker.close()[0] == 3

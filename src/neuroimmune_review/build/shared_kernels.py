@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import queue
 import subprocess
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 
 import nbformat
 
+from . import shell_worker
 from .shell_worker import run_worker  # noqa: F401 - what WORKER_COMMAND runs
 
 WORKERS_ENV = "REVIEW_EXECUTION_WORKERS"
@@ -85,13 +87,46 @@ def worker_command(preload: Sequence[str] = ()) -> tuple[str, ...]:
 
 
 class Worker:
-    """One worker process, started at once: it imports while its caller goes on."""
+    """One worker process, started at once: it imports while its caller goes on.
+
+    The default command (:data:`WORKER_COMMAND` and the modules to preload) is not run as a
+    command: the worker is forked from multiprocessing's fork server, which imported those
+    modules once for every worker of the process (:class:`_ForkedProcess`).  Any other
+    command is started as a process of its own (:class:`_CommandProcess`).
+    """
 
     def __init__(self, command: Sequence[str] = WORKER_COMMAND) -> None:
         self.command = tuple(command)
+        preload = _preload_of(self.command)
+        if preload is not None and _FORK_SERVER_METHOD in multiprocessing.get_all_start_methods():
+            self._process: _ForkedProcess | _CommandProcess = _ForkedProcess(preload)
+        else:
+            self._process = _CommandProcess(self.command)
+
+    def ask(self, request: dict) -> dict | None:
+        """Send one request and wait for its answer; None if the worker is gone."""
+        return self._process.ask(request)
+
+    def close(self) -> tuple[int, str]:
+        """End the worker (it exits when its input ends); its exit code and what it logged."""
+        return self._process.close()
+
+
+def _preload_of(command: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The modules to preload if *command* is the default worker's, else None."""
+    if command[: len(WORKER_COMMAND)] == WORKER_COMMAND:
+        return command[len(WORKER_COMMAND) :]
+    return None
+
+
+class _CommandProcess:
+    """A worker started as a command of its own (``shell_worker.run_worker``): JSON lines on its
+    stdin and stdout, its stderr kept in a temporary file."""
+
+    def __init__(self, command: tuple[str, ...]) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self._process = subprocess.Popen(
-            list(self.command),
+        self._popen = subprocess.Popen(
+            list(command),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -100,28 +135,167 @@ class Worker:
         )
 
     def ask(self, request: dict) -> dict | None:
-        """Send one request and wait for its answer; None if the worker is gone."""
         try:
-            self._process.stdin.write(json.dumps(request) + "\n")
-            self._process.stdin.flush()
+            self._popen.stdin.write(json.dumps(request) + "\n")
+            self._popen.stdin.flush()
         except OSError:
             return None
-        line = self._process.stdout.readline()
+        line = self._popen.stdout.readline()
         return json.loads(line) if line else None
 
-    def close(self) -> tuple[int, str]:
-        """End the worker (it exits when its input ends); its exit code and what it logged."""
+    def poll(self) -> int | None:
+        return self._popen.poll()
+
+    def kill(self) -> None:
         with contextlib.suppress(OSError):
-            self._process.stdin.close()
+            self._popen.kill()
+
+    def close(self) -> tuple[int, str]:
+        with contextlib.suppress(OSError):
+            self._popen.stdin.close()
         try:
-            code = self._process.wait(timeout=60)
+            code = self._popen.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            code = self._process.wait()
-        self._process.stdout.close()
+            self._popen.kill()
+            code = self._popen.wait()
+        self._popen.stdout.close()
         self._stderr.seek(0)
         log = self._stderr.read()
         self._stderr.close()
+        return code, log
+
+
+_FORK_SERVER_METHOD = "forkserver"
+_fork_server_lock = threading.Lock()
+
+
+def _fork_context(preload: Sequence[str]):
+    """multiprocessing's fork-server context, its server started (once per process) with
+    *preload* and the shell's modules imported.
+
+    Each worker used to import IPython, pandas, Altair and the page modules itself (1.3-1.5 s
+    of CPU a worker, on a machine whose cores the build keeps busy); forked from the server,
+    they are imported once.  The server is a fresh interpreter that only imports modules, so
+    no thread exists when it forks: OpenBLAS, which numpy loads, would start its thread pool
+    there, so the server starts with ``OPENBLAS_NUM_THREADS=1`` (no page multiplies matrices;
+    the workers get the caller's environment back, see ``shell_worker.serve_forked``).  What
+    starts threads (vl-convert's engine, IPython's shell) is done by each worker after the fork.
+    Each worker runs the caller's main script again (multiprocessing recreates the main
+    module, so that script must keep its work under ``if __name__ == "__main__"``, as
+    jupyter-book's does); what that script imports is imported by the server, so this costs
+    a worker nothing (jupyter-book's command line: 0.27 s of CPU each).
+    """
+    context = multiprocessing.get_context(_FORK_SERVER_METHOD)
+    with _fork_server_lock:
+        from multiprocessing import forkserver
+
+        context.set_forkserver_preload(
+            [*_main_imports(), shell_worker.__name__, *shell_worker.SHELL_MODULES, *preload]
+        )
+        saved = {name: os.environ.get(name) for name in _FORK_SERVER_ENVIRONMENT}
+        os.environ.update(_FORK_SERVER_ENVIRONMENT)
+        try:
+            forkserver.ensure_running()  # returns at once; the server then imports
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    return context
+
+
+def _main_imports() -> list[str]:
+    """The modules the caller's main script imported (its modules and where its functions and
+    classes come from), which the fork server imports for the workers' copy of that script."""
+    import inspect
+
+    main = sys.modules.get("__main__")
+    names = []
+    for value in vars(main).values() if main is not None else ():
+        if inspect.ismodule(value):
+            names.append(value.__name__)
+        elif inspect.isfunction(value) or inspect.isclass(value):
+            names.append(value.__module__)
+    return [name for name in dict.fromkeys(names) if name not in ("__main__", "builtins")]
+
+
+_FORK_SERVER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+class _ForkedProcess:
+    """A worker forked from the fork server (``shell_worker.serve_forked``).
+
+    Starting one waits for the server to have imported its modules, so it is started on a
+    thread of its own: the caller goes on at once, as with a command (``ask`` waits for it).
+    """
+
+    def __init__(self, preload: tuple[str, ...]) -> None:
+        context = _fork_context(preload)
+        log = tempfile.NamedTemporaryFile(prefix="review-worker-", suffix=".log", delete=False)
+        log.close()
+        self._log_path = log.name
+        self._connection, child = context.Pipe()
+        self._process = context.Process(
+            target=shell_worker.serve_forked,
+            args=(child, self._log_path, preload, dict(os.environ)),
+            name="review-page-worker",
+            daemon=True,
+        )
+        self._start_error: BaseException | None = None
+
+        def start() -> None:
+            try:
+                self._process.start()
+            except BaseException as error:  # noqa: BLE001 - raised by ask(), told by close()
+                self._start_error = error
+            finally:
+                child.close()
+
+        self._starting = threading.Thread(target=start, daemon=True)
+        self._starting.start()
+
+    def _started(self) -> bool:
+        self._starting.join()
+        return self._start_error is None
+
+    def ask(self, request: dict) -> dict | None:
+        if not self._started():
+            raise self._start_error
+        try:
+            self._connection.send_bytes(json.dumps(request).encode("utf-8"))
+            return json.loads(self._connection.recv_bytes())
+        except (EOFError, OSError):
+            return None
+
+    def poll(self) -> int | None:
+        if self._starting.is_alive():
+            return None
+        return self._process.exitcode if self._start_error is None else -1
+
+    def kill(self) -> None:
+        if self._started():
+            with contextlib.suppress(OSError):
+                self._process.kill()
+
+    def close(self) -> tuple[int, str]:
+        started = self._started()
+        self._connection.close()
+        if started:
+            self._process.join(timeout=60)
+            if self._process.exitcode is None:
+                self._process.kill()
+                self._process.join()
+            code = self._process.exitcode
+        else:
+            code = -1
+        try:
+            with open(self._log_path, encoding="utf-8", errors="replace") as file:
+                log = file.read()
+        finally:
+            os.unlink(self._log_path)
+        if not started:
+            log += f"the worker could not start: {self._start_error!r}\n"
         return code, log
 
 
@@ -133,8 +307,7 @@ def start_workers(count: int, command: Sequence[str] = WORKER_COMMAND) -> list[W
 def close_workers(workers: Sequence[Worker]) -> None:
     """End workers that got no notebooks, at once: a worker still importing is not waited for."""
     for worker in workers:
-        with contextlib.suppress(OSError):
-            worker._process.kill()
+        worker._process.kill()
         worker.close()
 
 
