@@ -178,7 +178,7 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
 
     started = []
     monkeypatch.setattr(
-        shared_kernels, "start_workers", lambda count, command: started.append(count) or ["w"]
+        shared_kernels, "start_workers", lambda count, *_: started.append(count) or ["w"]
     )
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, "2")
     page_execution.start_workers_early(

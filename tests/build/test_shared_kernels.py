@@ -272,3 +272,43 @@ def test_any_other_worker_command_runs_as_a_process_of_its_own():
     assert isinstance(worker._process, shared_kernels._CommandProcess)
     assert worker.ask({"notebook": ""}) is None
     assert worker.close()[0] == 3
+
+
+PRELOAD_CHECK = """
+from neuroimmune_review.build import page_execution, shared_kernels
+from nbformat.v4 import new_code_cell, new_notebook
+
+command = shared_kernels.worker_command([page_execution.PRELOAD_MODULE])
+workers = shared_kernels.start_workers(1, command, {page_execution.PRELOAD_ROOT_ENV: %r})
+page = new_notebook(cells=[new_code_cell(
+    "import os\\nfrom neuroimmune_review import data\\n"
+    "print(data._cached_join.cache_info().currsize, len(data._ROW_HASHES),"
+    " os.environ.get('REVIEW_PRELOAD_ROOT'))"
+)])
+page.metadata["kernelspec"] = {"name": "python3"}
+[result] = shared_kernels.execute_notebooks(
+    [shared_kernels.Job("a", page)], workers=1, timeout=60, started=workers
+)
+print(result.notebook.cells[0].outputs[0]["text"] if result.ok else result.error)
+"""
+
+
+def test_the_fork_server_loads_the_evidence_once_for_every_worker():
+    """Forked workers inherit the joined evidence and its row hashes, loaded by the server for the
+    review it was told (its own fork server: a process has one, started once)."""
+    import subprocess
+    from pathlib import Path
+
+    from neuroimmune_review.build import fork_preload, page_execution
+
+    assert page_execution.PRELOAD_ROOT_ENV == fork_preload.ROOT_ENV
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", PRELOAD_CHECK % str(root / "book")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+    )
+    # joined once, hashed once, before the page asked; the page sees the caller's environment
+    assert run.stdout.strip().splitlines()[-1] == "1 1 None", run.stdout + run.stderr

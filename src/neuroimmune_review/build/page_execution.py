@@ -93,7 +93,18 @@ def _worker_command() -> tuple[str, ...]:
 
     modules = [f"{__package__.rpartition('.')[0]}.pages.{name}" for name in _PAGE_MODULES]
     render = f"{__package__.rpartition('.')[0]}.render"
-    return shared_kernels.worker_command([*modules, provenance.__name__, render])
+    return shared_kernels.worker_command([*modules, provenance.__name__, render, PRELOAD_MODULE])
+
+
+# Imported by the workers' fork server only (its import does the work: never imported here).
+PRELOAD_MODULE = f"{__package__}.fork_preload"
+PRELOAD_ROOT_ENV = "REVIEW_PRELOAD_ROOT"  # fork_preload.ROOT_ENV
+
+
+def _server_environment(app: Sphinx) -> dict[str, str]:
+    """The fork server loads this review's evidence once for every worker (``fork_preload``)."""
+    srcdir = getattr(app, "srcdir", None)
+    return {PRELOAD_ROOT_ENV: str(srcdir)} if srcdir else {}
 
 
 def start_workers_early(app: Sphinx, config) -> None:
@@ -105,7 +116,9 @@ def start_workers_early(app: Sphinx, config) -> None:
     likely = likely_executions(app, config)
     count = shared_kernels.worker_count(likely) if likely else 0  # worker_count(0) is 1
     if count:
-        _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
+        _early_workers[id(app)] = shared_kernels.start_workers(
+            count, _worker_command(), _server_environment(app)
+        )
 
 
 def close_early_workers(app: Sphinx, exception=None) -> None:
@@ -143,6 +156,7 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
         allow_errors=nb_config.execution_allow_errors,
         worker_command=_worker_command(),
         started=early,
+        server_environment=_server_environment(app),
     )
     pending = _Pending(execution, _execution_cache(env))
     hand_read_notebooks_to_myst_nb()

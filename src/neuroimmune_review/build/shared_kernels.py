@@ -95,11 +95,15 @@ class Worker:
     command is started as a process of its own (:class:`_CommandProcess`).
     """
 
-    def __init__(self, command: Sequence[str] = WORKER_COMMAND) -> None:
+    def __init__(
+        self, command: Sequence[str] = WORKER_COMMAND, server_environment: dict | None = None
+    ) -> None:
         self.command = tuple(command)
         preload = _preload_of(self.command)
         if preload is not None and _FORK_SERVER_METHOD in multiprocessing.get_all_start_methods():
-            self._process: _ForkedProcess | _CommandProcess = _ForkedProcess(preload)
+            self._process: _ForkedProcess | _CommandProcess = _ForkedProcess(
+                preload, server_environment or {}
+            )
         else:
             self._process = _CommandProcess(self.command)
 
@@ -169,7 +173,7 @@ _FORK_SERVER_METHOD = "forkserver"
 _fork_server_lock = threading.Lock()
 
 
-def _fork_context(preload: Sequence[str]):
+def _fork_context(preload: Sequence[str], environment: dict):
     """multiprocessing's fork-server context, its server started (once per process) with
     *preload* and the shell's modules imported.
 
@@ -192,8 +196,9 @@ def _fork_context(preload: Sequence[str]):
         context.set_forkserver_preload(
             [*_main_imports(), shell_worker.__name__, *shell_worker.SHELL_MODULES, *preload]
         )
-        saved = {name: os.environ.get(name) for name in _FORK_SERVER_ENVIRONMENT}
-        os.environ.update(_FORK_SERVER_ENVIRONMENT)
+        environment = {**_FORK_SERVER_ENVIRONMENT, **environment}
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
         try:
             forkserver.ensure_running()  # returns at once; the server then imports
         finally:
@@ -230,8 +235,8 @@ class _ForkedProcess:
     thread of its own: the caller goes on at once, as with a command (``ask`` waits for it).
     """
 
-    def __init__(self, preload: tuple[str, ...]) -> None:
-        context = _fork_context(preload)
+    def __init__(self, preload: tuple[str, ...], server_environment: dict) -> None:
+        context = _fork_context(preload, server_environment)
         log = tempfile.NamedTemporaryFile(prefix="review-worker-", suffix=".log", delete=False)
         log.close()
         self._log_path = log.name
@@ -299,9 +304,14 @@ class _ForkedProcess:
         return code, log
 
 
-def start_workers(count: int, command: Sequence[str] = WORKER_COMMAND) -> list[Worker]:
-    """*count* workers, started now, for a later :func:`execute_notebooks` (which closes them)."""
-    return [Worker(command) for _ in range(max(0, count))]
+def start_workers(
+    count: int, command: Sequence[str] = WORKER_COMMAND, server_environment: dict | None = None
+) -> list[Worker]:
+    """*count* workers, started now, for a later :func:`execute_notebooks` (which closes them).
+
+    *server_environment* is added to the environment of the fork server, if this starts it.
+    """
+    return [Worker(command, server_environment) for _ in range(max(0, count))]
 
 
 def close_workers(workers: Sequence[Worker]) -> None:
@@ -334,8 +344,10 @@ class Execution:
         allow_errors: bool = False,
         worker_command: Sequence[str] = WORKER_COMMAND,
         started: Sequence[Worker] = (),
+        server_environment: dict | None = None,
     ) -> None:
         self._limit = max(0, workers)
+        self._server_environment = server_environment
         self._options = {"timeout": timeout, "allow_errors": allow_errors}
         self._command = tuple(worker_command)
         self._spare = list(started)
@@ -411,7 +423,7 @@ class Execution:
                 self._changed.notify_all()
 
     def _run_jobs(self, worker: Worker | None) -> None:
-        worker = worker or Worker(self._command)
+        worker = worker or Worker(self._command, self._server_environment)
         pending: Job | None = None
         try:
             while not self._stop.is_set():
@@ -444,7 +456,7 @@ class Execution:
                 if not result.ok and not (self._sealed and self._taken == len(self._names)):
                     # A failed page must not leave its state (modules it changed) to the next.
                     _finish(worker)
-                    worker = Worker(self._command)
+                    worker = Worker(self._command, self._server_environment)
         finally:
             code, log = worker.close()
         if pending is not None:
