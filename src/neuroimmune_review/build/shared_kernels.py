@@ -14,6 +14,8 @@ reset over ZMQ, new channels, and every output serialised, sent and parsed again
 measured as much again as the pages' own work.  Workers can be started before their
 notebooks are known (:func:`start_workers`), so their imports overlap the caller's own
 start-up, and they import (and warm up) the modules the pages use before the first page.
+They are forked from multiprocessing's fork server, which imports those modules (and, told
+the review's root, loads its evidence: ``fork_preload``) once for all workers of a build.
 
 This module knows nothing of Sphinx or myst-nb: ``build.sphinx_ext`` decides which pages
 to run and stores the results in myst-nb's execution cache.  A notebook that fails comes
