@@ -255,12 +255,13 @@ def test_default_workers_are_forked_from_a_server_that_has_no_thread(monkeypatch
         "import os, sys",
         "print(os.environ.get('REVIEW_TEST_MARK'), os.environ.get('OPENBLAS_NUM_THREADS'))",
         f"print('neuroimmune_review.paths' in sys.modules, os.getppid() != {os.getpid()})",
+        "print(sys.path[0] == '')  # a page's own folder first, as in a kernel",
     )
     results = execute_notebooks(
         [Job("a", page), Job("b", copy.deepcopy(page))], workers=2, timeout=60, started=workers
     )
     assert [_outputs(r.notebook) for r in results] == [
-        ["from the caller None\n", "True True\n"]
+        ["from the caller None\n", "True True\n", "True\n"]
     ] * 2
     server = forkserver._forkserver._forkserver_pid  # multiprocessing's own record of it
     assert len(os.listdir(f"/proc/{server}/task")) == 1

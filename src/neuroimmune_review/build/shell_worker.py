@@ -55,6 +55,9 @@ def serve_forked(connection, log_path: str, preload: Sequence[str], environ: dic
     os.close(fd)
     os.environ.clear()
     os.environ.update(environ)
+    # As in a kernel (and a ``python -c`` worker), a page's own folder comes first on the path.
+    if "" not in sys.path:
+        sys.path.insert(0, "")
 
     def requests() -> Iterable[dict]:
         while True:
