@@ -313,3 +313,33 @@ def test_the_fork_server_loads_the_evidence_once_for_every_worker():
     )
     # joined once, hashed once, before the page asked; the page sees the caller's environment
     assert run.stdout.strip().splitlines()[-1] == "1 1 None", run.stdout + run.stderr
+
+
+UNNEEDED_CHECK = """
+import time
+from neuroimmune_review.build import shared_kernels
+
+workers = shared_kernels.start_workers(1, shared_kernels.worker_command(["slow_import"]))
+began = time.perf_counter()
+shared_kernels.close_workers(workers)  # while the fork server still imports slow_import
+print(round(time.perf_counter() - began), workers[0]._process.poll())
+workers[0]._process._starting.join()  # then the worker is started, and ended at once
+print(workers[0]._process._process.exitcode is not None)
+"""
+
+
+def test_ending_an_unneeded_worker_does_not_wait_for_the_fork_server(tmp_path):
+    import subprocess
+
+    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(4)\n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-c", UNNEEDED_CHECK],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        },
+    )
+    assert run.stdout.split() == ["0", "-9", "True"], run.stdout + run.stderr

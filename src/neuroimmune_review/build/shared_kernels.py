@@ -235,6 +235,8 @@ class _ForkedProcess:
 
     Starting one waits for the server to have imported its modules, so it is started on a
     thread of its own: the caller goes on at once, as with a command (``ask`` waits for it).
+    A worker killed while it is still starting is ended by that thread once it has started,
+    so that ending an unneeded worker never waits for the server either.
     """
 
     def __init__(self, preload: tuple[str, ...], server_environment: dict) -> None:
@@ -250,6 +252,9 @@ class _ForkedProcess:
             daemon=True,
         )
         self._start_error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._ready = False  # start() has returned (or failed)
+        self._cancelled = False  # killed before that: the starting thread ends it
 
         def start() -> None:
             try:
@@ -258,6 +263,12 @@ class _ForkedProcess:
                 self._start_error = error
             finally:
                 child.close()
+                with self._lock:
+                    self._ready = True
+                    cancelled = self._cancelled
+                if cancelled:
+                    self._kill()
+                    self._end()
 
         self._starting = threading.Thread(target=start, daemon=True)
         self._starting.start()
@@ -276,17 +287,37 @@ class _ForkedProcess:
             return None
 
     def poll(self) -> int | None:
-        if self._starting.is_alive():
-            return None
+        with self._lock:
+            if self._cancelled:
+                return -9  # ended, or to be ended as soon as it has started
+            if not self._ready:
+                return None
         return self._process.exitcode if self._start_error is None else -1
 
     def kill(self) -> None:
-        if self._started():
+        with self._lock:
+            if not self._ready:
+                self._cancelled = True
+                return
+        self._kill()
+
+    def _kill(self) -> None:
+        if self._start_error is None:
             with contextlib.suppress(OSError):
                 self._process.kill()
 
     def close(self) -> tuple[int, str]:
-        started = self._started()
+        with self._lock:
+            if self._cancelled:
+                return -9, ""  # the starting thread ends it
+        return self._end()
+
+    def _end(self) -> tuple[int, str]:
+        started = (
+            self._started()
+            if threading.current_thread() is not self._starting
+            else (self._start_error is None)
+        )
         self._connection.close()
         if started:
             self._process.join(timeout=60)
