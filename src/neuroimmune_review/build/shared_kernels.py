@@ -189,7 +189,10 @@ def _fork_context(preload: Sequence[str], environment: dict):
     Each worker runs the caller's main script again (multiprocessing recreates the main
     module, so that script must keep its work under ``if __name__ == "__main__"``, as
     jupyter-book's does); what that script imports is imported by the server, so this costs
-    a worker nothing (jupyter-book's command line: 0.27 s of CPU each).
+    a worker nothing (jupyter-book's command line: 0.27 s of CPU each).  *environment* is
+    added to the server's environment, if this starts it.  The server lives as long as the
+    process: a process that builds twice (jupyter-book builds once) forks the second build's
+    workers from the same imports (the data caches check their files).
     """
     context = multiprocessing.get_context(_FORK_SERVER_METHOD)
     with _fork_server_lock:
