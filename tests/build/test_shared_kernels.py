@@ -343,3 +343,35 @@ def test_ending_an_unneeded_worker_does_not_wait_for_the_fork_server(tmp_path):
         },
     )
     assert run.stdout.split() == ["0", "-9", "True"], run.stdout + run.stderr
+
+
+UNGUARDED_SCRIPT = """
+from pathlib import Path
+from nbformat.v4 import new_code_cell, new_notebook
+from neuroimmune_review.build import shared_kernels
+
+with open(Path(__file__).with_suffix(".runs"), "a") as runs:
+    runs.write("ran\\n")  # at the top level, as a script without a main guard does its work
+page = new_notebook(cells=[new_code_cell("print(6 * 7)")])
+page.metadata["kernelspec"] = {"name": "python3"}
+workers = shared_kernels.start_workers(2)
+results = shared_kernels.execute_notebooks(
+    [shared_kernels.Job("a", page), shared_kernels.Job("b", page)], workers=2, timeout=60,
+    started=workers,
+)
+print([r.notebook.cells[0].outputs[0]["text"] if r.ok else r.error for r in results])
+"""
+
+
+def test_a_forked_worker_does_not_run_the_callers_script_again(tmp_path):
+    """multiprocessing recreates the caller's main module in each process it starts; the
+    workers find it already there (fork_main), so a script without a main guard runs once."""
+    import subprocess
+
+    script = tmp_path / "build_it.py"
+    script.write_text(UNGUARDED_SCRIPT, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert run.stdout.strip() == "['42\\n', '42\\n']", run.stdout + run.stderr
+    assert script.with_suffix(".runs").read_text(encoding="utf-8") == "ran\n"

@@ -186,10 +186,8 @@ def _fork_context(preload: Sequence[str], environment: dict):
     there, so the server starts with ``OPENBLAS_NUM_THREADS=1`` (no page multiplies matrices;
     the workers get the caller's environment back, see ``shell_worker.serve_forked``).  What
     starts threads (vl-convert's engine, IPython's shell) is done by each worker after the fork.
-    Each worker runs the caller's main script again (multiprocessing recreates the main
-    module, so that script must keep its work under ``if __name__ == "__main__"``, as
-    jupyter-book's does); what that script imports is imported by the server, so this costs
-    a worker nothing (jupyter-book's command line: 0.27 s of CPU each).  *environment* is
+    multiprocessing would run the caller's main script again in each worker; ``fork_main``
+    (imported first by the server) makes it find that script already run.  *environment* is
     added to the server's environment, if this starts it.  The server lives as long as the
     process: a process that builds twice (jupyter-book builds once) forks the second build's
     workers from the same imports (the data caches check their files).
@@ -199,9 +197,14 @@ def _fork_context(preload: Sequence[str], environment: dict):
         from multiprocessing import forkserver
 
         context.set_forkserver_preload(
-            [*_main_imports(), shell_worker.__name__, *shell_worker.SHELL_MODULES, *preload]
+            [
+                f"{__package__}.fork_main",
+                shell_worker.__name__,
+                *shell_worker.SHELL_MODULES,
+                *preload,
+            ]
         )
-        environment = {**_FORK_SERVER_ENVIRONMENT, **environment}
+        environment = {**_FORK_SERVER_ENVIRONMENT, **_main_environment(), **environment}
         saved = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
         try:
@@ -215,19 +218,16 @@ def _fork_context(preload: Sequence[str], environment: dict):
     return context
 
 
-def _main_imports() -> list[str]:
-    """The modules the caller's main script imported (its modules and where its functions and
-    classes come from), which the fork server imports for the workers' copy of that script."""
-    import inspect
+def _main_environment() -> dict[str, str]:
+    """What ``fork_main`` needs to stand for the caller's main module: multiprocessing's own
+    description of it (a script's path, or a module's name), as each worker would get it."""
+    from multiprocessing import spawn
 
-    main = sys.modules.get("__main__")
-    names = []
-    for value in vars(main).values() if main is not None else ():
-        if inspect.ismodule(value):
-            names.append(value.__name__)
-        elif inspect.isfunction(value) or inspect.isclass(value):
-            names.append(value.__module__)
-    return [name for name in dict.fromkeys(names) if name not in ("__main__", "builtins")]
+    data = spawn.get_preparation_data("review-page-worker")
+    return {
+        "REVIEW_FORK_MAIN_FILE": data.get("init_main_from_path", ""),
+        "REVIEW_FORK_MAIN_NAME": data.get("init_main_from_name", ""),
+    }
 
 
 _FORK_SERVER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
