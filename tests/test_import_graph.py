@@ -78,6 +78,10 @@ def test_executor_knows_nothing_of_sphinx():
     graph = import_graph()
     # The executor and its worker process import nothing else of the package.
     assert graph["neuroimmune_review.build.shared_kernels"] == {
+        "neuroimmune_review.build.shell_worker",
+        "neuroimmune_review.build.worker_processes",
+    }
+    assert graph["neuroimmune_review.build.worker_processes"] == {
         "neuroimmune_review.build.shell_worker"
     }
     assert graph["neuroimmune_review.build.shell_worker"] == set()

@@ -178,7 +178,7 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
 
     started = []
     monkeypatch.setattr(
-        shared_kernels, "start_workers", lambda count, command: started.append(count) or ["w"]
+        shared_kernels, "start_workers", lambda count, *_: started.append(count) or ["w"]
     )
     monkeypatch.setenv(shared_kernels.WORKERS_ENV, "2")
     page_execution.start_workers_early(
@@ -213,3 +213,28 @@ def test_workers_started_early_run_the_pages(monkeypatch):
     assert cache.cached == ["p.md"]
     assert early[0]._process.poll() is not None  # used, then closed
     assert id(app) not in page_execution._early_workers
+
+
+def test_myst_nb_is_handed_the_notebook_already_read_once(monkeypatch):
+    """A page read to be executed is not parsed again by myst-nb: for the same path and text,
+    its reader returns the notebook already read, once; any other text is read as before."""
+    from myst_nb import sphinx_ as myst_nb_parser
+    from myst_nb.core.read import NbReader
+
+    parsed = []
+
+    def original(path, md_config, nb_config, content):
+        return NbReader(lambda text: parsed.append(text) or f"parsed {text}", md_config)
+
+    monkeypatch.setattr(myst_nb_parser, "create_nb_reader", original)
+    monkeypatch.setattr(page_execution, "_read_notebooks", {("/b/p.md", "text"): "read once"})
+    page_execution.hand_read_notebooks_to_myst_nb()
+    page_execution.hand_read_notebooks_to_myst_nb()  # installed once
+    wrapped = myst_nb_parser.create_nb_reader
+    assert wrapped is not original and wrapped.hands_over_read_notebooks
+    reader = wrapped("/b/p.md", "md", "nb", "text")
+    assert reader.read("text") == "read once" and reader.md_config == "md" and parsed == []
+    # handed over once; then, and for another text or page, myst-nb reads the page itself
+    assert wrapped("/b/p.md", "md", "nb", "text").read("text") == "parsed text"
+    assert wrapped("/b/q.md", "md", "nb", "other").read("other") == "parsed other"
+    assert parsed == ["text", "other"]

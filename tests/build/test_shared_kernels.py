@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import sys
 import time
 
@@ -239,3 +240,138 @@ def test_the_worker_imports_what_it_is_told_before_the_first_page():
     )
     # imported before the page asked for it; a module that cannot load is no worker failure
     assert result.ok and _outputs(result.notebook) == ["True\n"]
+
+
+def test_default_workers_are_forked_from_a_server_that_has_no_thread(monkeypatch):
+    """The page modules are imported once, by multiprocessing's fork server, which forks each
+    worker while it has one thread; the workers get the caller's environment, not the server's."""
+    from multiprocessing import forkserver
+
+    monkeypatch.setenv("REVIEW_TEST_MARK", "from the caller")
+    command = shared_kernels.worker_command(["neuroimmune_review.paths"])
+    workers = shared_kernels.start_workers(2, command)
+    assert all(isinstance(w._process, shared_kernels._ForkedProcess) for w in workers)
+    page = _notebook(
+        "import os, sys",
+        "print(os.environ.get('REVIEW_TEST_MARK'), os.environ.get('OPENBLAS_NUM_THREADS'))",
+        f"print('neuroimmune_review.paths' in sys.modules, os.getppid() != {os.getpid()})",
+        "print(sys.path[0] == '')  # a page's own folder first, as in a kernel",
+    )
+    results = execute_notebooks(
+        [Job("a", page), Job("b", copy.deepcopy(page))], workers=2, timeout=60, started=workers
+    )
+    assert [_outputs(r.notebook) for r in results] == [
+        ["from the caller None\n", "True True\n", "True\n"]
+    ] * 2
+    server = forkserver._forkserver._forkserver_pid  # multiprocessing's own record of it
+    assert len(os.listdir(f"/proc/{server}/task")) == 1
+    assert all(w._process.poll() is not None for w in workers)
+
+
+def test_any_other_worker_command_runs_as_a_process_of_its_own():
+    worker = shared_kernels.Worker((sys.executable, "-c", "import sys; sys.exit(3)"))
+    assert isinstance(worker._process, shared_kernels._CommandProcess)
+    assert worker.ask({"notebook": ""}) is None
+    assert worker.close()[0] == 3
+
+
+PRELOAD_CHECK = """
+from neuroimmune_review.build import page_execution, shared_kernels
+from nbformat.v4 import new_code_cell, new_notebook
+
+command = shared_kernels.worker_command([page_execution.PRELOAD_MODULE])
+workers = shared_kernels.start_workers(1, command, {page_execution.PRELOAD_ROOT_ENV: %r})
+page = new_notebook(cells=[new_code_cell(
+    "import os\\nfrom neuroimmune_review import data\\n"
+    "print(data._cached_join.cache_info().currsize, len(data._ROW_HASHES),"
+    " os.environ.get('REVIEW_PRELOAD_ROOT'))"
+)])
+page.metadata["kernelspec"] = {"name": "python3"}
+[result] = shared_kernels.execute_notebooks(
+    [shared_kernels.Job("a", page)], workers=1, timeout=60, started=workers
+)
+print(result.notebook.cells[0].outputs[0]["text"] if result.ok else result.error)
+"""
+
+
+def test_the_fork_server_loads_the_evidence_once_for_every_worker():
+    """Forked workers inherit the joined evidence and its row hashes, loaded by the server for the
+    review it was told (its own fork server: a process has one, started once)."""
+    import subprocess
+    from pathlib import Path
+
+    from neuroimmune_review.build import fork_preload, page_execution
+
+    assert page_execution.PRELOAD_ROOT_ENV == fork_preload.ROOT_ENV
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", PRELOAD_CHECK % str(root / "book")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+    )
+    # joined once, hashed once, before the page asked; the page sees the caller's environment
+    assert run.stdout.strip().splitlines()[-1] == "1 1 None", run.stdout + run.stderr
+
+
+UNNEEDED_CHECK = """
+import time
+from neuroimmune_review.build import shared_kernels
+
+workers = shared_kernels.start_workers(1, shared_kernels.worker_command(["slow_import"]))
+began = time.perf_counter()
+shared_kernels.close_workers(workers)  # while the fork server still imports slow_import
+print(round(time.perf_counter() - began), workers[0]._process.poll())
+workers[0]._process._starting.join()  # then the worker is started, and ended at once
+print(workers[0]._process._process.exitcode is not None)
+"""
+
+
+def test_ending_an_unneeded_worker_does_not_wait_for_the_fork_server(tmp_path):
+    import subprocess
+
+    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(4)\n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-c", UNNEEDED_CHECK],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        },
+    )
+    assert run.stdout.split() == ["0", "-9", "True"], run.stdout + run.stderr
+
+
+UNGUARDED_SCRIPT = """
+from pathlib import Path
+from nbformat.v4 import new_code_cell, new_notebook
+from neuroimmune_review.build import shared_kernels
+
+with open(Path(__file__).with_suffix(".runs"), "a") as runs:
+    runs.write("ran\\n")  # at the top level, as a script without a main guard does its work
+page = new_notebook(cells=[new_code_cell("print(6 * 7)")])
+page.metadata["kernelspec"] = {"name": "python3"}
+workers = shared_kernels.start_workers(2)
+results = shared_kernels.execute_notebooks(
+    [shared_kernels.Job("a", page), shared_kernels.Job("b", page)], workers=2, timeout=60,
+    started=workers,
+)
+print([r.notebook.cells[0].outputs[0]["text"] if r.ok else r.error for r in results])
+"""
+
+
+def test_a_forked_worker_does_not_run_the_callers_script_again(tmp_path):
+    """multiprocessing recreates the caller's main module in each process it starts; the
+    workers find it already there (fork_main), so a script without a main guard runs once."""
+    import subprocess
+
+    script = tmp_path / "build_it.py"
+    script.write_text(UNGUARDED_SCRIPT, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert run.stdout.strip() == "['42\\n', '42\\n']", run.stdout + run.stderr
+    assert script.with_suffix(".runs").read_text(encoding="utf-8") == "ran\n"

@@ -35,9 +35,53 @@ def notebook_of(app: Sphinx, env, docname: str):
     try:
         text = with_tracking_cell(docname, path.read_text(encoding=app.config.source_encoding))
         reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
-        return reader.read(text) if reader is not None else None
+        notebook = reader.read(text) if reader is not None else None
     except Exception:  # noqa: BLE001 - myst-nb will meet (and report) the same problem
         return None
+    if notebook is not None:
+        _read_notebooks[(str(path), text)] = notebook
+    return notebook
+
+
+# Pages read by notebook_of, by source path and text, until myst-nb reads them (once each).
+_read_notebooks: dict[tuple[str, str], object] = {}
+
+
+def hand_read_notebooks_to_myst_nb() -> None:
+    """Let myst-nb's parser take the notebook :func:`notebook_of` read instead of reading the
+    page again (parsing its Markdown: ~25 ms a page, twice per page in a cold build).
+
+    myst-nb has no way to be handed a notebook, so its parser's ``create_nb_reader`` is wrapped:
+    for the very text (path and content, tracking cell included) that ``notebook_of`` read with
+    the same reader and configuration, the reader returns that notebook, once; anything else is
+    read as before.  The notebook is not changed in between: the worker has sent its copy, and
+    Sphinx reads a page only after its execution.  Without that function (another myst-nb), the
+    page is simply read twice.
+    """
+    import dataclasses
+
+    from myst_nb import sphinx_ as myst_nb_parser
+
+    original = getattr(myst_nb_parser, "create_nb_reader", None)
+    if original is None or getattr(original, "hands_over_read_notebooks", False):
+        return
+
+    def create_nb_reader(path, md_config, nb_config, content):
+        reader = original(path, md_config, nb_config, content)
+        if reader is None or not isinstance(content, str):
+            return reader
+        notebook = _read_notebooks.pop((str(path), content), None)
+        if notebook is None:
+            return reader
+        read_again = reader.read
+
+        def read(text):
+            return notebook if text == content else read_again(text)
+
+        return dataclasses.replace(reader, read=read)
+
+    create_nb_reader.hands_over_read_notebooks = True
+    myst_nb_parser.create_nb_reader = create_nb_reader
 
 
 _early_workers: dict[int, list[shared_kernels.Worker]] = {}  # by id(app), from config-inited
@@ -49,7 +93,18 @@ def _worker_command() -> tuple[str, ...]:
 
     modules = [f"{__package__.rpartition('.')[0]}.pages.{name}" for name in _PAGE_MODULES]
     render = f"{__package__.rpartition('.')[0]}.render"
-    return shared_kernels.worker_command([*modules, provenance.__name__, render])
+    return shared_kernels.worker_command([*modules, provenance.__name__, render, PRELOAD_MODULE])
+
+
+# Imported by the workers' fork server only (its import does the work: never imported here).
+PRELOAD_MODULE = f"{__package__}.fork_preload"
+PRELOAD_ROOT_ENV = "REVIEW_PRELOAD_ROOT"  # fork_preload.ROOT_ENV
+
+
+def _server_environment(app: Sphinx) -> dict[str, str]:
+    """The fork server loads this review's evidence once for every worker (``fork_preload``)."""
+    srcdir = getattr(app, "srcdir", None)
+    return {PRELOAD_ROOT_ENV: str(srcdir)} if srcdir else {}
 
 
 def start_workers_early(app: Sphinx, config) -> None:
@@ -61,7 +116,9 @@ def start_workers_early(app: Sphinx, config) -> None:
     likely = likely_executions(app, config)
     count = shared_kernels.worker_count(likely) if likely else 0  # worker_count(0) is 1
     if count:
-        _early_workers[id(app)] = shared_kernels.start_workers(count, _worker_command())
+        _early_workers[id(app)] = shared_kernels.start_workers(
+            count, _worker_command(), _server_environment(app)
+        )
 
 
 def close_early_workers(app: Sphinx, exception=None) -> None:
@@ -69,6 +126,7 @@ def close_early_workers(app: Sphinx, exception=None) -> None:
     that stopped before reading every page it executed; stamp the build."""
     shared_kernels.close_workers(_early_workers.pop(id(app), []))
     _end_executions(app)
+    _read_notebooks.clear()  # pages myst-nb did not read (a build that stopped)
     if exception is None and Path(app.doctreedir, "environment.pickle").is_file():
         Path(app.doctreedir, LAST_BUILD).touch()  # what likely_executions compares with
 
@@ -86,6 +144,7 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
     ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
     """
     early = _early_workers.pop(id(app), [])
+    _read_notebooks.clear()
     nb_config = env.mystnb_config
     workers = shared_kernels.worker_count(len(docnames))
     if nb_config.execution_mode != "cache" or workers == 0:
@@ -97,8 +156,10 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
         allow_errors=nb_config.execution_allow_errors,
         worker_command=_worker_command(),
         started=early,
+        server_environment=_server_environment(app),
     )
     pending = _Pending(execution, _execution_cache(env))
+    hand_read_notebooks_to_myst_nb()
     try:
         for job, path in _pages_to_execute(app, env, docnames):
             execution.submit(job)

@@ -14,6 +14,8 @@ reset over ZMQ, new channels, and every output serialised, sent and parsed again
 measured as much again as the pages' own work.  Workers can be started before their
 notebooks are known (:func:`start_workers`), so their imports overlap the caller's own
 start-up, and they import (and warm up) the modules the pages use before the first page.
+They are forked from multiprocessing's fork server, which imports those modules (and, told
+the review's root, loads its evidence: ``fork_preload``) once for all workers of a build.
 
 This module knows nothing of Sphinx or myst-nb: ``build.sphinx_ext`` decides which pages
 to run and stores the results in myst-nb's execution cache.  A notebook that fails comes
@@ -24,13 +26,10 @@ raises :class:`WorkerDied`, because then no result can be trusted.
 
 from __future__ import annotations
 
-import contextlib
-import json
+import multiprocessing
 import os
 import queue
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -39,6 +38,9 @@ from dataclasses import dataclass
 import nbformat
 
 from .shell_worker import run_worker  # noqa: F401 - what WORKER_COMMAND runs
+from .worker_processes import FORK_SERVER_METHOD
+from .worker_processes import CommandProcess as _CommandProcess
+from .worker_processes import ForkedProcess as _ForkedProcess
 
 WORKERS_ENV = "REVIEW_EXECUTION_WORKERS"
 # The worker is shell_worker.run_worker, imported here and named from __name__ so a move cannot break it.
@@ -85,56 +87,56 @@ def worker_command(preload: Sequence[str] = ()) -> tuple[str, ...]:
 
 
 class Worker:
-    """One worker process, started at once: it imports while its caller goes on."""
+    """One worker process, started at once: it imports while its caller goes on.
 
-    def __init__(self, command: Sequence[str] = WORKER_COMMAND) -> None:
+    The default command (:data:`WORKER_COMMAND` and the modules to preload) is not run as a
+    command: the worker is forked from multiprocessing's fork server, which imported those
+    modules once for every worker of the process (:class:`_ForkedProcess`).  Any other
+    command is started as a process of its own (:class:`_CommandProcess`).
+    """
+
+    def __init__(
+        self, command: Sequence[str] = WORKER_COMMAND, server_environment: dict | None = None
+    ) -> None:
         self.command = tuple(command)
-        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self._process = subprocess.Popen(
-            list(self.command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            encoding="utf-8",
-        )
+        preload = _preload_of(self.command)
+        if preload is not None and FORK_SERVER_METHOD in multiprocessing.get_all_start_methods():
+            self._process: _ForkedProcess | _CommandProcess = _ForkedProcess(
+                preload, server_environment or {}
+            )
+        else:
+            self._process = _CommandProcess(self.command)
 
     def ask(self, request: dict) -> dict | None:
         """Send one request and wait for its answer; None if the worker is gone."""
-        try:
-            self._process.stdin.write(json.dumps(request) + "\n")
-            self._process.stdin.flush()
-        except OSError:
-            return None
-        line = self._process.stdout.readline()
-        return json.loads(line) if line else None
+        return self._process.ask(request)
 
     def close(self) -> tuple[int, str]:
         """End the worker (it exits when its input ends); its exit code and what it logged."""
-        with contextlib.suppress(OSError):
-            self._process.stdin.close()
-        try:
-            code = self._process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            code = self._process.wait()
-        self._process.stdout.close()
-        self._stderr.seek(0)
-        log = self._stderr.read()
-        self._stderr.close()
-        return code, log
+        return self._process.close()
 
 
-def start_workers(count: int, command: Sequence[str] = WORKER_COMMAND) -> list[Worker]:
-    """*count* workers, started now, for a later :func:`execute_notebooks` (which closes them)."""
-    return [Worker(command) for _ in range(max(0, count))]
+def _preload_of(command: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The modules to preload if *command* is the default worker's, else None."""
+    if command[: len(WORKER_COMMAND)] == WORKER_COMMAND:
+        return command[len(WORKER_COMMAND) :]
+    return None
+
+
+def start_workers(
+    count: int, command: Sequence[str] = WORKER_COMMAND, server_environment: dict | None = None
+) -> list[Worker]:
+    """*count* workers, started now, for a later :func:`execute_notebooks` (which closes them).
+
+    *server_environment* is added to the environment of the fork server, if this starts it.
+    """
+    return [Worker(command, server_environment) for _ in range(max(0, count))]
 
 
 def close_workers(workers: Sequence[Worker]) -> None:
     """End workers that got no notebooks, at once: a worker still importing is not waited for."""
     for worker in workers:
-        with contextlib.suppress(OSError):
-            worker._process.kill()
+        worker._process.kill()
         worker.close()
 
 
@@ -161,8 +163,10 @@ class Execution:
         allow_errors: bool = False,
         worker_command: Sequence[str] = WORKER_COMMAND,
         started: Sequence[Worker] = (),
+        server_environment: dict | None = None,
     ) -> None:
         self._limit = max(0, workers)
+        self._server_environment = server_environment
         self._options = {"timeout": timeout, "allow_errors": allow_errors}
         self._command = tuple(worker_command)
         self._spare = list(started)
@@ -238,7 +242,7 @@ class Execution:
                 self._changed.notify_all()
 
     def _run_jobs(self, worker: Worker | None) -> None:
-        worker = worker or Worker(self._command)
+        worker = worker or Worker(self._command, self._server_environment)
         pending: Job | None = None
         try:
             while not self._stop.is_set():
@@ -271,7 +275,7 @@ class Execution:
                 if not result.ok and not (self._sealed and self._taken == len(self._names)):
                     # A failed page must not leave its state (modules it changed) to the next.
                     _finish(worker)
-                    worker = Worker(self._command)
+                    worker = Worker(self._command, self._server_environment)
         finally:
             code, log = worker.close()
         if pending is not None:

@@ -1,7 +1,9 @@
 """The page-execution worker process: notebooks in IPython's own shell (performance only).
 
-``shared_kernels`` starts this process (``run_worker``, through ``shared_kernels.WORKER_COMMAND``)
-and sends it one notebook at a time; see that module for why pages run this way.
+``shared_kernels`` starts this process and sends it one notebook at a time; see that module for
+why pages run this way.  A worker is either forked from multiprocessing's fork server, which has
+imported this module and the page modules once (:func:`serve_forked`), or a process of its own
+started with a command (:func:`run_worker`, through ``shared_kernels.WORKER_COMMAND``).
 """
 
 from __future__ import annotations
@@ -9,9 +11,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import nbformat
+
+# What the fork server imports for every worker, besides the page modules it is given: the
+# shell (and the kernel it takes its language_info from) that _ShellExecutor builds.
+SHELL_MODULES = (
+    "ipykernel.ipkernel",
+    "IPython.core.displayhook",
+    "IPython.core.displaypub",
+    "IPython.core.interactiveshell",
+)
 
 
 def run_worker() -> None:
@@ -23,6 +34,47 @@ def run_worker() -> None:
     os.dup2(2, 1)  # anything else written to stdout (kernel, libraries) goes to stderr
     sys.stdout = sys.stderr
     log = os.fdopen(os.dup(2), "w", encoding="utf-8")  # the worker's own messages
+
+    def reply(answer: dict) -> None:
+        protocol.write(json.dumps(answer) + "\n")
+        protocol.flush()
+
+    _serve((json.loads(line) for line in sys.stdin), reply, log, sys.argv[1:])
+
+
+def serve_forked(connection, log_path: str, preload: Sequence[str], environ: dict) -> None:
+    """A worker forked from the fork server: requests and answers go through *connection*.
+
+    Everything the process writes (kernel and library messages, tracebacks) goes to the file
+    *log_path*, which the caller reads when the worker ends.  The environment is the caller's
+    now (the fork server's is that of the moment it started).
+    """
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.environ.clear()
+    os.environ.update(environ)
+    # As in a kernel (and a ``python -c`` worker), a page's own folder comes first on the path.
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+
+    def requests() -> Iterable[dict]:
+        while True:
+            try:
+                yield json.loads(connection.recv_bytes())
+            except EOFError:  # the caller closed its end: no more pages
+                return
+
+    def reply(answer: dict) -> None:
+        connection.send_bytes(json.dumps(answer).encode("utf-8"))
+
+    _serve(requests(), reply, sys.stderr, preload)
+
+
+def _serve(
+    requests: Iterable[dict], reply: Callable[[dict], None], log, preload: Sequence[str]
+) -> None:
     # debugpy, which ipykernel imports, warns that it cannot see frozen modules; a kernel
     # process is started with -Xfrozen_modules=off for it, which would slow every import.
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -30,30 +82,32 @@ def run_worker() -> None:
 
     code = 0
     try:
-        _worker_loop(sys.stdin, protocol, log, sys.argv[1:])
+        _worker_loop(requests, reply, log, preload)
     except BaseException:  # noqa: BLE001 - told to the caller, which raises WorkerDied
         traceback.print_exc(file=log)
         code = 1
     # Nothing is left to save: exiting at once skips the collector's walk over every page's
     # leftovers at interpreter teardown.
+    sys.stdout.flush()
     log.flush()
     os._exit(code)
 
 
-def _worker_loop(requests, protocol, log, preload: Sequence[str] = ()) -> None:
+def _worker_loop(
+    requests: Iterable[dict], reply: Callable[[dict], None], log, preload: Sequence[str] = ()
+) -> None:
     import importlib
 
     shell = _ShellExecutor()
     for module in preload:
         try:
             # A module may warm itself up (render starts vl-convert's engine: 1-2 s a process).
+            # Never in the fork server: the engine's threads would not survive the fork.
             getattr(importlib.import_module(module), "warm_up", lambda: None)()
         except Exception as error:  # noqa: BLE001 - the page that needs it fails, and falls back
             print(f"[review] the worker could not import {module}: {error}", file=log)
-    for line in requests:
-        answer = shell.run(json.loads(line))
-        protocol.write(json.dumps(answer) + "\n")
-        protocol.flush()
+    for request in requests:
+        reply(shell.run(request))
 
 
 class _NotReproduced(Exception):
