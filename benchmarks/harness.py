@@ -792,6 +792,9 @@ def run(
 ) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
     host = machine()  # the load average is the one at the start of the run
+    # The code measured is the tree as the run starts (the snapshot below); taken later, the
+    # status would always show the run's own partial results as uncommitted changes.
+    code = git_commit(repo)
     work = Path(tempfile.mkdtemp(prefix="review-bench-"))
     logs = out / "logs"
     results: dict[int, dict[str, Any]] = {}
@@ -810,7 +813,7 @@ def run(
         "duration_seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
         "machine": host,
         "repeats": repeats,
-        **git_commit(repo),
+        **code,
         "smoke": smoke,
         "scales": {str(s): r for s, r in results.items()},
         "targets": targets(results),

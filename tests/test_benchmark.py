@@ -141,6 +141,28 @@ def test_cold_and_execution_off_builds_each_start_without_the_builds_memos(tmp_p
     assert starts["1x-noop"] == [True, True, True]  # rebuilds do reuse them
 
 
+def test_a_run_from_a_clean_tree_is_recorded_clean(tmp_path, monkeypatch):
+    """The commit and its status are the ones the run measured, taken before it writes anything."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for args in (["init", "-q"], ["add", "-A"]):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    (repo / "README.md").write_text("x\n", encoding="utf-8")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "add", "README.md"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=repo, check=True)
+    monkeypatch.setattr(benchmark, "snapshot_package", lambda repo, work: work)
+    monkeypatch.setattr(benchmark, "run_scale", lambda *a, **k: {"sizes": {}, "data": {"rows": 1}})
+    monkeypatch.setattr(benchmark, "markdown_report", lambda report, out: "")
+    report = benchmark.run(repo, repo / "benchmarks", [1, 10], repeats=1)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert report["commit"] == head and report["dirty"] is False
+    (repo / "README.md").write_text("changed\n", encoding="utf-8")
+    assert benchmark.run(repo, repo / "benchmarks", [1], repeats=1)["dirty"] is True
+
+
 def test_the_package_snapshot_carries_its_bytecode(tmp_path, monkeypatch):
     import importlib.util
 
