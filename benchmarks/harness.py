@@ -99,18 +99,16 @@ def load_average() -> float | None:
         return None
 
 
-def repeated(runs: int, measure: Any) -> dict[str, Any]:
-    """Call *measure* (returning a dict with ``seconds``) *runs* times; keep every run.
+def _timed(measure: Any) -> dict[str, Any]:
+    load = load_average()
+    result = measure()
+    result["load_at_start"] = load
+    return result
 
-    The result is the first run's dict with ``seconds`` replaced by the median, plus
-    ``min``, ``median``, ``max`` and ``runs`` (seconds, load at its start, pages executed).
-    """
-    results = []
-    for _ in range(max(1, runs)):
-        load = load_average()
-        result = measure()
-        result["load_at_start"] = load
-        results.append(result)
+
+def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first run's dict with ``seconds`` replaced by the median, plus ``min``, ``median``,
+    ``max`` and ``runs`` (seconds, load at its start, pages executed)."""
     seconds = [r["seconds"] for r in results]
     summary = dict(results[0])
     summary.update(
@@ -124,6 +122,25 @@ def repeated(runs: int, measure: Any) -> dict[str, Any]:
         ],
     )
     return summary
+
+
+def repeated(runs: int, measure: Any) -> dict[str, Any]:
+    """Call *measure* (returning a dict with ``seconds``) *runs* times; keep every run."""
+    return _summary([_timed(measure) for _ in range(max(1, runs))])
+
+
+def interleaved(runs: int, *measures: Any) -> list[dict[str, Any]]:
+    """Like ``repeated`` for several measures at once, taken in turn (A B A B A B).
+
+    For timings that a target divides: on this shared machine a single build moves by seconds
+    from one minute to the next, and a block of A's followed by a block of B's puts that drift
+    into their ratio.
+    """
+    results: list[list[dict[str, Any]]] = [[] for _ in measures]
+    for _ in range(max(1, runs)):
+        for bucket, measure in zip(results, measures, strict=True):
+            bucket.append(_timed(measure))
+    return [_summary(bucket) for bucket in results]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,27 +636,17 @@ def run_scale(
             f"synthetic data at {scale}× has {result['validation']['errors']} validation errors"
         )
     label = f"{scale}x"
-    if not smoke:
-        log(f"{scale}×: build with execution off")
-        off_out = work / f"scale-{scale}-off"
-        config = execution_off_config(root, work / f"noexec-{scale}.yml")
+    off_out = work / f"scale-{scale}-off"
+    config = execution_off_config(root, work / f"noexec-{scale}.yml")
 
-        def execution_off() -> dict[str, Any]:
-            # Cold too: the build's memos (validation verdict, evidence join) live in
-            # ROOT/_build whatever the output path, and runs 2 and 3 would reuse them.
-            shutil.rmtree(off_out, ignore_errors=True)
-            shutil.rmtree(root / "_build", ignore_errors=True)
-            return build(
-                root,
-                f"{label}-execution-off-{next(counter)}",
-                logs,
-                config=config,
-                output=off_out,
-            )
-
-        result["build_execution_off"] = repeated(repeats, execution_off)
+    def execution_off() -> dict[str, Any]:
+        # Cold too: the build's memos (validation verdict, evidence join) live in
+        # ROOT/_build whatever the output path, and later runs would reuse them.
         shutil.rmtree(off_out, ignore_errors=True)
-        log(f"{scale}×: cold build")
+        shutil.rmtree(root / "_build", ignore_errors=True)
+        return build(
+            root, f"{label}-execution-off-{next(counter)}", logs, config=config, output=off_out
+        )
 
     def cold() -> dict[str, Any]:
         # The chart bundle and the provenance live in ROOT/_build: each cold build starts from nothing.
@@ -647,7 +654,15 @@ def run_scale(
         return build(root, f"{label}-cold-{next(counter)}", logs)
 
     try:
-        result["build_cold"] = repeated(1 if smoke else repeats, cold)
+        if smoke:
+            result["build_cold"] = repeated(1, cold)
+        else:
+            # Their ratio is a target: taken in turn, ending with a cold build (the rebuilds
+            # below start from it).
+            log(f"{scale}×: builds with execution off and cold, in turn (×{repeats})")
+            result["build_execution_off"], result["build_cold"] = interleaved(
+                repeats, execution_off, cold
+            )
     except BuildFailed as failure:
         # A page that cannot execute at this scale is itself a finding: record it, then measure
         # the rest of the book with execution errors shown in the page instead of stopping.
@@ -655,9 +670,12 @@ def run_scale(
         log(
             f"{scale}×: build failed on {', '.join(failure.pages) or 'unknown pages'}; retrying with errors allowed"
         )
+        if not smoke:
+            result["build_execution_off"] = repeated(repeats, execution_off)
         tolerate_errors(root)
         shutil.rmtree(root / "_build", ignore_errors=True)
         result["build_cold"] = build(root, f"{label}-cold-errors-allowed", logs)
+    shutil.rmtree(off_out, ignore_errors=True)
     log(f"{scale}×: no-op rebuild")
     result["rebuild_noop"] = repeated(
         repeats, lambda: build(root, f"{label}-noop-{next(counter)}", logs)

@@ -139,6 +139,28 @@ def test_cold_and_execution_off_builds_each_start_without_the_builds_memos(tmp_p
     assert starts["1x-execution-off"] == [False, False, False]
     assert starts["1x-cold"] == [False, False, False]
     assert starts["1x-noop"] == [True, True, True]  # rebuilds do reuse them
+    # The two builds whose ratio is a target are taken in turn, a cold one last.
+    kinds = [label.rsplit("-", 1)[0] for label, _ in seen][:6]
+    assert kinds == ["1x-execution-off", "1x-cold"] * 3
+
+
+def test_interleaved_timings_take_their_measures_in_turn(monkeypatch):
+    calls: list[str] = []
+    clock = iter([3.0, 10.0, 1.0, 12.0, 2.0, 11.0])
+
+    def measure(name):
+        def run():
+            calls.append(name)
+            return {"seconds": next(clock)}
+
+        return run
+
+    monkeypatch.setattr(benchmark, "load_average", lambda: 0.5)
+    off, cold = benchmark.interleaved(3, measure("off"), measure("cold"))
+    assert calls == ["off", "cold"] * 3
+    assert (off["min"], off["median"], off["max"]) == (1.0, 2.0, 3.0)
+    assert (cold["seconds"], [r["seconds"] for r in cold["runs"]]) == (11.0, [10.0, 12.0, 11.0])
+    assert cold["runs"][0]["load_at_start"] == 0.5
 
 
 def test_a_run_from_a_clean_tree_is_recorded_clean(tmp_path, monkeypatch):
