@@ -25,9 +25,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from strict_build import strict_build
 
 from benchmarks.browser import CHROMIUM, launch_chromium
 
@@ -229,23 +227,10 @@ class PageWatcher:
 
 def run_jupyter_book(root: Path, timeout: float = 900) -> Path:
     """``jupyter-book build ROOT -W -n --keep-going``; returns ROOT/_build/html or fails with the log."""
-    exe = Path(sys.executable).with_name("jupyter-book")
-    command = [
-        str(exe) if exe.exists() else shutil.which("jupyter-book") or "jupyter-book",
-        "build",
-        str(root),
-        "-W",
-        "-n",
-        "--keep-going",
-    ]
-    env = {k: v for k, v in os.environ.items() if k != "REVIEW_ROOT"}
-    result = subprocess.run(
-        command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    log = strict_build(root, timeout=timeout)
     site = root / "_build" / "html"
-    if result.returncode != 0 or not (site / "index.html").is_file():
-        log = (result.stdout + "\n" + result.stderr)[-8000:]
-        raise AssertionError(f"jupyter-book build {root} failed ({result.returncode}):\n{log}")
+    if not (site / "index.html").is_file():
+        raise AssertionError(f"jupyter-book build {root} wrote no index.html:\n{log[-8000:]}")
     return site
 
 

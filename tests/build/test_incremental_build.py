@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from strict_build import strict_build
 
 from neuroimmune_review import provenance
 
 REPO = Path(__file__).resolve().parents[2]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 PAGES = ["book/antidepressants/overview", "book/antidepressants/ssri", "book/antidepressants/tca"]
 PACKAGE = REPO / "src" / "neuroimmune_review"
 _snapshot: dict[str, Path] = {}  # the package copy the builds import, so tests may edit it
@@ -24,18 +21,7 @@ _snapshot: dict[str, Path] = {}  # the package copy the builds import, so tests 
 def _build(root: Path) -> set[str]:
     """Build *root* strictly; return the pages whose notebooks were executed (per their records)."""
     started = time.time_ns()
-    env = {k: v for k, v in os.environ.items() if k != "REVIEW_ROOT"}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_snapshot["dir"]), env.get("PYTHONPATH", "")) if p
-    )
-    result = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(root), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    strict_build(root, pythonpath=_snapshot["dir"], timeout=600)
     return provenance.executed_since(root, started)
 
 

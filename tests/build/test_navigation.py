@@ -8,35 +8,23 @@ with the navigation memo deleted before every build (neither cache nor skip), an
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from strict_build import strict_build
 
 from neuroimmune_review.build import navigation
 
 REPO = Path(__file__).resolve().parents[2]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 PAGE = "book/antidepressants/tca"
 WRITTEN = re.compile(r"writing output\.\.\. .*?\[\s*\d+%\]\s+(?:\x1b\[[0-9;]*m)?([\w/-]+)")
 
 
 def _build(root: Path) -> list[str]:
     """Build *root* strictly; return the pages Sphinx wrote."""
-    env = {k: v for k, v in os.environ.items() if k != "REVIEW_ROOT"}
-    result = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(root), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return WRITTEN.findall(result.stdout)
+    return WRITTEN.findall(strict_build(root, timeout=600))
 
 
 def _site(root: Path) -> dict[str, bytes]:

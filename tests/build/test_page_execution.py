@@ -63,6 +63,20 @@ def test_execution_off_or_nothing_to_run_starts_no_worker(monkeypatch):
     assert id(app) not in page_execution._executions
 
 
+def test_nothing_to_read_opens_no_execution_cache(monkeypatch):
+    # A no-op build reads no page: the cache look-up (jupyter-cache, SQLAlchemy) is not made.
+    def fail(*args, **kwargs):
+        raise AssertionError("no execution cache expected")
+
+    monkeypatch.setattr(page_execution, "_execution_cache", fail)
+    monkeypatch.setattr(shared_kernels, "Worker", fail)
+    app = _app()
+    page_execution.execute_in_shared_kernels(app, _env(), [])
+    assert id(app) not in page_execution._executions
+    with pytest.raises(AssertionError, match="no execution cache"):
+        page_execution.execute_in_shared_kernels(app, _env(), ["book/index"])
+
+
 class _FakeCache:
     def __init__(self):
         self.cached = []

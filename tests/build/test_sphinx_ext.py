@@ -44,16 +44,3 @@ def test_validation_runs_again_only_when_what_it_reads_changes(tmp_path, monkeyp
         messages.append(str(caught.value))
     assert len(runs) == 3 and messages[0] == messages[1]
     assert "data validation failed" in messages[0] and "evidence.csv" in messages[0]
-
-
-def test_nothing_to_read_sets_up_no_executor(monkeypatch):
-    # A no-op build reads no page: the executor (and the cache look-up that imports
-    # jupyter-cache with SQLAlchemy) is not set up; pages to read go to it as before.
-    calls = []
-    monkeypatch.setattr(
-        sphinx_ext, "execute_in_shared_kernels", lambda app, env, docnames: calls.append(docnames)
-    )
-    sphinx_ext.execute_pages_to_read(object(), object(), [])
-    assert calls == []
-    sphinx_ext.execute_pages_to_read(object(), object(), ["book/index"])
-    assert calls == [["book/index"]]

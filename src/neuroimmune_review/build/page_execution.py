@@ -142,7 +142,13 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
     uncached, so myst-nb executes and reports it as usual; a worker that dies stops the
     build, since it would otherwise fall back silently to one kernel per page.
     ``REVIEW_EXECUTION_WORKERS=0`` turns this off.
+
+    With nothing to read (a no-op build) nothing is set up: looking at the execution cache
+    imports jupyter-cache and SQLAlchemy (about 0.5 s of CPU).  Workers started early are
+    closed at ``build-finished`` (:func:`close_early_workers`).
     """
+    if not docnames:
+        return
     early = _early_workers.pop(id(app), [])
     _read_notebooks.clear()
     nb_config = env.mystnb_config

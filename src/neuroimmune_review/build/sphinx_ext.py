@@ -129,18 +129,6 @@ def _validate_first(root: Path) -> None:
         )
 
 
-def execute_pages_to_read(app: Sphinx, env, docnames) -> None:
-    """``env-before-read-docs``: the pages about to be read go to the shared kernels.
-
-    With nothing to read (a no-op build) there is nothing to execute: the executor is not
-    set up at all, since looking at the execution cache imports jupyter-cache and SQLAlchemy
-    (about 0.5 s of CPU, the largest import left in a no-op build).  Workers started early
-    for pages that then need no reading are closed at ``build-finished`` as usual.
-    """
-    if docnames:
-        execute_in_shared_kernels(app, env, docnames)
-
-
 def inject_tracking_cell(app: Sphinx, docname: str, source: list[str]) -> None:
     """``source-read``: a hidden first code cell naming the page (see ``build.tracking``)."""
     source[0] = with_tracking_cell(docname, source[0])
@@ -352,7 +340,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("source-read", wait_for_execution)
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", begin_build)
-    app.connect("env-before-read-docs", execute_pages_to_read)
+    app.connect("env-before-read-docs", execute_in_shared_kernels)
     app.connect("env-updated", keep_formatted, priority=900)  # after sphinxcontrib-bibtex's
     app.connect("build-finished", close_early_workers)
     app.connect("build-finished", publish_downloads)
