@@ -177,6 +177,34 @@ def test_answers_no_page_records_are_pruned(repo_copy):
     assert provenance.last_check.queries_run == 0
 
 
+def test_a_page_whose_answers_survive_a_data_change_needs_no_query_in_later_checks(repo_copy):
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    record = provenance.record_path("book/antidepressants/ssri", repo_copy)
+    executed_at = record.stat().st_mtime_ns
+    old_files = next(iter(_record_inputs(record).values()))["files"]
+    _append_probe_row(repo_copy, "amitriptyline", "book/antidepressants/tca")
+    pages = ["book/antidepressants/ssri", "book/antidepressants/tca"]
+    assert provenance.stale_pages(repo_copy, pages) == ["book/antidepressants/tca"]
+    # The SSRI page's answer held over the new file: its record now names that file ...
+    new_files = next(iter(_record_inputs(record).values()))["files"]
+    assert new_files != old_files
+    assert new_files == {rel: provenance.file_digest(repo_copy / rel) for rel in new_files}
+    assert record.stat().st_mtime_ns == executed_at  # ... and still says when it executed
+    assert "book/antidepressants/ssri" not in provenance.executed_since(repo_copy, executed_at + 1)
+    _execute_page("book/antidepressants/tca", drug_class="TCA")
+    provenance.prune_answers(repo_copy)  # keeps the answers over the new file: a record names them
+    provenance._ANSWERS.clear()
+    assert provenance.stale_pages(repo_copy, pages) == []
+    assert provenance.last_check.queries_run == 0
+
+
+def _record_inputs(record):
+    import json
+
+    return json.loads(record.read_text(encoding="utf-8"))["inputs"]
+
+
 def test_a_build_that_kept_no_answer_and_executed_nothing_skips_the_pruning(repo_copy):
     _execute_page("book/antidepressants/ssri", drug_class="SSRI")
     _execute_page("book/antidepressants/tca", drug_class="TCA")
