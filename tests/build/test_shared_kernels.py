@@ -375,3 +375,55 @@ def test_a_forked_worker_does_not_run_the_callers_script_again(tmp_path):
     )
     assert run.stdout.strip() == "['42\\n', '42\\n']", run.stdout + run.stderr
     assert script.with_suffix(".runs").read_text(encoding="utf-8") == "ran\n"
+
+
+TEARDOWN_CHECK = """
+from nbformat.v4 import new_code_cell, new_notebook
+from neuroimmune_review.build import shared_kernels
+
+page = new_notebook(cells=[new_code_cell("print(6 * 7)")])
+page.metadata["kernelspec"] = {"name": "python3"}
+workers = shared_kernels.start_workers(1, shared_kernels.worker_command(["slow_teardown"]))
+[result] = shared_kernels.execute_notebooks(
+    [shared_kernels.Job("a", page)], workers=1, timeout=60, started=workers
+)
+print(result.notebook.cells[0].outputs[0]["text"] if result.ok else result.error)
+"""
+
+SLOW_TEARDOWN = """
+import os, sys, time
+
+class TornDown:
+    def __init__(self):  # what __del__ needs, kept: module globals may be gone by then
+        self.path, self.open, self.sleep = os.environ["REVIEW_TEST_TORN"], open, time.sleep
+
+    def __del__(self):  # runs when the interpreter tears its modules down
+        self.sleep(2)
+        with self.open(self.path, "a") as file:
+            file.write("torn down\\n")
+
+KEPT = TornDown()
+"""
+
+
+def test_the_fork_server_leaves_without_tearing_down_its_heap(tmp_path):
+    """When the build's process exits, the fork server (which holds the build's stdout and
+    stderr) exits at once instead of tearing down pandas, Altair and the evidence: a reader of
+    the build's output no longer waits for it."""
+    import subprocess
+
+    (tmp_path / "slow_teardown.py").write_text(SLOW_TEARDOWN, encoding="utf-8")
+    torn = tmp_path / "torn.txt"
+    run = subprocess.run(
+        [sys.executable, "-c", TEARDOWN_CHECK],
+        capture_output=True,  # waits for every holder of the pipes, the server included
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "REVIEW_TEST_TORN": str(torn),
+            "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        },
+    )
+    assert run.stdout.strip() == "42", run.stdout + run.stderr
+    assert not torn.exists(), torn.read_text(encoding="utf-8")
