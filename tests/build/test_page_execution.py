@@ -3,6 +3,7 @@ is a build error, not a fallback."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -252,3 +253,49 @@ def test_myst_nb_is_handed_the_notebook_already_read_once(monkeypatch):
     assert wrapped("/b/p.md", "md", "nb", "text").read("text") == "parsed text"
     assert wrapped("/b/q.md", "md", "nb", "other").read("other") == "parsed other"
     assert parsed == ["text", "other"]
+
+
+def test_a_page_is_parsed_once_for_the_stale_check_and_its_execution(tmp_path, monkeypatch):
+    """notebook_of, asked twice for the same page and text in one build (the stale check finds
+    its cache records by content, then the page is sent to a worker), parses it once; a page
+    whose text changed is parsed again."""
+    from myst_nb.core import read
+
+    parsed = []
+
+    def create_nb_reader(path, md_config, nb_config, content):
+        return read.NbReader(lambda text: parsed.append(text) or new_notebook(), md_config)
+
+    monkeypatch.setattr(read, "create_nb_reader", create_nb_reader)
+    monkeypatch.setattr(page_execution, "_read_notebooks", {})
+    page = tmp_path / "p.md"
+    page.write_text("# P\n", encoding="utf-8")
+    app = SimpleNamespace(config=SimpleNamespace(source_encoding="utf-8"))
+    env = SimpleNamespace(doc2path=lambda docname: str(tmp_path / f"{docname}.md"))
+    env.myst_config = env.mystnb_config = None
+    first = page_execution.notebook_of(app, env, "p")
+    assert page_execution.notebook_of(app, env, "p") is first and len(parsed) == 1
+    page.write_text("# P, edited\n", encoding="utf-8")
+    assert page_execution.notebook_of(app, env, "p") is not first and len(parsed) == 2
+
+
+def test_the_page_that_took_longest_last_time_is_started_first(tmp_path, monkeypatch):
+    """With two workers the page that executed longest last time goes first; the others keep
+    Sphinx's reading order. The times are those of the pages executed, kept between builds."""
+    good = shared_kernels.Job("book/good", new_notebook(cells=[new_code_cell("print(1)")]))
+    bad = shared_kernels.Job("book/bad", new_notebook(cells=[new_code_cell("1 / 0")]))
+    app = SimpleNamespace(parallel=1, doctreedir=str(tmp_path))
+    assert page_execution._longest_first(app, ["a", "b", "c"], 2) == ["a", "b", "c"]  # no times
+    _execute_in_one_worker(monkeypatch, app, [(good, "good.md"), (bad, "bad.md")])
+    memo = tmp_path / page_execution.SECONDS_MEMO
+    seconds = json.loads(memo.read_text(encoding="utf-8"))
+    assert list(seconds) == ["book/good"] and 0 < seconds["book/good"] < 30  # a failed page: none
+    memo.write_text('{"b": 0.2, "c": 1.5, "x": 9.0, "a": 0.1}', encoding="utf-8")
+    assert page_execution._longest_first(app, ["a", "b", "c"], 2) == ["c", "a", "b"]
+    assert page_execution._longest_first(app, ["a", "b", "c"], 3) == ["c", "b", "a"]
+    assert page_execution._longest_first(app, ["a", "b", "c"], 1) == ["a", "b", "c"]
+    page_execution._remember_seconds(app, {"a": 2.0})  # merged with the times already known
+    assert page_execution._longest_first(app, ["a", "b", "c"], 2) == ["a", "b", "c"]
+    assert json.loads(memo.read_text(encoding="utf-8"))["c"] == 1.5
+    memo.write_text("not json", encoding="utf-8")
+    assert page_execution._longest_first(app, ["a", "b", "c"], 2) == ["a", "b", "c"]

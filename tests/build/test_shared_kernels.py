@@ -427,3 +427,13 @@ def test_the_fork_server_leaves_without_tearing_down_its_heap(tmp_path):
     )
     assert run.stdout.strip() == "42", run.stdout + run.stderr
     assert not torn.exists(), torn.read_text(encoding="utf-8")
+
+
+def test_the_language_info_written_out_is_ipykernels():
+    """The fork server no longer imports ipykernel (ZMQ, Tornado) for this one dict."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    from neuroimmune_review.build import shell_worker
+
+    assert shell_worker.language_info() == IPythonKernel.language_info
+    assert "ipykernel.ipkernel" not in shell_worker.SHELL_MODULES
