@@ -143,6 +143,90 @@ def test_gap_map_figure_embeds_one_row_per_mediator(root):
     assert "Counts use intervention effects only" in synthesis.gap_summary().data
 
 
+def _gap_map_with_altair(figure) -> dict:
+    """The gap map as the page built it with Altair before its spec was assembled as data."""
+    import altair as alt
+
+    from neuroimmune_review.pages.synthesis import common
+    from neuroimmune_review.pages.synthesis.gap_map import ARM_TITLES
+
+    embedded = figure.data
+    classes = synthesis.antidepressant_classes()
+    cell_fields = ["drug_class", "n_sources", "n_findings", "mix", "types", "source_names"]
+    y = alt.Y("mediator:N", title=None, sort="ascending")
+    x = alt.X("drug_class:N", title=None, sort=classes, axis=alt.Axis(orient="top", labelAngle=-40))
+    place = [
+        alt.Tooltip("drug_class:N", title="Class"),
+        alt.Tooltip("mediator:N", title="Mediator"),
+    ]
+    grid = (
+        alt.Chart()
+        .transform_flatten(["classes"], as_=["drug_class"])
+        .mark_rect(fill="#F2F2F2", stroke="#FFFFFF", strokeWidth=2)
+        .encode(x=x, y=y, tooltip=place)
+    )
+    largest = synthesis.gap_map_table()["n_sources"].max()
+    bubbles = (
+        alt.Chart()
+        .transform_flatten(["cells"], as_=["cell"])
+        .transform_calculate(**{name: f"datum.cell.{name}" for name in cell_fields})
+        .mark_point(filled=True, opacity=0.9)
+        .encode(
+            x=x,
+            y=y,
+            size=alt.Size(
+                "n_sources:Q",
+                scale=alt.Scale(range=[40, 380], zero=False),
+                legend=common._count_legend("Distinct sources", largest),
+            ),
+            **common._colour_and_shape(
+                "mix:N", "Evidence mix", common.MIX_COLOURS, common.MIX_SHAPES
+            ),
+            tooltip=[
+                *place,
+                alt.Tooltip("n_sources:Q", title="Distinct sources"),
+                alt.Tooltip("n_findings:Q", title="Rows"),
+                alt.Tooltip("types:N", title="Evidence types"),
+                alt.Tooltip("mix:N", title="Mix"),
+                alt.Tooltip("source_names:N", title="Sources"),
+            ],
+        )
+    )
+    axes = set(embedded["axis_label"])
+    order = [synthesis.th_axis_labels()[a] for a in synthesis.th_axes()]
+    panels = [
+        alt.layer(
+            grid.transform_filter(alt.datum.axis_label == axis),
+            bubbles.transform_filter(alt.datum.axis_label == axis),
+            data=embedded,
+        ).properties(
+            width=alt.Step(40),
+            height=alt.Step(17),
+            title=alt.TitleParams(
+                f"{axis} mediators" if axis in ARM_TITLES else axis,
+                anchor="start",
+                fontSize=13,
+                fontWeight="bold",
+            ),
+        )
+        for axis in order
+        if axis in axes
+    ]
+    chart = alt.vconcat(*panels, spacing=8).resolve_scale(x="shared").configure_view(stroke=None)
+    return chart.to_dict()
+
+
+def test_gap_map_spec_is_the_one_altair_built(root):
+    # The spec is assembled as data for speed; it must stay the chart Altair made of the same
+    # table (same JSON, so the same compiled Vega and the same page).
+    figure = synthesis.gap_map()
+    spec = figure.spec()
+    expected = _gap_map_with_altair(figure)
+    del spec["description"], spec["usermeta"]
+    assert json.dumps(spec, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert len(spec["vconcat"]) >= 2 and len(spec["datasets"]) == 1
+
+
 # ---------------------------------------------------------------------------
 # Contested findings
 
