@@ -70,12 +70,19 @@ def test_nothing_to_read_opens_no_execution_cache(monkeypatch):
         raise AssertionError("no execution cache expected")
 
     monkeypatch.setattr(page_execution, "_execution_cache", fail)
+    monkeypatch.setattr(page_execution, "_cache_lookup", fail)
     monkeypatch.setattr(shared_kernels, "Worker", fail)
     app = _app()
     page_execution.execute_in_shared_kernels(app, _env(), [])
     assert id(app) not in page_execution._executions
-    with pytest.raises(AssertionError, match="no execution cache"):
-        page_execution.execute_in_shared_kernels(app, _env(), ["book/index"])
+    # Pages to read are looked up (nb_cache, or jupyter-cache when it cannot answer).
+    looked_up = []
+    monkeypatch.setattr(page_execution, "_cache_lookup", lambda env: looked_up.append(env))
+    monkeypatch.setattr(page_execution, "notebook_of", lambda app, env, docname: None)
+    env = _env(execution_excludepatterns=[])
+    env.doc2path = lambda docname: f"{docname}.md"
+    page_execution.execute_in_shared_kernels(app, env, ["book/index"])
+    assert looked_up == [env]
 
 
 class _FakeCache:

@@ -18,7 +18,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import provenance
-from . import shared_kernels
+from . import nb_cache, shared_kernels
 from .likely_work import LAST_BUILD, likely_executions
 from .tracking import with_tracking_cell
 
@@ -173,7 +173,7 @@ def execute_in_shared_kernels(app: Sphinx, env, docnames) -> None:
         started=early,
         server_environment=_server_environment(app),
     )
-    pending = _Pending(execution, _execution_cache(env))
+    pending = _Pending(execution, env)
     hand_read_notebooks_to_myst_nb()
     try:
         for job, path in _pages_to_execute(app, env, _longest_first(app, docnames, workers)):
@@ -246,12 +246,19 @@ def _remember_seconds(app: Sphinx, seconds: dict[str, float]) -> None:
 class _Pending:
     """The executions started by :func:`execute_in_shared_kernels`, claimed page by page."""
 
-    def __init__(self, execution: shared_kernels.Execution, cache) -> None:
-        self.execution, self.cache = execution, cache
+    def __init__(self, execution: shared_kernels.Execution, env) -> None:
+        self.execution, self._env, self._cache = execution, env, None
         self.seconds: dict[str, float] = {}  # docname: execution time, of pages executed
         self.paths: dict[str, Path] = {}  # docname: source path, of every page submitted
         self.claimed: set[str] = set()
         self.cached = 0
+
+    @property
+    def cache(self):
+        """The execution cache, opened when the first result is stored (with SQLAlchemy)."""
+        if self._cache is None:
+            self._cache = _execution_cache(self._env)
+        return self._cache
 
 
 _executions: dict[int, _Pending] = {}  # by id(app), from env-before-read-docs
@@ -311,9 +318,7 @@ def _pages_to_execute(app: Sphinx, env, docnames) -> Iterator[tuple[shared_kerne
     from pathlib import PurePosixPath
 
     nb_config = env.mystnb_config
-    cache = _execution_cache(env)
-    # A cold build's cache is empty: no page can match (hashing each one cost ~4 ms).
-    cached = bool(cache.list_cache_records())
+    is_cached = _cache_lookup(env)
     for docname in docnames:
         path = Path(env.doc2path(docname))
         posix = PurePosixPath(path.as_posix())
@@ -326,14 +331,38 @@ def _pages_to_execute(app: Sphinx, env, docnames) -> Iterator[tuple[shared_kerne
             continue  # per-page execution settings: leave the page to myst-nb
         if not any(cell.cell_type == "code" and cell.source.strip() for cell in notebook.cells):
             continue
-        if cached:
-            try:
-                cache.match_cache_notebook(notebook)
-                continue  # already cached
-            except KeyError:
-                pass
+        if is_cached(notebook):
+            continue
         cwd = None if nb_config.execution_in_temp else str(path.parent)
         yield shared_kernels.Job(docname, notebook, cwd), path
+
+
+def _cache_lookup(env):
+    """Whether the execution cache holds a notebook, asked without SQLAlchemy where
+    ``nb_cache`` can (a prose edit's page is found there), else through jupyter-cache."""
+    path = env.mystnb_config.execution_cache_path or ".jupyter_cache"
+    try:
+        # A cold build's cache is empty: no page can match (hashing each one cost ~4 ms).
+        if not nb_cache.has_records(path):
+            return lambda notebook: False
+
+        def is_cached(notebook) -> bool:
+            try:
+                return nb_cache.record(path, notebook) is not None
+            except nb_cache.Unsupported:
+                return _cached_in_jupyter_cache(env, notebook)
+
+        return is_cached
+    except nb_cache.Unsupported:
+        return lambda notebook: _cached_in_jupyter_cache(env, notebook)
+
+
+def _cached_in_jupyter_cache(env, notebook) -> bool:
+    try:
+        _execution_cache(env).match_cache_notebook(notebook)
+        return True
+    except KeyError:
+        return False
 
 
 def _execution_cache(env):

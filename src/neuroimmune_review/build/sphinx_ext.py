@@ -176,6 +176,15 @@ def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
         cache.remove_cache(pk)
 
 
+def serve_cache_hits(app: Sphinx) -> None:
+    """``builder-inited``: myst-nb takes a re-read page's cached outputs from ``nb_cache``
+    (jupyter-cache's files, read without importing SQLAlchemy); misses go to jupyter-cache."""
+    if getattr(app.config, "nb_execution_mode", None) == "cache":
+        from .nb_cache import serve_hits_to_myst_nb
+
+        serve_hits_to_myst_nb()
+
+
 def publish_downloads(app: Sphinx, exception) -> None:
     """Copy the data files into the site, so readers download exactly what the pages were built from."""
     if exception is not None or app.builder.format != "html":
@@ -336,6 +345,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", use_bytecode_cache)  # compiled theme templates, kept
     app.connect("builder-inited", keep_compiled_validators)  # compiled notebook schemas, kept
     app.connect("builder-inited", keep_navigation)  # sidebar toctrees kept, parents not rewritten
+    app.connect("builder-inited", serve_cache_hits)  # cached pages without SQLAlchemy
     app.connect("source-read", inject_tracking_cell)
     app.connect("source-read", wait_for_execution)
     app.connect("env-get-outdated", outdated_pages)
