@@ -63,7 +63,9 @@ def test_phone_opens_and_closes_each_sidebar(open_page, toggle, dialog, link_tex
     assert box and box["width"] > 200, "the opened sidebar is too narrow to read"
     page.keyboard.press("Escape")
     page.wait_for_function(f"!document.querySelector('{dialog}').open")
-    assert not links.first.is_visible()
+    # The theme moves the links back out of the dialog on its "close" event, which the browser
+    # fires a task after `open` drops: a check in between saw them still laid out (1 run in 5).
+    expect(links.first).to_be_hidden(timeout=2000)
 
 
 def test_desktop_hides_and_shows_the_navigation(open_page):
