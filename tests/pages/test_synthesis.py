@@ -212,7 +212,12 @@ def _gap_map_with_altair(figure) -> dict:
         for axis in order
         if axis in axes
     ]
-    chart = alt.vconcat(*panels, spacing=8).resolve_scale(x="shared").configure_view(stroke=None)
+    chart = (
+        alt.vconcat(*panels, spacing=8)
+        .resolve_scale(x="shared")
+        .configure_view(stroke=None)
+        .configure_legend(orient="top", direction="horizontal", columns=2)
+    )
     return chart.to_dict()
 
 

@@ -26,6 +26,7 @@ from conftest import REPO, WAIT_FOR_CHARTS, PageWatcher
 VIEWPORTS = {"phone": (390, 844), "desktop": (1366, 900)}
 TABLE_PAGE = "book/antidepressants/ssri.html"
 EXPLORER = "book/synthesis/explorer.html"
+GAP_MAP = "book/synthesis/gap-map.html"
 REFERENCES = "book/about/references.html"
 
 
@@ -170,6 +171,7 @@ OVERFLOW = """async () => {
     const holder = box.matches("figure") ? box : box.closest(".review-table");
     const cue = holder.querySelector(".review-scroll-cue");
     found.push({
+      kind: box.matches("figure") ? "chart" : "table",
       what: (box.querySelector("figcaption, caption") || {textContent: box.className}).textContent.slice(0, 60),
       sticksOut: rect.right > right, wide, cue: visible(cue),
       scrollWidth: box.scrollWidth, clientWidth: box.clientWidth,
@@ -217,6 +219,29 @@ def test_no_chart_or_table_overflows_without_a_cue_on_a_phone(
         context.close()
     assert measured > len(pages), "too few charts and tables measured"
     assert not problems, "\n".join(problems)
+
+
+def test_gap_map_fits_a_desktop_column(browser, site_server):
+    """At 1280 px the whole gap map, legends included, is in view without scrolling sideways.
+
+    With its legends at the right it was 757 px wide in a 672 px column, and the legend was cut
+    off at the column's edge.  (Most chapter matrices still scroll sideways on a desktop, with
+    their cue: they have a column per mediator.)
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(site_server + GAP_MAP, wait_until="load")
+        assert page.evaluate(WAIT_FOR_CHARTS), f"{GAP_MAP}: charts not drawn"
+        charts = [box for box in page.evaluate(OVERFLOW)["found"] if box["kind"] == "chart"]
+    finally:
+        context.close()
+    assert len(charts) == 1, charts
+    assert not charts[0]["wide"], (
+        f"the gap map needs sideways scrolling on a desktop "
+        f"({charts[0]['scrollWidth']} px in {charts[0]['clientWidth']} px)"
+    )
+    assert not charts[0]["cue"], "the scroll cue shows on a desktop"
 
 
 MARKS_IN_VIEW = """(selector) => {

@@ -269,7 +269,12 @@ def _gap_spec(
     return {
         "$schema": alt.SCHEMA_URL,
         # Altair's default view size, which its charts carried (unused: every panel has steps).
-        "config": {"view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None}},
+        "config": {
+            "view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None},
+            # Legends above the map: at its right they made it 757 px wide, and a desktop
+            # column (672 px) cut them off.
+            "legend": {"orient": "top", "direction": "horizontal", "columns": 2},
+        },
         "data": {"name": name},
         "datasets": {name: values},
         "resolve": {"scale": {"x": "shared"}},
