@@ -279,7 +279,11 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
                 "panel:N",
                 title=None,
                 sort=_panel_order(),
-                header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"),
+                # Each panel's label above it, not in a column of its own at the left: that
+                # column took ~200 px of every matrix's width (a phone showed two mediators).
+                header=alt.Header(
+                    labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold"
+                ),
             ),
             tooltip=[
                 alt.Tooltip("intervention:N", title="Intervention"),
