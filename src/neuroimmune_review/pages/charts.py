@@ -245,6 +245,7 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
         else []
     )
     chart, values = _compact_chart(table, fields)
+    drawn_directions = set(table["Direction"])
     chart = (
         chart
         # The panel label is built in the browser from its two parts, not shipped per mark.
@@ -260,9 +261,14 @@ def effects_matrix(rows: pd.DataFrame, title: str, subject: str) -> Figure:
                 **({"scale": alt.Scale(domain=mediators)} if mediators else {}),
             ),
             y=alt.Y("intervention:N", title=None, sort="ascending"),
+            # A slot per direction this chart has, in the vocabulary's order: a slot for each of
+            # the five made every mediator's column 45 px wide, mostly empty.
             xOffset=alt.XOffset(
                 "Direction:N",
-                scale=alt.Scale(domain=list(labels.values())),
+                scale=alt.Scale(
+                    domain=[label for label in labels.values() if label in drawn_directions]
+                    or list(labels.values())
+                ),
             ),
             color=alt.Color(
                 "Direction:N",
