@@ -512,6 +512,12 @@ def receptor_matrix() -> Figure:
                 alt.Tooltip("note:N", title="Basis"),
             ],
         )
-        .properties(width=alt.Step(18), height=alt.Step(30), title=alt.Title(title, anchor="start"))
+        .properties(
+            # 16 px a class, the title on two lines: the chart was 706 px wide in a 688 px
+            # desktop column, and the H1 column and the title's end were cut off.
+            width=alt.Step(16),
+            height=alt.Step(30),
+            title=alt.Title(textwrap.wrap(title, 50), anchor="start"),
+        )
     )
     return Figure(chart=chart, title=title, description=description, data=pairs)
