@@ -249,9 +249,16 @@ def _class_group(rows: pd.DataFrame) -> pd.Series:
     )
 
 
-def _antidepressant_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows["drug_class"].isin(antidepressant_classes())]
+# *columns*: only those of the rows kept.  Performance: a page that only counts (the claim
+# types of its scope, its sources) takes a column or two of the rows instead of copying the
+# join's 22 (at 1000x ~0.1 s per copy of 357,000 rows).
 
 
-def _effects(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows["claim_type"].isin(EFFECT_CLAIMS)]
+def _antidepressant_rows(rows: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    keep = rows["drug_class"].isin(antidepressant_classes()).to_numpy()
+    return rows[keep] if columns is None else rows.loc[keep, columns]
+
+
+def _effects(rows: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    keep = rows["claim_type"].isin(EFFECT_CLAIMS).to_numpy()
+    return rows[keep] if columns is None else rows.loc[keep, columns]
