@@ -216,7 +216,8 @@ def _distinct_findings(rows: pd.DataFrame, by: list[str] | None = None) -> pd.Da
     """One row per distinct finding (of *by* + ``_FINDING``), with ``n_rows``, its rows."""
     if "n_rows" in rows:
         return rows
-    columns = [*(by or []), *_FINDING]
+    # (A past version's evidence may lack a column: its verdicts are of no rows then.)
+    columns = [c for c in (*(by or []), *_FINDING) if c in rows.columns]
     if rows.empty:
         return pd.DataFrame(columns=[*columns, "n_rows"])
     return rows.groupby(columns, sort=False, dropna=False).size().reset_index(name="n_rows")
@@ -314,9 +315,10 @@ def class_verdicts(
     """:func:`class_verdict` of every class in *classes*, splitting *joined* once."""
     # Performance: one filter and one groupby over the evidence instead of one full-table
     # filter per class (the rows of each class are the same as class_rows gives).
-    effects = joined
-    if "claim_type" in effects.columns:
-        effects = effects[effects["claim_type"] == "intervention_effect"]
+    # Only the columns a verdict reads: a filter of the whole join copied its 22 columns.
+    effects = joined[[c for c in ("drug_class", *_FINDING) if c in joined.columns]]
+    if "claim_type" in joined.columns:
+        effects = effects[(joined["claim_type"] == "intervention_effect").to_numpy()]
     findings = _distinct_findings(effects, ["drug_class"])
     by_class = dict(iter(findings.groupby("drug_class", sort=False)))
     return {c: _verdict_of_rows(by_class.get(c, findings.iloc[0:0]), c) for c in classes}
