@@ -366,3 +366,22 @@ def test_compile_memo_serves_new_rows_of_named_datasets_and_urls(tmp_path, monke
     render.compile_vega(first)
     monkeypatch.setattr(vl_convert, "vegalite_to_vega", lambda *a, **k: pytest.fail("compiled"))
     assert json.dumps(render.compile_vega(second), sort_keys=True) == expected
+
+
+def test_compile_memo_fills_a_text_only_where_it_came_out_whole(tmp_path, monkeypatch):
+    import vl_convert
+
+    from neuroimmune_review import render
+
+    _review_copy(tmp_path, monkeypatch)
+    spec = _layered([{"n": 1}], [{"k": "a"}])
+    real = vl_convert.vegalite_to_vega
+
+    def quoting(vl_spec, *args, **kwargs):  # a compiler that puts the description in a text
+        out = real(vl_spec, *args, **kwargs)
+        out["description"] = f"{out['description']} (chart)"
+        return out
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_vega", quoting)
+    assert render.compile_vega(spec) == quoting(spec)
+    assert "__review_vega_memo__" not in json.dumps(render.compile_vega(spec))

@@ -273,8 +273,8 @@ def warm_up() -> None:
 # as the compiler merges identical inline sources), and so are the top-level ``description``
 # and ``usermeta``, which the compiler copies (they carry counts that change with each row);
 # that spec is compiled once and kept, and the real values are put back where the
-# placeholders came out.  Key: the digest of the
-# placeholder spec's JSON in its own key order (the compiler's output follows it), plus
+# placeholders came out.  Key: the digest of the placeholder spec's JSON in its own key
+# order (the compiler's output follows it), plus
 # vl-convert's version, the Vega-Lite version it compiles for by default (its latest) and
 # its Vega version.  A compile in which any placeholder does not come out exactly once is not
 # kept that way: the chart is compiled with its values, then and in later builds (a "direct"
@@ -314,9 +314,11 @@ _ALTAIR_DATASET = re.compile(r"data-[0-9a-f]{32}")
 _NAME_MARK = "7e57ab1e0ddba11c0ffee000"  # + 8 hex digits: an Altair-like name, numbered
 
 
-def _with_placeholders(spec: dict[str, Any]) -> tuple[str, list[Any], dict[str, str]]:
+def _with_placeholders(
+    spec: dict[str, Any],
+) -> tuple[str, list[Any], dict[str, int], dict[str, str]]:
     """*spec*'s JSON with its values left out (see above); the values, by placeholder number;
-    the dataset names put in, by placeholder name.
+    the texts' placeholders, with their numbers; the dataset names, by placeholder name.
 
     An array of rows becomes ``[{_PLACEHOLDER: i}]`` (still an array of objects, which the
     compiler checks for); the top-level ``usermeta`` ``{_PLACEHOLDER: i}``; the top-level
@@ -326,6 +328,7 @@ def _with_placeholders(spec: dict[str, Any]) -> tuple[str, list[Any], dict[str, 
     """
     values: list[Any] = []
     numbers: dict[str, int] = {}
+    texts: dict[str, int] = {}
 
     def number(value: Any) -> int:
         text = json.dumps(value, sort_keys=True)
@@ -336,7 +339,9 @@ def _with_placeholders(spec: dict[str, Any]) -> tuple[str, list[Any], dict[str, 
 
     def text(value: str, suffix: str = "") -> str:
         values.append(value)  # never shared: a text is its own placeholder kind
-        return f"{_PLACEHOLDER}:{len(values) - 1}:{suffix}"
+        token = f"{_PLACEHOLDER}:{len(values) - 1}:{suffix}"
+        texts[token] = len(values) - 1
+        return token
 
     def rows(value: Any) -> Any:
         # Only non-empty arrays of objects: the compiler looks at whether rows are objects.
@@ -384,12 +389,14 @@ def _with_placeholders(spec: dict[str, Any]) -> tuple[str, list[Any], dict[str, 
     ):
         names[f"data-{_NAME_MARK}{i:08x}"] = name
         shape_text = shape_text.replace(name, f"data-{_NAME_MARK}{i:08x}")
-    return shape_text, values, names
+    return shape_text, values, texts, names
 
 
-def _filled(compiled_text: str, values: list[Any], names: dict[str, str]) -> Any | None:
+def _filled(
+    compiled_text: str, values: list[Any], texts: dict[str, int], names: dict[str, str]
+) -> Any | None:
     """The compiled spec with the placeholders replaced; None unless each value's placeholder
-    occurs exactly once and each name's only as the whole name."""
+    occurs exactly once, as a whole value, and each name's only as the whole name."""
     if compiled_text.count(_NAME_MARK) != sum(compiled_text.count(n) for n in names):
         return None  # a name the compiler changed (or took apart): not filled
     for placeholder, name in names.items():
@@ -401,11 +408,10 @@ def _filled(compiled_text: str, values: list[Any], names: dict[str, str]) -> Any
             node = node[0]  # an array of rows: [{_PLACEHOLDER: i}]
         if isinstance(node, dict) and list(node) == [_PLACEHOLDER]:
             i = node[_PLACEHOLDER]
-        elif isinstance(node, str) and node.startswith(f"{_PLACEHOLDER}:"):
-            digits = node.split(":")[1]
-            i = int(digits) if digits.isdigit() else None
-            if i is not None and 0 <= i < len(values) and not isinstance(values[i], str):
-                i = None
+            if i in texts.values():
+                i = None  # a text's number in an object's place
+        elif isinstance(node, str) and node in texts:
+            i = texts[node]
         else:
             return None
         if not (isinstance(i, int) and 0 <= i < len(values)):
@@ -462,7 +468,7 @@ def compile_vega(spec: dict[str, Any]) -> dict[str, Any]:
         import vl_convert
 
         return vl_convert.vegalite_to_vega(spec)
-    shape_text, values, names = _with_placeholders(spec)
+    shape_text, values, texts, names = _with_placeholders(spec)
     key = json.dumps([_compiler_versions(), shape_text])
     path = folder / f"{hashlib.sha256(key.encode()).hexdigest()}{_MEMO_SUFFIX}"
     try:
@@ -473,7 +479,7 @@ def compile_vega(spec: dict[str, Any]) -> dict[str, Any]:
         with contextlib.suppress(OSError):
             os.utime(path)  # used by this build: pruned last
         if isinstance(entry.get("vega"), str):
-            filled = _filled(entry["vega"], values, names)
+            filled = _filled(entry["vega"], values, texts, names)
             if filled is not None:
                 return filled
         if entry.get("direct"):
@@ -486,7 +492,7 @@ def compile_vega(spec: dict[str, Any]) -> dict[str, Any]:
         compiled = json.dumps(vl_convert.vegalite_to_vega(json.loads(shape_text)))
     except ValueError:  # the chart's own error, if it has one, comes from compiling it
         compiled = None
-    filled = _filled(compiled, values, names) if compiled is not None else None
+    filled = _filled(compiled, values, texts, names) if compiled is not None else None
     entry = {"key": key, "vega": compiled} if filled is not None else {"key": key, "direct": True}
     _remember(folder, path, entry)
     return filled if filled is not None else vl_convert.vegalite_to_vega(spec)
