@@ -1,5 +1,6 @@
 """Rendering escapes curator text and keeps charts self-contained."""
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -273,11 +274,15 @@ def _page_figures(patch: pytest.MonkeyPatch) -> dict[str, list[Figure]]:
         namespace: dict = {}
         start = len(drawn)
         for _line, code in cells:
-            *body, last = code.splitlines() or [""]
-            exec("\n".join(body), namespace)  # noqa: S102 - the chapter's own cells
-            value = eval(last, namespace) if last and "import " not in last else None  # noqa: S307
-            if last and "import " in last:
-                exec(last, namespace)  # noqa: S102
+            # As a kernel runs a cell: its statements, then its last expression displayed.
+            tree = ast.parse(code)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            exec(compile(tree, page, "exec"), namespace)  # noqa: S102 - the chapter's own cells
+            value = (
+                eval(compile(ast.Expression(last.value), page, "eval"), namespace)  # noqa: S307
+                if last
+                else None
+            )
             for method in ("_repr_mimebundle_", "_repr_html_"):
                 if hasattr(value, method):
                     getattr(value, method)()

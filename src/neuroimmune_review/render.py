@@ -6,6 +6,9 @@ emitted inside a ``<script type="application/json">`` block; ``build/static/revi
 compiler.  A table is plain HTML that reads without scripts; ``build/static/review-tables.js``
 adds sorting, a filter and, on narrow screens, row details.  Nothing is loaded from another
 host, and curator-supplied text reaches the page only as escaped JSON or escaped HTML.
+
+Long by design: compiling a chart (``compile_vega``, with its memo of compiled shapes and the
+checks that a kept compile fits the chart) is part of drawing it, and Figure is its only user.
 """
 
 from __future__ import annotations
