@@ -1,5 +1,6 @@
 """Rendering escapes curator text and keeps charts self-contained."""
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -148,3 +149,244 @@ def test_the_stale_checks_queries_load_without_altair():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+# --- the compile memo (render.compile_vega) ---------------------------------------------------
+
+
+def _review_copy(tmp_path, monkeypatch) -> Path:
+    """A review root whose _build/ is private to the test (only what the memo needs)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "_toc.yml").write_text("root: index\n", encoding="utf-8")
+    monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def _layered(rows: list[dict], other: list[dict]) -> dict:
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": f"{len(rows)} rows",
+        "usermeta": {"review": {"rows": len(rows)}},
+        "datasets": {"named": other},
+        "vconcat": [
+            {"data": {"values": rows}, "mark": "bar", "encoding": {"x": {"field": "n"}}},
+            {"data": {"name": "named"}, "mark": "point", "encoding": {"y": {"field": "k"}}},
+            {"data": {"values": rows}, "mark": "tick", "encoding": {"x": {"field": "n"}}},
+        ],
+    }
+
+
+def test_compile_memo_gives_vl_convert_output_without_starting_it(tmp_path, monkeypatch):
+    import vl_convert
+
+    from neuroimmune_review import render
+
+    root = _review_copy(tmp_path, monkeypatch)
+    first = _layered([{"n": 1}, {"n": 2}], [{"k": "a"}])
+    assert render.compile_vega(first) == vl_convert.vegalite_to_vega(first)
+    memo = root / "_build" / ".memo" / "vega"
+    assert len(list(memo.iterdir())) == 1
+    # New values, same shape: served from the memo, and vl-convert is not called.
+    second = _layered([{"n": i} for i in range(40)], [{"k": "b"}, {"k": "c"}])
+    expected = vl_convert.vegalite_to_vega(second)
+    calls = []
+    monkeypatch.setattr(vl_convert, "vegalite_to_vega", lambda *a, **k: calls.append(a))
+    assert render.compile_vega(second) == expected
+    assert calls == []
+    # A new shape is a miss.
+    monkeypatch.undo()
+    monkeypatch.setenv("REVIEW_ROOT", str(root))
+    third = {**second, "vconcat": second["vconcat"][:2]}
+    assert render.compile_vega(third) == vl_convert.vegalite_to_vega(third)
+    assert len(list(memo.iterdir())) == 2
+
+
+def test_compile_memo_falls_back_when_a_placeholder_does_not_come_out_once(tmp_path, monkeypatch):
+    import vl_convert
+
+    from neuroimmune_review import render
+
+    _review_copy(tmp_path, monkeypatch)
+    spec = _layered([{"n": 1}], [{"k": "a"}])
+    real = vl_convert.vegalite_to_vega
+
+    def duplicating(vl_spec, *args, **kwargs):  # a compiler that copies the data twice
+        out = real(vl_spec, *args, **kwargs)
+        out["data"].append(dict(out["data"][0], name="copy"))
+        return out
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_vega", duplicating)
+    # Both copies hold the real values: not the first copy filled and a placeholder left.
+    compiled = render.compile_vega(spec)
+    assert compiled == duplicating(spec)
+    assert "__review_vega_memo__" not in json.dumps(compiled)
+    # ... and later builds compile it directly, with its values.
+    assert render.compile_vega(spec) == duplicating(spec)
+
+
+def test_compile_memo_keeps_a_bounded_number_of_entries(tmp_path, monkeypatch):
+    import os
+
+    from neuroimmune_review import render
+
+    root = _review_copy(tmp_path, monkeypatch)
+    monkeypatch.setattr(render, "_MEMO_KEEP", 3)
+    memo = root / "_build" / ".memo" / "vega"
+
+    def spec(mark: str) -> dict:
+        return {"mark": mark, "data": {"values": [{"n": 1}]}, "encoding": {"x": {"field": "n"}}}
+
+    specs = [spec(mark) for mark in ("bar", "point", "tick")]
+    for each in specs:
+        render.compile_vega(each)
+        for path in memo.iterdir():  # entries written earlier look older
+            os.utime(path, (path.stat().st_mtime - 10, path.stat().st_mtime - 10))
+    (memo.parent / "someone-elses.json").write_text("{}", encoding="utf-8")
+    render.compile_vega(specs[0])  # a hit: now the newest
+    render.compile_vega(spec("line"))
+    kept = {json.loads(p.read_text())["key"] for p in memo.iterdir()}
+    assert len(kept) == 3
+    assert not any('"point"' in key for key in kept)  # the least recently used went
+    assert (memo.parent / "someone-elses.json").exists()
+
+
+def _page_figures(patch: pytest.MonkeyPatch) -> dict[str, list[Figure]]:
+    """Every figure the review's pages draw at 1x: each page's cells run, results displayed."""
+    from test_chapter_cells import chapter_cells
+
+    from neuroimmune_review import provenance, render
+
+    repo = Path(__file__).resolve().parents[1]
+    patch.setenv("REVIEW_ROOT", str(repo))
+    drawn: list[Figure] = []
+    original = render.Figure.vega_spec
+
+    def recording(self):
+        drawn.append(self)
+        return original(self)
+
+    patch.setattr(render.Figure, "vega_spec", recording)
+    patch.setattr(render, "compile_vega", lambda spec: {})  # compiled in the test
+    figures = {}
+    for page, cells in chapter_cells().items():
+        docname = page.removesuffix(".md")
+        patch.setattr(provenance, "current_docname", lambda d=docname: d)
+        namespace: dict = {}
+        start = len(drawn)
+        for _line, code in cells:
+            # As a kernel runs a cell: its statements, then its last expression displayed.
+            tree = ast.parse(code)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            exec(compile(tree, page, "exec"), namespace)  # noqa: S102 - the chapter's own cells
+            value = (
+                eval(compile(ast.Expression(last.value), page, "eval"), namespace)  # noqa: S307
+                if last
+                else None
+            )
+            for method in ("_repr_mimebundle_", "_repr_html_"):
+                if hasattr(value, method):
+                    getattr(value, method)()
+                    break
+        if len(drawn) > start:
+            figures[docname] = drawn[start:]
+    return figures
+
+
+def test_compile_memo_matches_vl_convert_for_every_chart_of_the_review(tmp_path, monkeypatch):
+    import vl_convert
+
+    from neuroimmune_review import render
+
+    with monkeypatch.context() as patch:
+        figures = _page_figures(patch)
+    assert sum(map(len, figures.values())) > 20  # the pages really drew their charts
+    root = _review_copy(tmp_path, monkeypatch)
+    for docname, drawn in figures.items():
+        for figure in drawn:
+            spec = figure.spec()
+            direct = vl_convert.vegalite_to_vega(spec)
+            missed = render.compile_vega(spec)  # compiled with placeholders and kept
+            hit = render.compile_vega(spec)  # filled from the kept entry
+            # As text: 2 == 2.0 in Python, not on the page.
+            text = json.dumps(direct, sort_keys=True)
+            assert json.dumps(missed, sort_keys=True) == text, f"{docname}: {figure.title}"
+            assert json.dumps(hit, sort_keys=True) == text, f"{docname}: {figure.title}"
+    entries = [json.loads(p.read_text()) for p in (root / "_build/.memo/vega").iterdir()]
+    # The review's charts are all served from placeholders, none compiled directly.
+    assert entries and not any(entry.get("direct") for entry in entries)
+
+
+def test_warm_up_starts_vl_convert_only_for_an_empty_memo(tmp_path, monkeypatch):
+    import vl_convert
+
+    from neuroimmune_review import render
+
+    _review_copy(tmp_path, monkeypatch)
+    calls = []
+    real = vl_convert.vegalite_to_vega
+    monkeypatch.setattr(vl_convert, "vegalite_to_vega", lambda *a, **k: calls.append(a) or real(*a))
+    render.warm_up()  # a cold build: every chart will be compiled
+    assert len(calls) == 1
+    render.compile_vega({"mark": "bar", "data": {"values": [{"n": 1}]}})
+    calls.clear()
+    render.warm_up()  # charts kept: the engine starts on the first miss, if any
+    assert calls == []
+
+
+def test_compile_memo_gives_numbers_as_vl_convert_returns_them(tmp_path, monkeypatch):
+    import vl_convert
+
+    from neuroimmune_review import render
+
+    _review_copy(tmp_path, monkeypatch)
+    row = {
+        "integral": 2.0, "negative": -5.0, "zero": -0.0, "fraction": 0.1, "tiny": 5e-324,
+        "large": 1e20, "u32": 2**32 - 1, "u32_float": 2.0**32 - 1, "big": 2**32, "i32": -(2**31),
+        "below_i32": -(2**31) - 1, "big_float": 2.0**40, "unsafe_int": 2**60,
+        "nan": float("nan"), "inf": float("-inf"), "nested": [1.0, {"x": 3.0}], "flag": True,
+        "none": None, "text": "x\u2028y",
+    }  # fmt: skip
+    spec = {"mark": "point", "data": {"values": [row]}, "encoding": {"x": {"field": "zero"}}}
+    expected = json.dumps(vl_convert.vegalite_to_vega(spec), sort_keys=True)
+    render.compile_vega(spec)  # kept
+    assert json.dumps(render.compile_vega(spec), sort_keys=True) == expected
+
+
+def test_compile_memo_serves_new_rows_of_named_datasets_and_urls(tmp_path, monkeypatch):
+    import vl_convert
+
+    from neuroimmune_review import render
+
+    _review_copy(tmp_path, monkeypatch)
+
+    def spec(frame: pd.DataFrame, url: str) -> dict:
+        bars = alt.Chart(frame).mark_bar().encode(x="label:N", y="n:Q")
+        other = alt.Chart(alt.Data(url=url)).mark_point().encode(x="a:Q")
+        return Figure(chart=bars | other, title="T", description="D", data=frame).spec()
+
+    first = spec(pd.DataFrame({"label": ["a", "b"], "n": [1, 2]}), "../_static/x-1.json")
+    second = spec(pd.DataFrame({"label": ["c"], "n": [7]}), "../_static/x-2.json")
+    assert list(first["datasets"]) != list(second["datasets"])  # Altair names them by content
+    expected = json.dumps(vl_convert.vegalite_to_vega(second), sort_keys=True)
+    render.compile_vega(first)
+    monkeypatch.setattr(vl_convert, "vegalite_to_vega", lambda *a, **k: pytest.fail("compiled"))
+    assert json.dumps(render.compile_vega(second), sort_keys=True) == expected
+
+
+def test_compile_memo_fills_a_text_only_where_it_came_out_whole(tmp_path, monkeypatch):
+    import vl_convert
+
+    from neuroimmune_review import render
+
+    _review_copy(tmp_path, monkeypatch)
+    spec = _layered([{"n": 1}], [{"k": "a"}])
+    real = vl_convert.vegalite_to_vega
+
+    def quoting(vl_spec, *args, **kwargs):  # a compiler that puts the description in a text
+        out = real(vl_spec, *args, **kwargs)
+        out["description"] = f"{out['description']} (chart)"
+        return out
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_vega", quoting)
+    assert render.compile_vega(spec) == quoting(spec)
+    assert "__review_vega_memo__" not in json.dumps(render.compile_vega(spec))

@@ -175,3 +175,28 @@ def test_mixed_and_unstated_directions_are_sources_without_a_vote():
     )
     cv = ssri(evidence)
     assert (tnf(cv).sources, tnf(cv).voting, cv.unvoted_rows) == (3, 1, 2)
+
+
+def test_findings_alike_are_counted_once_with_their_number_of_rows(monkeypatch):
+    """Verdicts count distinct findings with their rows (sof._distinct_findings): the review's
+    evidence twice over gives the same verdicts with every row count doubled."""
+    from pathlib import Path
+
+    from neuroimmune_review import data
+
+    monkeypatch.setenv("REVIEW_ROOT", str(Path(__file__).resolve().parents[1]))
+    once = data.evidence()
+    twice = pd.concat([once, once], ignore_index=True)
+    single = sof.class_verdicts(once, data.DRUG_CLASSES)
+    double = sof.class_verdicts(twice, data.DRUG_CLASSES)
+    for name, cv in single.items():
+        other = double[name]
+        assert (other.rows, other.unvoted_rows) == (2 * cv.rows, 2 * cv.unvoted_rows)
+        assert other.reading.rows == 2 * cv.reading.rows
+        assert [g.verdict.rows for g in other.groups] == [2 * g.verdict.rows for g in cv.groups]
+        halved = [(g.family, g.role, g.mediators, g.reading) for g in other.groups]
+        assert halved == [(g.family, g.role, g.mediators, g.reading) for g in cv.groups]
+        assert sof.verdict_keys({name: cv}) == sof.verdict_keys({name: other})
+        # ... and the rows of each class as class_verdict is given them agree.
+        assert sof.class_verdict(once, name) == cv
+    assert sum(cv.rows for cv in single.values()) > 100  # the review's findings were read

@@ -6,14 +6,24 @@ emitted inside a ``<script type="application/json">`` block; ``build/static/revi
 compiler.  A table is plain HTML that reads without scripts; ``build/static/review-tables.js``
 adds sorting, a filter and, on narrow screens, row details.  Nothing is loaded from another
 host, and curator-supplied text reaches the page only as escaped JSON or escaped HTML.
+
+Long by design: compiling a chart (``compile_vega``, with its memo of compiled shapes and the
+checks that a kept compile fits the chart) is part of drawing it, and Figure is its only user.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import html
 import json
+import math
+import os
+import posixpath
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -88,9 +98,7 @@ class Figure:
 
     def vega_spec(self) -> dict[str, Any]:
         """The chart compiled to Vega: what the page embeds and the Vega runtime draws."""
-        import vl_convert
-
-        spec = vl_convert.vegalite_to_vega(self.spec())
+        spec = compile_vega(self.spec())
         if self.fill_width_reserve is not None and isinstance(spec.get("width"), int | float):
             low = spec.pop("width")
             high, reserve = low * 2.5, self.fill_width_reserve
@@ -244,10 +252,268 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def warm_up() -> None:
-    """Start vl-convert's engine (1-2 s in a new process) before the first chart needs it."""
+    """Start vl-convert's engine (1-2 s in a new process) if the build's charts will need it.
+
+    Only when the compile memo is empty (a cold build: every chart is compiled); otherwise the
+    engine starts on the first memo miss, and a rebuild whose charts kept their shapes (a new
+    evidence row) never starts it (~0.5 s of CPU a worker).
+    """
+    folder = _memo_folder()
+    if folder is not None and any(folder.glob(f"*{_MEMO_SUFFIX}")):
+        return
     import vl_convert
 
     vl_convert.vegalite_to_vega({"mark": "point", "data": {"values": []}})
+
+
+# ---------------------------------------------------------------------------------------------
+# The compile memo: Vega-Lite -> Vega without vl-convert when only the data values changed.
+#
+# Vega-Lite's compiler does not read inline data values (scale domains and the like are
+# computed by the Vega runtime from the data), so the compiled Vega depends on the spec with
+# its values left out.  Every inline ``data.values`` array of objects and every
+# ``datasets[...]`` array is replaced by a placeholder (identical arrays by one placeholder,
+# as the compiler merges identical inline sources), and so are the top-level ``description``
+# and ``usermeta``, which the compiler copies (they carry counts that change with each row);
+# that spec is compiled once and kept, and the real values are put back where the
+# placeholders came out.  Key: the digest of the placeholder spec's JSON in its own key
+# order (the compiler's output follows it), plus
+# vl-convert's version, the Vega-Lite version it compiles for by default (its latest) and
+# its Vega version.  A compile in which any placeholder does not come out exactly once is not
+# kept that way: the chart is compiled with its values, then and in later builds (a "direct"
+# entry).  tests/test_render.py compiles every chart of the review both ways.
+
+_MEMO_FOLDER = "vega"  # in provenance.MEMO_DIR; holds only this memo's files
+_MEMO_SUFFIX = ".vega.json"
+# Entries kept: one file per distinct compiled spec (the review draws a few dozen charts).
+# A hit refreshes its file's time, so pruning the oldest beyond this count, on a miss, keeps
+# every entry the last builds used and bounds the folder however often the shapes change.
+_MEMO_KEEP = 256
+_PLACEHOLDER = "__review_vega_memo__"
+
+
+def _memo_folder() -> Path | None:
+    from . import paths, provenance
+
+    try:
+        return paths.build_dir(paths.find_root()) / provenance.MEMO_DIR / _MEMO_FOLDER
+    except FileNotFoundError:  # a chart drawn outside any review (a test, a notebook)
+        return None
+
+
+@functools.cache
+def _compiler_versions() -> list[str]:
+    import vl_convert
+
+    def number(version: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in version.lstrip("v").split(".") if part.isdigit())
+
+    latest = max(vl_convert.get_vegalite_versions(), key=number)
+    return [vl_convert.__version__, latest, vl_convert.get_vega_version()]
+
+
+# Altair names a dataset after its rows ("data-" + their MD5), so the name changes with them.
+_ALTAIR_DATASET = re.compile(r"data-[0-9a-f]{32}")
+_NAME_MARK = "7e57ab1e0ddba11c0ffee000"  # + 8 hex digits: an Altair-like name, numbered
+
+
+def _with_placeholders(
+    spec: dict[str, Any],
+) -> tuple[str, list[Any], dict[str, int], dict[str, str]]:
+    """*spec*'s JSON with its values left out (see above); the values, by placeholder number;
+    the texts' placeholders, with their numbers; the dataset names, by placeholder name.
+
+    An array of rows becomes ``[{_PLACEHOLDER: i}]`` (still an array of objects, which the
+    compiler checks for); the top-level ``usermeta`` ``{_PLACEHOLDER: i}``; the top-level
+    ``description`` and each ``data.url`` the text ``_PLACEHOLDER:i:`` (a URL's extension
+    kept after it: the compiler reads the format from it).  Altair's dataset names become
+    names of the same form, numbered in the names' sorted order (the compiler may sort them).
+    """
+    values: list[Any] = []
+    numbers: dict[str, int] = {}
+    texts: dict[str, int] = {}
+
+    def number(value: Any) -> int:
+        text = json.dumps(value, sort_keys=True)
+        if text not in numbers:
+            numbers[text] = len(values)
+            values.append(value)
+        return numbers[text]
+
+    def text(value: str, suffix: str = "") -> str:
+        values.append(value)  # never shared: a text is its own placeholder kind
+        token = f"{_PLACEHOLDER}:{len(values) - 1}:{suffix}"
+        texts[token] = len(values) - 1
+        return token
+
+    def rows(value: Any) -> Any:
+        # Only non-empty arrays of objects: the compiler looks at whether rows are objects.
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return [{_PLACEHOLDER: number(value)}]
+        return walk(value)
+
+    def data(node: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for key, value in node.items():
+            if key == "values":
+                out[key] = rows(value)
+            elif key == "url" and isinstance(value, str):
+                out[key] = text(value, posixpath.splitext(value.split("?")[0])[1])
+            else:
+                out[key] = walk(value)
+        return out
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        return {
+            key: data(value) if key == "data" and isinstance(value, dict) else walk(value)
+            for key, value in node.items()
+        }
+
+    shape = {}
+    for key, value in spec.items():
+        if key == "datasets" and isinstance(value, dict):
+            shape[key] = {name: rows(array) for name, array in value.items()}
+        elif key == "usermeta":
+            shape[key] = {_PLACEHOLDER: number(value)}
+        elif key == "description" and isinstance(value, str):
+            shape[key] = text(value)
+        elif key == "data" and isinstance(value, dict):
+            shape[key] = data(value)
+        else:
+            shape[key] = walk(value)
+    shape_text = json.dumps(shape)
+    names = {}
+    for i, name in enumerate(
+        sorted(n for n in spec.get("datasets", {}) if _ALTAIR_DATASET.fullmatch(n))
+    ):
+        names[f"data-{_NAME_MARK}{i:08x}"] = name
+        shape_text = shape_text.replace(name, f"data-{_NAME_MARK}{i:08x}")
+    return shape_text, values, texts, names
+
+
+def _filled(
+    compiled_text: str, values: list[Any], texts: dict[str, int], names: dict[str, str]
+) -> Any | None:
+    """The compiled spec with the placeholders replaced; None unless each value's placeholder
+    occurs exactly once, as a whole value, and each name's only as the whole name."""
+    if compiled_text.count(_NAME_MARK) != sum(compiled_text.count(n) for n in names):
+        return None  # a name the compiler changed (or took apart): not filled
+    for placeholder, name in names.items():
+        compiled_text = compiled_text.replace(placeholder, name)
+    seen = [0] * len(values)
+
+    def token(node: Any) -> int | None:
+        if isinstance(node, list) and len(node) == 1 and isinstance(node[0], dict):
+            node = node[0]  # an array of rows: [{_PLACEHOLDER: i}]
+        if isinstance(node, dict) and list(node) == [_PLACEHOLDER]:
+            i = node[_PLACEHOLDER]
+            if i in texts.values():
+                i = None  # a text's number in an object's place
+        elif isinstance(node, str) and node in texts:
+            i = texts[node]
+        else:
+            return None
+        if not (isinstance(i, int) and 0 <= i < len(values)):
+            seen.append(0)  # a placeholder the compiler changed: never filled
+            return None
+        seen[i] += 1
+        return i
+
+    def walk(node: Any) -> Any:
+        i = token(node)
+        if i is not None:
+            return _as_compiled(values[i])
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, str) and _PLACEHOLDER in node:
+            seen.append(0)  # part of a text: never filled
+        return node
+
+    filled = walk(json.loads(compiled_text))
+    return filled if all(count == 1 for count in seen) else None
+
+
+def _as_compiled(node: Any) -> Any:
+    """*node* as it comes back from vl-convert's JavaScript, where numbers are JS numbers.
+
+    An integral number from -2**31 to 2**32 - 1 comes back an int (2.0 -> 2; -0.0 stays), any
+    other number a float (2**40 -> 1099511627776.0), NaN and infinities None: how vl-convert
+    hands V8's numbers to Python (tested against it).
+    """
+    kind = type(node)
+    if kind is str or kind is bool or node is None:
+        return node
+    if kind is float:
+        if node != node or node in (math.inf, -math.inf):
+            return None
+        if node.is_integer() and -(2**31) <= node < 2**32 and (node or math.copysign(1, node) > 0):
+            return int(node)
+        return node
+    if kind is int:
+        return node if -(2**31) <= node < 2**32 else float(node)
+    if kind is dict:
+        return {key: _as_compiled(value) for key, value in node.items()}
+    if kind is list:
+        return [_as_compiled(item) for item in node]
+    return node
+
+
+def compile_vega(spec: dict[str, Any]) -> dict[str, Any]:
+    """vl-convert's Vega for the Vega-Lite *spec*, through the compile memo above."""
+    folder = _memo_folder()
+    if folder is None:
+        import vl_convert
+
+        return vl_convert.vegalite_to_vega(spec)
+    shape_text, values, texts, names = _with_placeholders(spec)
+    key = json.dumps([_compiler_versions(), shape_text])
+    path = folder / f"{hashlib.sha256(key.encode()).hexdigest()}{_MEMO_SUFFIX}"
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        entry = None
+    if isinstance(entry, dict) and entry.get("key") == key:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used by this build: pruned last
+        if isinstance(entry.get("vega"), str):
+            filled = _filled(entry["vega"], values, texts, names)
+            if filled is not None:
+                return filled
+        if entry.get("direct"):
+            import vl_convert
+
+            return vl_convert.vegalite_to_vega(spec)
+    import vl_convert
+
+    try:
+        compiled = json.dumps(vl_convert.vegalite_to_vega(json.loads(shape_text)))
+    except ValueError:  # the chart's own error, if it has one, comes from compiling it
+        compiled = None
+    filled = _filled(compiled, values, texts, names) if compiled is not None else None
+    entry = {"key": key, "vega": compiled} if filled is not None else {"key": key, "direct": True}
+    _remember(folder, path, entry)
+    return filled if filled is not None else vl_convert.vegalite_to_vega(spec)
+
+
+def _remember(folder: Path, path: Path, entry: dict[str, Any]) -> None:
+    from .files import atomic_write
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(entry).encode("utf-8"), durable=False)
+        entries = sorted(
+            folder.glob(f"*{_MEMO_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
+        for old in entries[_MEMO_KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # only a cache (a worker pruning at the same time, a read-only build folder)
 
 
 def markdown(text: str) -> Any:

@@ -167,3 +167,16 @@ def test_source_ids_of_a_frame_are_each_rows_source_id():
     assert ids.dtype == object
     assert list(ids) == [data.source_id(row) for _, row in rows.iterrows()]
     assert ids[11] == ids[12] == f"{article}#2,3"
+
+
+def test_claim_type_counts_are_each_claim_types_sources_and_rows(monkeypatch):
+    from neuroimmune_review.pages import about
+    from neuroimmune_review.pages.counts import sources_phrase
+
+    monkeypatch.setenv("REVIEW_ROOT", str(ROOT))
+    rows = data.evidence()
+    labels = data.claim_type_labels()
+    table = about.claim_type_counts().frame
+    expected = [sources_phrase(rows[rows["claim_type"] == c]) for c in labels]
+    assert table["Sources (rows)"].tolist() == expected
+    assert len(set(expected)) > 1  # the claim types really differ

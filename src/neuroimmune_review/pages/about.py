@@ -49,15 +49,23 @@ def data_dictionary(resource: str) -> Table:
 
 def claim_type_counts() -> Table:
     """Rows and distinct sources of each claim type, in the order of data/datapackage.json."""
-    from .counts import sources_phrase
+    from .counts import sources_and_rows, sources_phrase
 
     rows = data.evidence()
     labels = data.claim_type_labels()
+    # Performance: one grouping instead of one filtered copy of the join per claim type (each
+    # copied every column of 357,000 rows at 1000x: 0.4 s); the same counts as sources_phrase.
+    counts = rows.groupby("claim_type", sort=False)["source_id"].agg(["nunique", "size"])
     frame = pd.DataFrame(
         {
             "Claim type": list(labels.values()),
             "Value in claim_type": list(labels),
-            "Sources (rows)": [sources_phrase(rows[rows["claim_type"] == c]) for c in labels],
+            "Sources (rows)": [
+                sources_and_rows(int(counts.at[c, "nunique"]), int(counts.at[c, "size"]))
+                if c in counts.index
+                else sources_and_rows(0, 0)
+                for c in labels
+            ],
             "Counted by the syntheses of what antidepressants do": [
                 "yes" if c == "intervention_effect" else "no" for c in labels
             ],

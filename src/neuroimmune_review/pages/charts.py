@@ -359,7 +359,9 @@ def class_overview() -> Figure:
     there (with a drug of that class) appears here without a code change."""
     classes = data.drug_classes()
     rows = data.evidence(claim_type="intervention_effect")
-    rows = rows[rows["drug_class"].isin(classes)]
+    # Only the columns counted below (a filter of all 22 copied them: 0.1 s at 1000x).
+    columns = ["drug_class", "direction", "source_id", "id"]
+    rows = rows.loc[rows["drug_class"].isin(classes).to_numpy(), columns]
     labels = data.direction_labels()
     table = (
         rows.groupby(["drug_class", "direction"])

@@ -141,7 +141,11 @@ def _class_chapters(rows) -> dict[str, str]:
     """
     chapters = rows["chapter"].unique()
     wanted = [c for c in chapters if c.startswith("book/antidepressants/")]
-    counts = rows.loc[rows["chapter"].isin(wanted)].groupby(["drug_class", "chapter"]).size()
+    counts = (
+        rows.loc[rows["chapter"].isin(wanted).to_numpy(), ["drug_class", "chapter"]]
+        .groupby(["drug_class", "chapter"])
+        .size()
+    )
     found: dict[str, str] = {}
     # Sorted by (class, chapter): the first chapter with a class's largest count wins.
     best: dict[str, int] = {}
@@ -205,7 +209,10 @@ def coverage_caveat() -> str:
     from ..bib import load_bibliography, reference_report
 
     data.references()  # the bibliography is an input of the page
-    report = reference_report(load_bibliography(paths.bib_path()), data.evidence())
+    # The evidence stays an input of the page as it always was, but the counts below are of
+    # reference numbers only: the report's evidence part (a pass over every row) is not asked.
+    data.evidence()
+    report = reference_report(load_bibliography(paths.bib_path()))
     return (
         "These verdicts rest only on the studies the source review cites, not on a systematic search, "
         f"and {report['resolved_count']} of its {report['reference_count']} reference numbers "

@@ -239,7 +239,8 @@ def source_labels(source_ids: list[str] | set[str]) -> dict[str, str]:
 def _with_sources(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     if "source_id" not in rows:  # the join has it: assigning it again copied every column
         rows = rows.assign(source_id=row_sources(rows))
-    return rows, source_labels(set(rows["source_id"]))
+    # unique() first: set() of a pandas column iterates its 357,000 values at 1000x.
+    return rows, source_labels(set(rows["source_id"].unique()))
 
 
 def _class_group(rows: pd.DataFrame) -> pd.Series:
@@ -249,9 +250,16 @@ def _class_group(rows: pd.DataFrame) -> pd.Series:
     )
 
 
-def _antidepressant_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows["drug_class"].isin(antidepressant_classes())]
+# *columns*: only those of the rows kept.  Performance: a page that only counts (the claim
+# types of its scope, its sources) takes a column or two of the rows instead of copying the
+# join's 22 (at 1000x ~0.1 s per copy of 357,000 rows).
 
 
-def _effects(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows["claim_type"].isin(EFFECT_CLAIMS)]
+def _antidepressant_rows(rows: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    keep = rows["drug_class"].isin(antidepressant_classes()).to_numpy()
+    return rows[keep] if columns is None else rows.loc[keep, columns]
+
+
+def _effects(rows: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    keep = rows["claim_type"].isin(EFFECT_CLAIMS).to_numpy()
+    return rows[keep] if columns is None else rows.loc[keep, columns]

@@ -42,7 +42,26 @@ def _per_direction(
     *pair* names the columns that identify a pair (the three keys, or one column numbering them).
     """
     keys = [*pair, "dorder", "direction"]
-    distinct = long[[*keys, column]].drop_duplicates().sort_values([*keys, column])
+    values = long[column]
+    if pair == ["pair"] and not values.isna().any():
+        # Performance: the distinct (pair, direction, value) triples in that order, as one
+        # sorted array of integers (values numbered in their sorted order; a direction is its
+        # dorder), not a drop_duplicates and a sort over strings (~0.1 s a call at 1000x).
+        codes, uniques = pd.factorize(values, sort=True)
+        dorder = long["dorder"].to_numpy()
+        n, width = len(uniques), len(DIRECTION_ORDER)
+        triples = np.unique((long["pair"].to_numpy() * width + dorder) * n + codes)
+        order = (triples // n) % width
+        distinct = pd.DataFrame(
+            {
+                "pair": triples // n // width,
+                "dorder": order,
+                "direction": np.array(DIRECTION_ORDER, dtype=object)[order],
+                column: uniques.to_numpy(dtype=object)[triples % n],
+            }
+        )
+    else:
+        distinct = long[[*keys, column]].drop_duplicates().sort_values([*keys, column])
     items = capped_per_group(distinct, keys, column, limit).reset_index(name="items")
     items["text"] = items["direction"].map(data.direction_labels()) + ": " + items["items"]
     return capped_per_group(items, pair, "text", len(items) + 1, separator=" | ")

@@ -473,8 +473,8 @@ def explorer_summary():
     rows = data.evidence()
     strata = explorer_strata()  # of every row, as data.evidence() gives them
     cells = strata.groupby(["intervention", "mediator"]).size()
-    ad = _antidepressant_rows(rows)
-    effects = _effects(rows)
+    ad = _antidepressant_rows(rows, ["source_id", "drug_class"])
+    effects = _effects(rows, ["source_id"])
     return markdown(
         f"The explorer draws on {sources_phrase(rows)} covering {_plural(rows['intervention'].nunique(), 'intervention')} "
         f"and conditions and {_plural(rows['mediator'].nunique(), 'mediator')} or outcomes, which fill "

@@ -334,7 +334,9 @@ def gap_summary():
     gaps = gap_findings()
     per_class = gaps["per_class"]
     parts = [
-        excluded_claims_sentence(_antidepressant_rows(data.evidence()), EFFECT_CLAIMS),
+        excluded_claims_sentence(
+            _antidepressant_rows(data.evidence(), ["claim_type"]), EFFECT_CLAIMS
+        ),
         f"Of the {gaps['cells']} class–mediator cells on the map, {gaps['filled']} hold any intervention effect.",
     ]
     if gaps["no_clinical_cytokine"]:

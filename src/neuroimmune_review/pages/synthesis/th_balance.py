@@ -15,7 +15,6 @@ from .common import (
     EFFECT_CLAIMS,
     _and_list,
     _antidepressant_rows,
-    _effects,
     antidepressant_classes,
     per_page,
 )
@@ -40,8 +39,15 @@ def th_votes(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     mixed results are 'no shift'.  Mediators the vocabulary calls pleiotropic (IL-6, IL-2) are
     read by their arm, as the Th1/Th2 account does: a Th1 mediator as pro-, a Th2 mediator as
     anti-inflammatory (``role_from_axis`` marks these votes)."""
-    rows = _antidepressant_rows(_effects(data.evidence() if rows is None else rows))
-    rows = rows[rows["th_axis"].isin(list(ARMS))].copy()
+    rows = data.evidence() if rows is None else rows
+    # One filter of the join (the rows _antidepressant_rows(_effects(rows)) keeps on the arms).
+    rows = rows[
+        (
+            rows["claim_type"].isin(EFFECT_CLAIMS)
+            & rows["drug_class"].isin(antidepressant_classes())
+            & rows["th_axis"].isin(list(ARMS))
+        ).to_numpy()
+    ].copy()
     from_axis = ~rows["inflammatory_role"].isin(["pro", "anti"])
     role = rows["inflammatory_role"].where(
         ~from_axis, rows["th_axis"].map({"Th1": "pro", "Th2": "anti"})
@@ -207,7 +213,7 @@ def th_balance_summary():
     c_more = clinical.loc[clinical["shift"] == SHIFT_MORE, "source_id"].nunique()
     pleio = votes[votes["role_from_axis"]]
     balanced = with_data[with_data["net"] == 0]
-    scope = _antidepressant_rows(data.evidence())
+    scope = _antidepressant_rows(data.evidence(), ["claim_type", "th_axis"])
     scope = scope[scope["th_axis"].isin(list(ARMS))]
     parts = [
         excluded_claims_sentence(scope, EFFECT_CLAIMS),
