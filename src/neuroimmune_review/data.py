@@ -2,6 +2,10 @@
 
 All readers go through the queries here, which are ``tracked``: the build knows which
 slice of the data each page used (see ``provenance``).
+
+Long by design: the evidence join, its copy on disk, the row hashes kept beside it and its
+extension by appended rows share one key (the files' digests, this code, pandas); split
+apart, a change to one could silently stop matching the others.
 """
 
 from __future__ import annotations
@@ -327,8 +331,8 @@ def _stored_hashes(stored: Path, rows: int) -> np.ndarray | None:
 
 
 def mark_plain_evidence(file: Path, digest: str | None = None) -> None:
-    """Remember that validation has just read ``data/evidence.csv`` on its plain path (every
-    physical line one record), by the file's content digest.  A join of a longer file starting with these bytes
+    """Remember that ``data/evidence.csv`` (whose content digest is *digest*) was read on the
+    validator's plain path: every physical line one record.  A join of a longer file starting with these bytes
     may then be extended by its new lines alone (``_appended_join``)."""
     if file.name != PLAIN_EVIDENCE:
         return

@@ -38,6 +38,7 @@ class CsvTable:
     header_line: int = 1
     # Well-formed records only; every column is text; the index is the record's first line.
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    plain: bool = False  # read on the plain path: every physical line one record
     _distinct: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def distinct(self, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -187,7 +188,7 @@ def read_csv_table(
         frame = _first_copies(header, frame)
         if len(set(header)) == len(header):
             _offer_to_readers(file, before, frame)
-        return CsvTable(path, header, 1, frame), problems
+        return CsvTable(path, header, 1, frame, plain=True), problems
 
     problems: list[Problem] = []
     decoded = decode_utf8(data)
@@ -266,8 +267,7 @@ def read_csv_table(
 
 def _offer_to_readers(file: Path, before, frame: pd.DataFrame) -> None:
     """Hand the frame to ``data``'s readers if the file did not change while it was read: a
-    build reads the tables again right after validating them.  The evidence file's bytes are
-    marked as read plain, for its join (``data.mark_plain_evidence``)."""
+    build reads the tables again right after validating them."""
     from .. import data
 
     try:
@@ -280,7 +280,6 @@ def _offer_to_readers(file: Path, before, frame: pd.DataFrame) -> None:
         after.st_ino,
     ):
         data.offer_parsed(file, after, frame)
-        data.mark_plain_evidence(file)
 
 
 def _first_copies(header: list[str], frame: pd.DataFrame) -> pd.DataFrame:
