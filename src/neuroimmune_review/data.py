@@ -11,7 +11,6 @@ apart, a change to one could silently stop matching the others.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -388,20 +387,24 @@ def _appended_join(
         if not (memo / f"{PLAIN_PREFIX}{base['files'][0]}").exists():
             continue
         try:
+            before = os.stat(path)
+            digests = provenance.prefix_digests(Path(path), base_size)
+            if digests is None or digests[0] != base["files"][0]:
+                continue  # not an append to this join's file
             with open(path, "rb") as handle:
-                head = handle.read(base_size)
+                header_line = handle.readline()
+                handle.seek(base_size - 1)
                 tail = handle.read()
+            after = os.stat(path)
         except OSError:
             return None
-        content = hashlib.sha256(head)  # as provenance.file_digest hashes a file
-        if (
-            len(head) + len(tail) != size
-            or not head.endswith(b"\n")
-            or content.hexdigest()[:20] != base["files"][0]
-        ):
+        unchanged = (before.st_mtime_ns, before.st_ino) == (after.st_mtime_ns, after.st_ino)
+        if not unchanged or before.st_size != size or after.st_size != size:
+            return None  # changed since the join was asked for, or while it was read
+        if tail[:1] != b"\n" or len(tail) < 2:
             continue
+        tail = tail[1:]
         stored = meta_file.with_name(meta_file.name[: -len(JOIN_META)] + ".pickle")
-        header_line = head[: head.index(b"\n") + 1]
         lines = plain_frame(header_line + tail)
         if lines is None or len(set(lines[0])) != len(lines[0]):
             return None  # read as the whole file is, by pandas' reader
@@ -426,8 +429,7 @@ def _appended_join(
             else np.concatenate([old_hashes, provenance.row_hashes(added)])
         )
         # The new file is plain too: the next appended row can start from this join.
-        content.update(tail)
-        mark_plain_evidence(Path(path), content.hexdigest()[:20])
+        mark_plain_evidence(Path(path), digests[1])
         return joined, hashes
     return None
 

@@ -166,17 +166,27 @@ def appended_rows_valid(root: Path, evidence: Path, others: str) -> bool:
             or not (memo / f"{data.PLAIN_PREFIX}{meta['evidence']}").exists()
         ):
             return False
+        before = evidence.stat()
+        digests = provenance.prefix_digests(evidence, size)
+        if digests is None or digests[0] != meta["evidence"]:
+            return False  # not an append: an earlier line changed
         with evidence.open("rb") as handle:
-            head = handle.read(size)
+            header_line = handle.readline()
+            handle.seek(size - 1)
             tail = handle.read()
+        after = evidence.stat()
     except (OSError, KeyError, TypeError, ValueError):
         return False
-    content = hashlib.sha256(head)  # as provenance.file_digest hashes a file
-    if not tail or len(head) != size or not head.endswith(b"\n"):
-        return False
-    if content.hexdigest()[:20] != meta["evidence"]:
-        return False  # not an append: an earlier line changed
-    read = plain_frame(head[: head.index(b"\n") + 1] + tail)
+    if (before.st_mtime_ns, before.st_size, before.st_ino) != (
+        after.st_mtime_ns,
+        after.st_size,
+        after.st_ino,
+    ):
+        return False  # changed while it was read
+    if tail[:1] != b"\n" or len(tail) < 2:
+        return False  # the kept file did not end a line, or nothing was appended
+    tail = tail[1:]
+    read = plain_frame(header_line + tail)
     if read is None or read[0] != spec.columns:
         return False
     header, frame = read
@@ -192,8 +202,7 @@ def appended_rows_valid(root: Path, evidence: Path, others: str) -> bool:
         return False
     if any(_any_among(added[name], arrays[name]) for name in added):
         return False  # a key may repeat an earlier row's: the full rules say where
-    content.update(tail)
-    digest = content.hexdigest()[:20]
+    digest = digests[1]
     data.mark_plain_evidence(evidence, digest)
     new_meta = {"evidence": digest, "size": size + len(tail), "lines": lines + len(frame)}
     new_meta["others"] = others
