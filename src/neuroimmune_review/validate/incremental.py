@@ -74,9 +74,14 @@ def _unique_sets(spec: TableSpec) -> list[tuple[str, ...]]:
     return [columns for columns in sets if columns]
 
 
-def _key_hashes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
-    """A hash of each row's values of *columns*, for the rows ``check_unique`` compares."""
-    keys = frame[list(columns)]
+def _key_hashes(table: CsvTable, columns: tuple[str, ...]) -> np.ndarray:
+    """A hash of each key ``check_unique`` compares (the values of *columns*, not all empty),
+    the same for the same key in any table."""
+    if len(columns) == 1:
+        # Performance: the distinct values are known already (357k ids: half the time).
+        values = table.distinct(columns[0])[1]
+        return pd.util.hash_array(values[values != ""])
+    keys = table.frame[list(columns)]
     keys = keys[(keys != "").any(axis=1)]
     return pd.util.hash_pandas_object(keys, index=False).to_numpy()
 
@@ -109,7 +114,7 @@ def _keep_base(root: Path, evidence: Path, others: str, result: ValidationResult
     lines = int(table.frame.index[-1]) if len(table.frame) else 1
     arrays = {"finding": finding_hashes(table)}
     for columns in _unique_sets(spec):
-        arrays["unique:" + ",".join(columns)] = _key_hashes(table.frame, columns)
+        arrays["unique:" + ",".join(columns)] = _key_hashes(table, columns)
     meta = {"evidence": digest, "size": evidence.stat().st_size, "lines": lines, "others": others}
     _write_base(memo, meta, arrays)
 
@@ -197,7 +202,7 @@ def appended_rows_valid(root: Path, evidence: Path, others: str) -> bool:
         return False
     added = {"finding": finding_hashes(table)}
     for columns in _unique_sets(spec):
-        added["unique:" + ",".join(columns)] = _key_hashes(frame, columns)
+        added["unique:" + ",".join(columns)] = _key_hashes(table, columns)
     if set(added) != set(arrays):
         return False
     if any(_any_among(added[name], arrays[name]) for name in added):
