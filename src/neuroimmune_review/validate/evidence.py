@@ -127,7 +127,9 @@ def finding_hashes(table: CsvTable) -> np.ndarray:
     looks new rows' findings up among earlier rows' this way; a hash found means "maybe")."""
     combined = np.zeros(len(table.frame), dtype=np.uint64)
     for codes, values in _finding_parts(table).values():
-        hashes = np.append(pd.util.hash_array(np.asarray(values, dtype=object)), _NO_PART)
+        hashes = np.append(
+            pd.util.hash_array(np.asarray(values, dtype=object), categorize=False), _NO_PART
+        )
         # Wrapping uint64 arithmetic: the order of the parts counts.
         combined = combined * np.uint64(1_000_003) + hashes[codes]
     return combined

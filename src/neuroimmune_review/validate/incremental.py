@@ -80,7 +80,7 @@ def _key_hashes(table: CsvTable, columns: tuple[str, ...]) -> np.ndarray:
     if len(columns) == 1:
         # Performance: the distinct values are known already (357k ids: half the time).
         values = table.distinct(columns[0])[1]
-        return pd.util.hash_array(values[values != ""])
+        return pd.util.hash_array(values[values != ""], categorize=False)  # distinct already
     keys = table.frame[list(columns)]
     keys = keys[(keys != "").any(axis=1)]
     return pd.util.hash_pandas_object(keys, index=False).to_numpy()
