@@ -311,6 +311,7 @@ def _fresh_join(root):
 
 def _as_new_process():
     data._cached_join.cache_clear()
+    data._kept_join.cache_clear()
     data._cached_csv.cache_clear()
     data._ROW_HASHES.clear()
     data._PARSED.clear()
@@ -377,3 +378,33 @@ def test_rows_appended_to_a_file_not_read_plain_are_joined_from_scratch(repo_cop
     expected, _ = _fresh_join(repo_copy)
     pd.testing.assert_frame_equal(data.evidence(), expected)
     assert len(built) == 1
+
+
+def test_the_evidence_table_is_taken_from_its_kept_join(repo_copy, monkeypatch):
+    # The pages' stamp reads data/evidence.csv before the join: after an append it is the
+    # extended join's first columns, exactly the file as pandas reads it.
+    _validated_join(repo_copy)
+    _append_probe_row(repo_copy, "amitriptyline", '"book/x, ""y"""')
+    path = repo_copy / "data/evidence.csv"
+    expected = data._read_csv(path)
+    _as_new_process()
+    real, reads = data._read_csv, []
+    monkeypatch.setattr(data, "_read_csv", lambda p: reads.append(p.name) or real(p))
+    table = data.read_table("evidence", repo_copy)
+    pd.testing.assert_frame_equal(table, expected)
+    assert "evidence.csv" not in reads  # neither parsed nor joined again (the vocabularies are)
+    pd.testing.assert_frame_equal(data.evidence()[list(expected.columns)], expected)
+
+
+def test_a_join_with_more_rows_than_the_evidence_is_not_taken_for_it(repo_copy, monkeypatch):
+    vocab = repo_copy / "data/mediators.csv"
+    lines = vocab.read_text(encoding="utf-8").splitlines(keepends=True)
+    il6 = next(line for line in lines if line.startswith("IL-6,"))
+    vocab.write_text("".join([*lines, il6]), encoding="utf-8")  # IL-6 twice: rows repeat
+    _validated_join(repo_copy)
+    path = repo_copy / "data/evidence.csv"
+    expected = data._read_csv(path)
+    _as_new_process()
+    assert len(data.evidence()) > len(expected)
+    data._cached_csv.cache_clear()
+    pd.testing.assert_frame_equal(data.read_table("evidence", repo_copy), expected)
