@@ -299,3 +299,112 @@ def _append_probe_row(root, intervention: str, chapter: str) -> None:
             f"EV9999,intervention_effect,{intervention},vehicle or untreated,IL-6,decrease,"
             f"reduced,in_vitro,rat,probe,,nava2025modulation,124,{chapter},probe\n"
         )
+
+
+def _fresh_join(root):
+    """The join and row hashes built from the files as they are, with no cache at all."""
+    joined = data._join_frames(
+        *(data._read_csv(root / "data" / f"{name}.csv") for name in data.JOINED_TABLES)
+    )
+    return joined, provenance.row_hashes(joined)
+
+
+def _as_new_process():
+    data._cached_join.cache_clear()
+    data._kept_join.cache_clear()
+    data._cached_csv.cache_clear()
+    data._ROW_HASHES.clear()
+    data._PARSED.clear()
+
+
+def _validated_join(root):
+    """A join and row hashes as a build leaves them: validation read the evidence plain (the
+    build marks it so), then the join was built."""
+    data.mark_plain_evidence(root / "data/evidence.csv")
+    data._cached_join.cache_clear()
+    data._evidence_answer()
+
+
+def test_appended_rows_extend_the_stored_join_and_its_row_hashes(repo_copy, monkeypatch):
+    _validated_join(repo_copy)
+    _append_probe_row(repo_copy, "amitriptyline", "book/antidepressants/tca")
+    _append_probe_row(repo_copy, "fluvoxamine", '"book/x, ""y"""')  # a quoted field
+    expected, expected_hashes = _fresh_join(repo_copy)
+    _as_new_process()
+    built = []
+    monkeypatch.setattr(data, "_build_join", lambda *keys: built.append(keys))
+    joined = data.evidence()
+    assert built == []  # extended, not parsed and joined again
+    pd.testing.assert_frame_equal(joined, expected)
+    assert list(joined.dtypes) == list(expected.dtypes)
+    assert (data._ROW_HASHES[0][1] == expected_hashes).all()
+    assert data._evidence_answer(drug_class="TCA") == provenance.digest(
+        expected.query("drug_class == 'TCA'").reset_index(drop=True)
+    )
+    # The extended file is a base in its turn (the next appended row), from disk alone.
+    _append_probe_row(repo_copy, "fluvoxamine", "book/antidepressants/ssri")
+    expected, expected_hashes = _fresh_join(repo_copy)
+    _as_new_process()
+    pd.testing.assert_frame_equal(data.evidence(), expected)
+    assert built == []
+    assert (data._ROW_HASHES[0][1] == expected_hashes).all()
+    _as_new_process()  # and the stored hashes are those of the stored join
+    data._evidence_answer()
+    assert (data._ROW_HASHES[0][1] == expected_hashes).all()
+
+
+def test_an_edited_row_in_the_middle_is_read_again(repo_copy):
+    _validated_join(repo_copy)
+    evidence = repo_copy / "data/evidence.csv"
+    lines = evidence.read_text(encoding="utf-8").splitlines(keepends=True)
+    middle = next(i for i in range(len(lines) // 2, len(lines)) if ",decrease," in lines[i])
+    lines[middle] = lines[middle].replace(",decrease,", ",increase,", 1)
+    lines.append("EV9998" + lines[middle][lines[middle].index(",") :])  # and a row appended
+    evidence.write_text("".join(lines), encoding="utf-8")
+    expected, expected_hashes = _fresh_join(repo_copy)
+    _as_new_process()
+    pd.testing.assert_frame_equal(data.evidence(), expected)
+    data._evidence_answer()
+    assert (data._ROW_HASHES[0][1] == expected_hashes).all()
+
+
+def test_rows_appended_to_a_file_not_read_plain_are_joined_from_scratch(repo_copy, monkeypatch):
+    data._cached_join.cache_clear()
+    data.evidence()  # joined without validation: the file was never marked plain
+    _append_probe_row(repo_copy, "amitriptyline", "book/antidepressants/tca")
+    _as_new_process()
+    real, built = data._build_join, []
+    monkeypatch.setattr(data, "_build_join", lambda *keys: built.append(1) or real(*keys))
+    expected, _ = _fresh_join(repo_copy)
+    pd.testing.assert_frame_equal(data.evidence(), expected)
+    assert len(built) == 1
+
+
+def test_the_evidence_table_is_taken_from_its_kept_join(repo_copy, monkeypatch):
+    # The pages' stamp reads data/evidence.csv before the join: after an append it is the
+    # extended join's first columns, exactly the file as pandas reads it.
+    _validated_join(repo_copy)
+    _append_probe_row(repo_copy, "amitriptyline", '"book/x, ""y"""')
+    path = repo_copy / "data/evidence.csv"
+    expected = data._read_csv(path)
+    _as_new_process()
+    real, reads = data._read_csv, []
+    monkeypatch.setattr(data, "_read_csv", lambda p: reads.append(p.name) or real(p))
+    table = data.read_table("evidence", repo_copy)
+    pd.testing.assert_frame_equal(table, expected)
+    assert "evidence.csv" not in reads  # neither parsed nor joined again (the vocabularies are)
+    pd.testing.assert_frame_equal(data.evidence()[list(expected.columns)], expected)
+
+
+def test_a_join_with_more_rows_than_the_evidence_is_not_taken_for_it(repo_copy, monkeypatch):
+    vocab = repo_copy / "data/mediators.csv"
+    lines = vocab.read_text(encoding="utf-8").splitlines(keepends=True)
+    il6 = next(line for line in lines if line.startswith("IL-6,"))
+    vocab.write_text("".join([*lines, il6]), encoding="utf-8")  # IL-6 twice: rows repeat
+    _validated_join(repo_copy)
+    path = repo_copy / "data/evidence.csv"
+    expected = data._read_csv(path)
+    _as_new_process()
+    assert len(data.evidence()) > len(expected)
+    data._cached_csv.cache_clear()
+    pd.testing.assert_frame_equal(data.read_table("evidence", repo_copy), expected)

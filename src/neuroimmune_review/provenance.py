@@ -111,6 +111,27 @@ def file_digest(path: Path) -> str | None:
     return _hash_file(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
+@functools.lru_cache(maxsize=8)
+def _hash_prefix(path: str, mtime_ns: int, size: int, inode: int, prefix: int) -> tuple[str, str]:
+    with open(path, "rb") as handle:
+        h = hashlib.sha256(handle.read(prefix))
+        first = h.hexdigest()[:20]
+        while chunk := handle.read(1 << 20):
+            h.update(chunk)
+    return first, h.hexdigest()[:20]
+
+
+def prefix_digests(path: Path, prefix: int) -> tuple[str, str] | None:
+    """(digest of the first *prefix* bytes, digest of the whole file), as ``file_digest`` digests
+    a file; None if it does not exist.  Performance: whether rows were only appended to a file
+    is asked by validation and by the evidence join of one process; the file is read once."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _hash_prefix(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, prefix)
+
+
 def _input_digests(name: str, params: dict[str, Any], root: Path) -> dict[str, str | None] | None:
     reads = _READS.get(name)
     if reads is None:

@@ -14,15 +14,21 @@ def test_validation_runs_again_only_when_what_it_reads_changes(tmp_path, monkeyp
     repo = Path(__file__).resolve().parents[2]
     import shutil
 
-    from neuroimmune_review import validate
+    from neuroimmune_review.validate import incremental
 
     for name in ("_toc.yml", "_config.yml", "references.bib"):
         shutil.copy(repo / name, tmp_path / name)
     shutil.copytree(repo / "data", tmp_path / "data")
     shutil.copytree(repo / "book", tmp_path / "book")
-    runs = []
-    real = validate.validate_root
-    monkeypatch.setattr(validate, "validate_root", lambda root: runs.append(1) or real(root))
+    runs = []  # full validations (appended rows alone are validated with tables=)
+    real = incremental.validate
+
+    def spy(root, tables=None):
+        if not tables:
+            runs.append(1)
+        return real(root, tables=tables)
+
+    monkeypatch.setattr(incremental, "validate", spy)
     sphinx_ext._validate_first(tmp_path)
     sphinx_ext._validate_first(tmp_path)
     assert len(runs) == 1  # nothing changed: the kept verdict

@@ -112,15 +112,17 @@ def _validation_inputs(root: Path) -> tuple[list[Path], list[str]]:
 
 
 def _validate_first(root: Path) -> None:
-    def errors_found() -> list[str]:
-        from ..validate import format_problem, validate_root  # with pandas: only on a miss
+    files, book_keys = _validation_inputs(root)
 
-        return [format_problem(p) for p in validate_root(root) if p.severity == "error"]
+    def errors_found() -> list[str]:
+        from ..validate.incremental import build_errors  # with pandas: only on a miss
+
+        # After rows were appended to a valid evidence file, only they are validated.
+        return build_errors(root, files, book_keys)
 
     # Performance: validation reads every table in full (seconds at 1000x, on every build);
     # its verdict is kept under the digests of everything it can read, so a rebuild with
     # nothing changed, or only prose, pays for hashing, not for validating.
-    files, book_keys = _validation_inputs(root)
     errors = provenance.remembered("validation.v1", root, files, errors_found, extra=book_keys)
     if errors:
         shown = "\n".join(errors[:30])

@@ -96,18 +96,43 @@ def _sorted_list(value: str) -> str:
     return ";".join(sorted(split_list(value)))
 
 
-def _finding_keys(table: CsvTable) -> pd.DataFrame:
-    """Integer codes per row and FINDING_COLUMNS part; equal rows are the same finding."""
-    keys = {column: _normalised_codes(table, column, str.strip)[0] for column in FINDING_COLUMNS}
-    citation_codes, citations = _normalised_codes(table, CITATION_COLUMN, _sorted_list)
-    keys[CITATION_COLUMN] = citation_codes
+def _finding_parts(table: CsvTable) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per FINDING_COLUMNS part: a code per row and the normalised values the codes number
+    (code -1: a review_ref that does not count, as the row cites more than the source article)."""
+    parts = {column: _normalised_codes(table, column, str.strip) for column in FINDING_COLUMNS}
+    citation_codes, citations = parts[CITATION_COLUMN] = _normalised_codes(
+        table, CITATION_COLUMN, _sorted_list
+    )
     # Rows that cite only the source article are told apart by its reference number:
     # two unresolved numbers are two different sources, not one finding twice.
     if REVIEW_REF_COLUMN in table.frame:
         source_only = np.isin(citations, ["", SOURCE_ARTICLE_KEY])[citation_codes]
-        review_ref_codes, _ = _normalised_codes(table, REVIEW_REF_COLUMN, _sorted_list)
-        keys[REVIEW_REF_COLUMN] = np.where(source_only, review_ref_codes, -1)
-    return pd.DataFrame(keys, index=table.frame.index)
+        review_ref_codes, review_refs = _normalised_codes(table, REVIEW_REF_COLUMN, _sorted_list)
+        parts[REVIEW_REF_COLUMN] = (np.where(source_only, review_ref_codes, -1), review_refs)
+    return parts
+
+
+def _finding_keys(table: CsvTable) -> pd.DataFrame:
+    """Integer codes per row and FINDING_COLUMNS part; equal rows are the same finding."""
+    parts = _finding_parts(table)
+    return pd.DataFrame({c: codes for c, (codes, _) in parts.items()}, index=table.frame.index)
+
+
+_NO_PART = np.uint64(0x9E3779B97F4A7C15)  # the hash of a part that does not count (code -1)
+
+
+def finding_hashes(table: CsvTable) -> np.ndarray:
+    """One hash per row of the finding it states, comparable between tables: rows that
+    ``check_duplicate_findings`` takes for the same finding hash alike (``validate.incremental``
+    looks new rows' findings up among earlier rows' this way; a hash found means "maybe")."""
+    combined = np.zeros(len(table.frame), dtype=np.uint64)
+    for codes, values in _finding_parts(table).values():
+        hashes = np.append(
+            pd.util.hash_array(np.asarray(values, dtype=object), categorize=False), _NO_PART
+        )
+        # Wrapping uint64 arithmetic: the order of the parts counts.
+        combined = combined * np.uint64(1_000_003) + hashes[codes]
+    return combined
 
 
 def _distinct_rows(keys: pd.DataFrame) -> int:

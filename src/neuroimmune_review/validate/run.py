@@ -69,8 +69,12 @@ class ValidationResult:
         )
 
 
-def validate(root: str | Path) -> ValidationResult:
-    """Check ``root/data`` against its datapackage.json, ``root/references.bib`` and ``root/_toc.yml``."""
+def validate(root: str | Path, tables: dict[str, CsvTable] | None = None) -> ValidationResult:
+    """Check ``root/data`` against its datapackage.json, ``root/references.bib`` and ``root/_toc.yml``.
+
+    *tables*, by name, are taken as read instead of reading their files (``validate.incremental``
+    validates an evidence file's appended lines so).
+    """
     root = Path(root)
     result = ValidationResult(root)
     problems = result.problems
@@ -103,6 +107,9 @@ def validate(root: str | Path) -> ValidationResult:
         return _finish(result)
 
     for name, spec in package.tables.items():
+        if tables and name in tables:
+            result.tables[name] = tables[name]
+            continue
         file = package.base_dir / spec.path
         if name == "evidence":
             old = v1_evidence_problem(file, root, spec)
