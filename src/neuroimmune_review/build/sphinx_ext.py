@@ -23,6 +23,7 @@ from sphinx.util import logging
 
 from .. import paths, provenance
 from ..cited import book_citation_keys
+from . import nb_cache
 from .backlinks import add_backlinks
 from .navigation import keep_navigation, save_navigation
 from .nb_schemas import keep_compiled_validators
@@ -153,25 +154,31 @@ def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
     )
     if not Path(cache_path).exists():
         return
+    sources = {str(Path(app.env.doc2path(d)).resolve()) for d in docnames}
+    # The cache serves a page by its notebook's content, wherever it was cached: a checkout
+    # moved or copied with its _build (a CI cache, a new clone) holds records under the old
+    # paths, and those would serve the stale outputs.  So records are also found by content.
+    notebooks = [nb for nb in (notebook_of(app, app.env, d) for d in docnames) if nb is not None]
+    try:
+        # Performance: without SQLAlchemy (jupyter-cache's ORM, ~0.5 s to import), which the
+        # workers waited for: pages are sent to them only after this check.
+        nb_cache.remove(cache_path, sources, notebooks)
+        return
+    except nb_cache.Unsupported:
+        pass
     from jupyter_cache import get_cache
 
     cache = get_cache(cache_path)
-    sources = {str(Path(app.env.doc2path(d)).resolve()) for d in docnames}
     stale = {
         record.pk
         for record in cache.list_cache_records()
         if str(Path(record.uri).resolve()) in sources
     }
-    # The cache serves a page by its notebook's content, wherever it was cached: a checkout
-    # moved or copied with its _build (a CI cache, a new clone) holds records under the old
-    # paths, and those would serve the stale outputs.  So records are also found by content.
-    for docname in docnames:
-        notebook = notebook_of(app, app.env, docname)
-        if notebook is not None:
-            try:
-                stale.add(cache.match_cache_notebook(notebook).pk)
-            except KeyError:
-                pass
+    for notebook in notebooks:
+        try:
+            stale.add(cache.match_cache_notebook(notebook).pk)
+        except KeyError:
+            pass
     for pk in stale:
         cache.remove_cache(pk)
 
