@@ -84,3 +84,25 @@ def test_the_screening_stamp_is_kept_until_what_it_reads_or_the_date_changes(tmp
     monkeypatch.setattr(dt, "date", Later)
     later = sphinx_ext._screening_parts(tmp_path, 6)
     assert later == fresh(6) and "overdue" in later[1]
+
+
+COLLECTIONS = """
+import gc, json
+before = gc.get_threshold()
+from neuroimmune_review.build import sphinx_ext
+sphinx_ext._fewer_collections()
+print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count() > 1000]))
+"""
+
+
+def test_the_build_process_collects_less_often_and_skips_what_it_imported():
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECTIONS], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    before, after, frozen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert before == [700, 10, 10] and after == [10_000, 10, 10] and frozen

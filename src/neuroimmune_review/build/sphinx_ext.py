@@ -352,6 +352,24 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
+def _fewer_collections() -> None:
+    """Once the extensions are loaded: what they imported is not traced again, and the young
+    generations are collected ten times less often.
+
+    Performance: Python's default thresholds (700, 10, 10) are tuned for small heaps; loading
+    the saved environment and reading and writing pages allocate millions of objects, and the
+    collector's passes over them were 0.29-0.46 s of a prose rebuild (1 s of CPU), two full
+    passes of them; 0.07-0.16 s after (``gc.callbacks``, interleaved).  Frozen objects (the
+    modules, classes and functions alive now, which live until exit anyway) are skipped by
+    every pass.  Only the Sphinx process: workers are separate interpreters.  Collection
+    still runs, so memory held by cycles is still freed, a little later.
+    """
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 _exit_hook: list[bool] = []
 
 
@@ -361,6 +379,7 @@ def setup(app: Sphinx) -> dict:
 
         atexit.register(_freeze_heap)  # registered early, so it runs after later handlers
         _exit_hook.append(True)
+        _fewer_collections()
     # Months between literature searches (_config.yml: sphinx.config.review_search_schedule_months).
     app.add_config_value("review_search_schedule_months", 6, "html", types=(int,))
     from .bib_style import begin_build, keep_formatted, register
