@@ -138,3 +138,39 @@ def test_jupyter_book_still_finds_kernels_where_it_lists_them():
     from jupyter_client.kernelspec import find_kernel_specs
 
     assert "python3" in find_kernel_specs()
+
+
+LOADING_THE_THEME_AND_LINKCHECK = """
+import json, sys
+import sphinx.application, sphinx.builders.linkcheck, pydata_sphinx_theme, sphinx_book_theme
+print(json.dumps(sorted(m for m in ("requests", "urllib3") if m in sys.modules)))
+"""
+
+
+def test_a_build_imports_no_requests_until_it_checks_links():
+    # Sphinx loads its linkcheck builder for every build, and the theme imported requests
+    # for a remote version switcher: ~50-100 ms of import time in every build.
+    result = subprocess.run(
+        [sys.executable, "-c", LOADING_THE_THEME_AND_LINKCHECK], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_link_checking_and_the_remote_switcher_still_get_requests():
+    import inspect
+
+    import pydata_sphinx_theme
+    import requests.exceptions
+    from sphinx.builders import linkcheck
+
+    worker = linkcheck.HyperlinkAvailabilityCheckWorker
+    init, check = inspect.getsource(worker.__init__), inspect.getsource(worker._check_uri)
+    assert init.index("from sphinx.util import requests") < init.index("requests._Session()")
+    imported = check.index("Timeout as RequestTimeout")  # the end of the local imports
+    for name in ("ConnectionError", "HTTPError", "SSLError", "TooManyRedirects"):
+        assert check.index(f"    {name},") < imported and hasattr(requests.exceptions, name)
+    assert imported < check.index("except RequestTimeout") < check.index("except HTTPError")
+    switcher = inspect.getsource(pydata_sphinx_theme.update_config)
+    assert switcher.index("import requests") < switcher.index("requests.get(json_url)")
+    assert switcher.index("RetryError\n") < switcher.index("except (ConnectionError")

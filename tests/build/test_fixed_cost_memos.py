@@ -283,3 +283,37 @@ def test_code_digest_follows_nested_code():
 
     assert provenance._code_of(outer) != provenance._code_of(changed)
     assert provenance._code_of(outer) == provenance._code_of(outer)
+
+
+def _cited(entry, full: bool) -> str:
+    style = bib_style.ReviewAuthorYearStyle()
+    template = style.person.author_or_editor_or_title(full)
+    return template.format_data({"entry": entry, "style": style}).render_as("html")
+
+
+def test_names_in_the_text_are_formatted_once_per_persons_and_separators(monkeypatch):
+    twin = BIB.replace("kim2020", "kim2020b").replace("ng2021", "ng2021b")
+    three = "@article{ab2019, author = {Alves, Ana and Brun, Bel and Cruz, Cy}, title = {T}}"
+    entries = parse_string(BIB + twin + three, "bibtex").entries
+    bib_style._cited_names.clear()
+    fresh = {(key, full): _cited(entries[key], full) for key in entries for full in (True, False)}
+    assert fresh["kim2020", False] == "Kim <em>et al.</em>"  # "and others": et al.
+    assert fresh["kim2020", True] == "Kim <em>et al.</em>"
+    assert fresh["ab2019", True] == "Alves, Brun, and Cruz"  # full: every name
+    assert fresh["ab2019", False] == "Alves <em>et al.</em>"
+    assert fresh["ng2021", True] == fresh["ng2021", False] == "Ng"
+    # Formatted afresh every time (the memo emptied before each): the same text.
+    for (key, full), text in fresh.items():
+        bib_style._cited_names.clear()
+        assert _cited(entries[key], full) == text
+    # Another work with the same authors, and the same work cited again: no name formatted.
+    calls = []
+    real = bib_style._format_cite_names
+    monkeypatch.setattr(bib_style, "_format_cite_names", lambda *a: calls.append(a) or real(*a))
+    bib_style._cited_names.clear()
+    assert _cited(entries["kim2020"], False) == fresh["kim2020", False] and len(calls) == 1
+    assert _cited(entries["kim2020b"], False) == fresh["kim2020", False] and len(calls) == 1
+    assert _cited(entries["ab2019"], True) == fresh["ab2019", True] and len(calls) == 2
+    assert _cited(entries["ab2019"], False) == fresh["ab2019", False] and len(calls) == 3
+    renamed = parse_string(BIB.replace("Kim, Ann", "Kam, Ann"), "bibtex").entries["kim2020"]
+    assert _cited(renamed, False) == "Kam <em>et al.</em>" and len(calls) == 4

@@ -213,3 +213,143 @@ def test_page_execution_asks_nb_cache_then_jupyter_cache(cache, monkeypatch):
     monkeypatch.setattr(nb_cache, "JUPYTER_CACHE_VERSION", "0.0.0")
     is_cached = page_execution._cache_lookup(env)
     assert is_cached(_page()) and not is_cached(_page("new code"))
+
+
+def _rows(cache_path) -> list[tuple]:
+    """Every record as stored (read back by jupyter-cache itself), and every file kept."""
+    cache = get_cache(cache_path)
+    records = sorted(
+        (r.pk, r.hashkey, r.uri, r.description, r.data, r.created, r.accessed)
+        for r in cache.list_cache_records()
+    )
+    files = sorted(
+        (p.relative_to(cache.path).as_posix(), p.read_bytes())
+        for p in (cache.path / "executed").rglob("*")
+        if p.is_file()
+    )
+    return [*records, *files]
+
+
+@pytest.fixture
+def three_records(tmp_path):
+    """Two pages cached here, and a third cached from a checkout elsewhere (another uri)."""
+    path = tmp_path / "cache"
+    cache = get_cache(path)
+    for code, uri in (("a = 1", "a.md"), ("b = 2", "b.md"), ("c = 3", "/elsewhere/c.md")):
+        cache.cache_notebook_bundle(
+            CacheBundleIn(_executed(_page(code)), str(tmp_path / uri), data={"s": 1.0}),
+            check_validity=False,
+            overwrite=True,
+        )
+    return path
+
+
+def test_removing_stale_records_is_what_jupyter_cache_removes(three_records, tmp_path):
+    import shutil
+
+    theirs_path = tmp_path / "theirs"
+    shutil.copytree(three_records, theirs_path)
+    uris = {str((tmp_path / "a.md").resolve())}
+    notebooks = [_page("c = 3")]  # found by content: its record names the other checkout
+    # jupyter-cache's way (sphinx_ext._drop_cached_outputs before nb_cache.remove).
+    theirs = get_cache(theirs_path)
+    stale = {r.pk for r in theirs.list_cache_records() if str(r.uri) in uris}
+    stale |= {theirs.match_cache_notebook(nb).pk for nb in notebooks}
+    for pk in stale:
+        theirs.remove_cache(pk)
+    removed = nb_cache.remove(three_records, uris, notebooks)
+    assert sorted(removed) == sorted(stale) and len(stale) == 2
+    assert _rows(three_records) == _rows(theirs_path)
+    assert len(get_cache(three_records).list_cache_records()) == 1
+
+
+def test_removing_leaves_unusual_caches_to_jupyter_cache(three_records, tmp_path, monkeypatch):
+    cache = get_cache(three_records)
+    before = _rows(three_records)
+    uris = {str((tmp_path / "a.md").resolve()), str((tmp_path / "b.md").resolve())}
+    # A record without its notebook file: jupyter-cache raises, so nothing is deleted here.
+    key = cache.match_cache_notebook(_page("b = 2")).hashkey
+    (three_records / "executed" / key / "base.ipynb").unlink()
+    with pytest.raises(nb_cache.Unsupported):
+        nb_cache.remove(three_records, uris, [])
+    assert len(cache.list_cache_records()) == 3
+    assert (
+        three_records / "executed" / cache.match_cache_notebook(_page("a = 1")).hashkey
+    ).is_dir()
+    assert len(before) == 3 + 3  # (the fixture itself: three records, three files)
+    with pytest.raises(nb_cache.Unsupported):
+        nb_cache.remove(tmp_path / "no-cache", uris, [])  # no database: jupyter-cache makes one
+    monkeypatch.setattr(nb_cache, "JUPYTER_CACHE_VERSION", "0.0.0")
+    with pytest.raises(nb_cache.Unsupported):
+        nb_cache.remove(three_records, set(), [])
+
+
+def _without_times(rows: list[tuple]) -> list[tuple]:
+    return [row[:5] if len(row) == 7 else row for row in rows]
+
+
+@pytest.mark.parametrize("code", ["a = 1", "new = 4"])  # overwriting a record, and a new one
+def test_storing_is_what_jupyter_cache_stores(three_records, tmp_path, code):
+    import datetime as dt
+    import shutil
+
+    theirs_path = tmp_path / "theirs"
+    shutil.copytree(three_records, theirs_path)
+    uri, data = str(tmp_path / "page.md"), {"execution_seconds": 0.25}
+    executed = _executed(_page(code))
+    record = get_cache(theirs_path).cache_notebook_bundle(
+        CacheBundleIn(copy.deepcopy(executed), uri, data=data),
+        check_validity=False,
+        overwrite=True,
+    )
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    pk = nb_cache.store(three_records, copy.deepcopy(executed), uri, data)
+    assert pk == record.pk
+    ours, theirs = _rows(three_records), _rows(theirs_path)
+    assert _without_times(ours) == _without_times(theirs)  # keys, uris, data, files: the same
+    mine = next(row for row in ours if len(row) == 7 and row[0] == pk)
+    assert mine[5] == mine[6] and started <= mine[5] <= dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # jupyter-cache serves it: the executed outputs, under the new record.
+    page = _page(code)  # one page (cell ids are random) handed to both
+    theirs_pk, expected = get_cache(three_records).merge_match_into_notebook(copy.deepcopy(page))
+    assert theirs_pk == pk
+    assert nb_cache.merged(three_records, copy.deepcopy(page))[1] == expected
+
+
+def test_storing_leaves_truncation_and_new_caches_to_jupyter_cache(three_records, tmp_path):
+    cache = get_cache(three_records)
+    cache.change_cache_limit(3)  # a fourth record would make jupyter-cache delete the oldest
+    before = _rows(three_records)
+    with pytest.raises(nb_cache.Unsupported):
+        nb_cache.store(three_records, _executed(_page("new = 4")), "x.md", {})
+    assert _rows(three_records) == before  # nothing changed
+    # Overwriting one of the three does not truncate: stored here.
+    nb_cache.store(three_records, _executed(_page("a = 1")), "x.md", {})
+    assert len(cache.list_cache_records()) == 3
+    with pytest.raises(nb_cache.Unsupported):
+        nb_cache.store(tmp_path / "no-cache", _executed(_page()), "x.md", {})
+    assert not (tmp_path / "no-cache").exists()
+
+
+STALE_PAGES_WITHOUT_ORM = """
+import json, sys
+import nbformat
+from neuroimmune_review.build import nb_cache
+cache, page = sys.argv[1], nbformat.reads(sys.argv[2], 4)
+removed = nb_cache.remove(cache, set(), [page])
+stored = nb_cache.store(cache, page, "page.md", {"execution_seconds": 1.0})
+print(json.dumps([len(removed), stored > 0, sorted(m for m in ("sqlalchemy", "jupyter_cache.cache.main")
+                                       if m in sys.modules)]))
+"""
+
+
+def test_dropping_and_storing_pages_import_no_sqlalchemy(cache):
+    result = subprocess.run(
+        [sys.executable, "-c", STALE_PAGES_WITHOUT_ORM, str(cache.path)]
+        + [nbformat.writes(_executed(_page()))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [1, True, []]

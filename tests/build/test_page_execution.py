@@ -21,7 +21,13 @@ BROKEN_WORKER = (sys.executable, "-c", "from neuroimmune_review.build.moved_away
 
 
 def _env(**config) -> SimpleNamespace:
-    options = {"execution_mode": "cache", "execution_timeout": 30, "execution_allow_errors": False}
+    options = {
+        "execution_mode": "cache",
+        "execution_timeout": 30,
+        "execution_allow_errors": False,
+        # No database there: nb_cache leaves storing to jupyter-cache (_FakeCache).
+        "execution_cache_path": "/nonexistent/jupyter-cache",
+    }
     return SimpleNamespace(mystnb_config=SimpleNamespace(**{**options, **config}))
 
 
@@ -306,3 +312,24 @@ def test_the_page_that_took_longest_last_time_is_started_first(tmp_path, monkeyp
     assert json.loads(memo.read_text(encoding="utf-8"))["c"] == 1.5
     memo.write_text("not json", encoding="utf-8")
     assert page_execution._longest_first(app, ["a", "b", "c"], 2) == ["a", "b", "c"]
+
+
+def test_results_are_stored_without_jupyter_cache_once_it_has_a_database(monkeypatch, tmp_path):
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    path = tmp_path / "cache"
+    get_cache(path).cache_notebook_bundle(  # an earlier build's record: the database exists
+        CacheBundleIn(new_notebook(cells=[new_code_cell("0")]), "old.md"), check_validity=False
+    )
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "1")
+    job = shared_kernels.Job("book/a", new_notebook(cells=[new_code_cell("print(1)")]))
+    monkeypatch.setattr(
+        page_execution, "_pages_to_execute", lambda app, env, docnames: [(job, Path("a.md"))]
+    )
+    monkeypatch.setattr(page_execution, "_execution_cache", lambda env: pytest.fail("opened"))
+    app = _app()
+    page_execution.execute_in_shared_kernels(app, _env(execution_cache_path=str(path)), ["book/a"])
+    page_execution.wait_for_execution(app, "book/a", [""])
+    record = get_cache(path).match_cache_notebook(job.notebook)  # jupyter-cache finds it
+    assert record.uri == "a.md" and record.data["execution_seconds"] > 0

@@ -50,3 +50,65 @@ def test_validation_runs_again_only_when_what_it_reads_changes(tmp_path, monkeyp
         messages.append(str(caught.value))
     assert len(runs) == 3 and messages[0] == messages[1]
     assert "data validation failed" in messages[0] and "evidence.csv" in messages[0]
+
+
+def test_the_screening_stamp_is_kept_until_what_it_reads_or_the_date_changes(tmp_path, monkeypatch):
+    import datetime as dt
+    import shutil
+
+    from neuroimmune_review.pages import prisma
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "data", tmp_path / "data")
+    (tmp_path / "_toc.yml").write_text("root: book/index\n", encoding="utf-8")
+
+    def fresh(months: int) -> list[str]:
+        return [prisma.stamp_suffix(tmp_path), prisma.banner_html(tmp_path, months)]
+
+    runs = []
+    real = prisma.stamp_suffix
+    monkeypatch.setattr(prisma, "stamp_suffix", lambda root: runs.append(1) or real(root))
+    expected = fresh(6)
+    assert sphinx_ext._screening_parts(tmp_path, 6) == expected
+    runs.clear()
+    assert sphinx_ext._screening_parts(tmp_path, 6) == expected
+    assert runs == []  # the kept parts
+    # A search log edited, another schedule and a later day are seen.
+    searches = tmp_path / "data" / "searches.csv"
+    rows = searches.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(rows) > 1
+    searches.write_text("".join(rows[:-1]), encoding="utf-8")
+    assert sphinx_ext._screening_parts(tmp_path, 6) == fresh(6) != expected
+    searches.write_text("".join(rows), encoding="utf-8")
+    assert sphinx_ext._screening_parts(tmp_path, 1) == fresh(1)
+
+    class Later(dt.date):
+        @classmethod
+        def today(cls):
+            return dt.date(2100, 1, 1)
+
+    monkeypatch.setattr(dt, "date", Later)
+    later = sphinx_ext._screening_parts(tmp_path, 6)
+    assert later == fresh(6) and "overdue" in later[1]
+
+
+COLLECTIONS = """
+import gc, json
+before = gc.get_threshold()
+from neuroimmune_review.build import sphinx_ext
+sphinx_ext._fewer_collections()
+print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count() > 1000]))
+"""
+
+
+def test_the_build_process_collects_less_often_and_skips_what_it_imported():
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECTIONS], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    before, after, frozen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert before == [700, 10, 10] and after == [10_000, 10, 10] and frozen

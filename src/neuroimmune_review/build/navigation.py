@@ -18,6 +18,13 @@ Two costs of every build that writes a page, both spent on output that cannot ha
   so ``skip_unchanged_parents`` leaves them as they are.  Pages Sphinx itself found outdated
   or re-read are always written.
 
+- **The theme's sidebar markup.**  pydata-sphinx-theme turns that toctree HTML into its
+  sidebar on every page (``generate_toctree_html``: BeautifulSoup parses it, adds classes and
+  collapse boxes, and serialises it twice, for its empty-template check and for the page),
+  ~33 ms a page, 0.33 s of a one-row rebuild's 10 written pages.  The result is a function
+  of that HTML and the call's ``show_nav_level`` alone, so it is kept under a digest of
+  both (``keep_sidebar_markup``; other calls go to the theme).
+
 Hand-written because Sphinx has no cache for either: it recomputes both on every write.
 The digest is of the navigation's content (``pformat`` of the docutils nodes, sorted
 mappings), never of read times, so a re-read page whose title and sections are unchanged
@@ -35,7 +42,7 @@ from typing import Any
 from ..files import atomic_write
 
 MEMO = ".navigation.pickle"  # in _build/, beside html/ and .doctrees/
-VERSION = "1"  # of this module's digest and memo layout
+VERSION = "2"  # of this module's digest and memo layout
 
 # Configuration values Sphinx's toctree resolution and link making read.
 _CONFIG = (
@@ -124,6 +131,7 @@ class Navigation:
         self.previous_static = memo.get("static")
         self.static: list | None = None  # seen when this build's pages were written
         self.toctrees: dict[tuple, str] = memo.get("toctrees", {})
+        self.sidebars: dict[str, str] = memo.get("sidebars", {})  # by _sidebar_key
         self.current: str | None = None
         self.changed = False
 
@@ -133,6 +141,7 @@ class Navigation:
             self.current = fingerprint(self.app)
             if self.current != self.previous:
                 self.toctrees = {}  # made under another navigation
+                self.sidebars = {}  # still right (keyed by content), but not needed again
                 self.changed = True
         return self.current
 
@@ -146,6 +155,7 @@ class Navigation:
             "fingerprint": self.current,
             "static": self.static,  # None (never skip next time) if written another way
             "toctrees": self.toctrees,
+            "sidebars": self.sidebars,
         }
         atomic_write(self.path, pickle.dumps(memo, pickle.HIGHEST_PROTOCOL), durable=False)
 
@@ -221,14 +231,81 @@ def _skipping_write(app, builder):
     return filtered_write
 
 
+THEME_VERSION = "0.17.1"  # pydata-sphinx-theme, whose generate_toctree_html this wraps
+
+
+def _sidebar_key(toctree_html: str, show_nav_level) -> str:
+    """What the theme's sidebar markup is computed from: the toctree HTML and one argument
+    (and the code: the theme's and BeautifulSoup's, which serialises it)."""
+    import bs4
+
+    text = repr((THEME_VERSION, bs4.__version__, show_nav_level, toctree_html))
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _kept_sidebar(app, add_toctree_functions):
+    """The theme's ``html-page-context`` handler, with its ``generate_toctree_html`` kept.
+
+    Only the whole-book sidebar (``kind="sidebar"``, ``startdepth=0``, what the book theme's
+    ``sbt-sidebar-nav.html`` asks for) is kept: the theme computes it from
+    ``context["toctree"](**kwargs)`` alone, then only BeautifulSoup edits that follow
+    ``show_nav_level``.  Anything else (``kind="raw"`` returns the soup) goes to the theme.
+    The templates print the soup (``str``), so the kept string prints the same.
+    """
+
+    def add_kept_toctree_functions(app_, pagename, templatename, context, doctree):
+        add_toctree_functions(app_, pagename, templatename, context, doctree)
+        generate = context.get("generate_toctree_html")
+        if generate is None:
+            return
+
+        def generate_toctree_html(kind, startdepth=1, show_nav_level=1, **kwargs):
+            if kind != "sidebar" or startdepth != 0:
+                return generate(kind, startdepth, show_nav_level, **kwargs)
+            navigation = _navigation(app)
+            navigation.now()  # a navigation changed since the memo was made empties it
+            key = _sidebar_key(context["toctree"](**kwargs), show_nav_level)
+            html = navigation.sidebars.get(key)
+            if html is None:
+                html = str(generate(kind, startdepth, show_nav_level, **kwargs))
+                navigation.sidebars[key] = html
+                navigation.changed = True
+            return html
+
+        context["generate_toctree_html"] = generate_toctree_html
+
+    return add_kept_toctree_functions
+
+
+def keep_sidebar_markup(app) -> None:
+    """Replace the theme's ``add_toctree_functions`` handler by :func:`_kept_sidebar`'s, for
+    the theme version this was written for; run just before the theme's other handlers (it
+    only puts functions in the context, which they call)."""
+    try:
+        import pydata_sphinx_theme
+        from pydata_sphinx_theme import toctree
+    except ImportError:
+        return
+    if getattr(pydata_sphinx_theme, "__version__", None) != THEME_VERSION:
+        return
+    listeners = getattr(app.events, "listeners", {}).get("html-page-context", [])
+    for listener in list(listeners):
+        if listener.handler is toctree.add_toctree_functions:
+            app.disconnect(listener.id)
+            handler = _kept_sidebar(app, toctree.add_toctree_functions)
+            app.connect("html-page-context", handler, priority=listener.priority - 1)
+
+
 def keep_navigation(app) -> None:
-    """``builder-inited``: cache the toctree HTML and skip unchanged toctree parents (HTML only)."""
+    """``builder-inited``: cache the toctree HTML and the theme's sidebar markup, and skip
+    unchanged toctree parents (HTML only)."""
     builder = app.builder
     if builder.format != "html" or not hasattr(builder, "_get_local_toctree"):
         return
     _current.clear()
     builder._get_local_toctree = _cached_toctree(app, builder._get_local_toctree)
     builder.write = _skipping_write(app, builder)
+    keep_sidebar_markup(app)
 
 
 def save_navigation(app, exception) -> None:

@@ -15,10 +15,14 @@ Only hits are served here.  A miss, and a cache this module was not written for 
 jupyter-cache version, no database yet, a record without data), go to jupyter-cache itself,
 which executes and stores as before.
 
+A one-row rebuild also deletes the stale pages' records (:func:`remove`) and stores the pages
+the workers executed (:func:`store`), as ``remove_cache`` and ``cache_notebook_bundle`` do;
+a cold build (no database yet) and anything else unusual goes to jupyter-cache.
+
 Hand-written because jupyter-cache has no way to read a record without its ORM; the layout is
 that of jupyter-cache 1.0.1 (pinned; any other version is left to jupyter-cache), and
-``tests/build/test_nb_cache.py`` checks key, record, merged notebook and access time against
-jupyter-cache's own answers.
+``tests/build/test_nb_cache.py`` checks key, record, merged notebook, access time, deletions
+and stored records against jupyter-cache's own answers.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import shutil
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -41,6 +46,8 @@ HASHED_NB_METADATA = ("kernelspec",)  # create_hashed_notebook's default
 MERGED_NB_METADATA = ("kernelspec", "language_info", "widgets")  # merge_match_into_notebook's
 # SQLAlchemy's storage format of a DateTime column in SQLite (sqlalchemy.dialects.sqlite.DATETIME).
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+CACHE_LIMIT_KEY = "cache_limit"  # jupyter_cache.cache.main.CACHE_LIMIT_KEY
+DEFAULT_CACHE_LIMIT = 1000  # jupyter_cache.cache.main.DEFAULT_CACHE_LIMIT
 
 
 class Unsupported(Exception):
@@ -69,12 +76,13 @@ def _database(cache_path: str | Path) -> Path:
     return Path(cache_path).absolute() / DB_NAME
 
 
-def hashkey(notebook) -> str:
-    """The notebook's key in the cache (``JupyterCacheBase.create_hashed_notebook``)."""
+def _hashed(notebook):
+    """The notebook as jupyter-cache stores it (v4, code cells only) and its key: exactly
+    ``JupyterCacheBase.create_hashed_notebook``."""
     nb = nbf.convert(copy.deepcopy(notebook), to_version=NB_VERSION)
     if nb.nbformat_minor > 5:
         raise Unsupported("notebook version greater than 4.5")
-    cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    nb.cells = [cell for cell in nb.cells if cell.cell_type == "code"]
     hash_nb = nbf.from_dict(
         {
             "nbformat": nb.nbformat,
@@ -88,11 +96,16 @@ def hashkey(notebook) -> str:
                     "execution_count": None,
                     "outputs": [],
                 }
-                for cell in cells
+                for cell in nb.cells
             ],
         }
     )
-    return hashlib.md5(nbf.writes(hash_nb, nbf.NO_CONVERT).encode()).hexdigest()
+    return nb, hashlib.md5(nbf.writes(hash_nb, nbf.NO_CONVERT).encode()).hexdigest()
+
+
+def hashkey(notebook) -> str:
+    """The notebook's key in the cache (``JupyterCacheBase.create_hashed_notebook``)."""
+    return _hashed(notebook)[1]
 
 
 def _connect(database: Path, *, write: bool = False) -> sqlite3.Connection:
@@ -194,6 +207,94 @@ def merged(cache_path: str | Path, notebook) -> tuple[Record, object] | None:
                 cache_cell.pop("id", None)
             nb.cells[index] = cache_cell
     return found, nb
+
+
+def _existing_database(cache_path: str | Path) -> Path:
+    if not _supported():
+        raise Unsupported(f"jupyter-cache is not {JUPYTER_CACHE_VERSION}")
+    database = _database(cache_path)
+    if not database.is_file():
+        raise Unsupported("no database yet")  # jupyter-cache creates it, with its schema
+    return database
+
+
+def remove(cache_path: str | Path, uris: set[str], notebooks) -> list[int]:
+    """Delete the records cached from any of *uris* (resolved paths) or matching any of
+    *notebooks*, each with its folder of files, as ``remove_cache`` deletes a record; return
+    their primary keys.
+
+    This is what ``sphinx_ext._drop_cached_outputs`` asked of jupyter-cache
+    (``list_cache_records``, ``match_cache_notebook``, ``remove_cache``) after a data change,
+    before Sphinx re-reads the pages: importing its ORM there was ~0.5 s on the critical path.
+
+    :raises Unsupported: (before deleting anything) if this is not a cache this module reads,
+        or a record's notebook file is missing (``remove_cache`` raises then: let it).
+    """
+    database = _existing_database(cache_path)
+    keys = {hashkey(notebook) for notebook in notebooks}
+    try:
+        with closing(_connect(database, write=True)) as connection:
+            rows = connection.execute("SELECT pk, hashkey, uri FROM nbcache").fetchall()
+            stale = [
+                (pk, key)
+                for pk, key, uri in rows
+                if key in keys or str(Path(uri).resolve()) in uris
+            ]
+            if any(not _notebook_file(cache_path, key).exists() for _, key in stale):
+                raise Unsupported("a record without its notebook file")
+            for _, key in stale:
+                shutil.rmtree(_notebook_file(cache_path, key).parent)
+            with connection:  # one transaction, committed
+                connection.executemany(
+                    "DELETE FROM nbcache WHERE pk = ?", [(pk,) for pk, _ in stale]
+                )
+    except sqlite3.Error as error:
+        raise Unsupported(str(error)) from None
+    return [pk for pk, _ in stale]
+
+
+def store(cache_path: str | Path, notebook, uri: str, data: dict) -> int:
+    """Cache an executed notebook as ``cache_notebook_bundle(CacheBundleIn(notebook, uri,
+    data=data), check_validity=False, overwrite=True)`` does (no artifacts); return its
+    record's primary key.
+
+    ``page_execution`` stores each page the workers executed; through jupyter-cache that
+    imported SQLAlchemy (~0.5 s CPU) while the workers needed both cores.
+
+    :raises Unsupported: (before changing anything) if this is not a cache this module
+        reads, or the new record would make jupyter-cache truncate the cache (left to it).
+    """
+    database = _existing_database(cache_path)
+    stored, key = _hashed(notebook)
+    path = _notebook_file(cache_path, key)
+    now = dt.datetime.now(dt.UTC).strftime(SQLITE_DATETIME)  # the columns' default
+    try:
+        with closing(_connect(database, write=True)) as connection:
+            setting = connection.execute(
+                "SELECT value FROM settings WHERE key = ?", (CACHE_LIMIT_KEY,)
+            ).fetchone()
+            limit = setting[0] if setting is not None else DEFAULT_CACHE_LIMIT
+            if isinstance(limit, str):  # JSON text; a bare number SQLite keeps as a number
+                limit = json.loads(limit)
+            others = connection.execute(
+                "SELECT count(*) FROM nbcache WHERE hashkey != ?", (key,)
+            ).fetchone()[0]
+            if not isinstance(limit, int) or others + 1 > limit:
+                raise Unsupported("the cache would be truncated")
+            if path.exists():
+                shutil.rmtree(path.parent)
+            with connection:  # one transaction, committed
+                connection.execute("DELETE FROM nbcache WHERE hashkey = ?", (key,))
+                pk = connection.execute(
+                    "INSERT INTO nbcache (hashkey, uri, description, data, created, accessed)"
+                    " VALUES (?, ?, '', ?, ?, ?)",
+                    (key, uri, json.dumps(data), now, now),  # SQLAlchemy's JSON: json.dumps
+                ).lastrowid
+    except sqlite3.Error as error:
+        raise Unsupported(str(error)) from None
+    path.parent.mkdir(parents=True)
+    path.write_text(nbf.writes(stored, nbf.NO_CONVERT), encoding="utf8")
+    return pk
 
 
 def serve_hits_to_myst_nb() -> None:

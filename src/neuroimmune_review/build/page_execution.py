@@ -253,12 +253,23 @@ class _Pending:
         self.claimed: set[str] = set()
         self.cached = 0
 
-    @property
-    def cache(self):
-        """The execution cache, opened when the first result is stored (with SQLAlchemy)."""
+    def store(self, notebook, uri: str, seconds: float) -> None:
+        """Put an executed page in the execution cache: through ``nb_cache`` where it can
+        (no SQLAlchemy: ~0.5 s of CPU while the workers use both cores), else through
+        jupyter-cache, opened for the first such page (a cold build: no database yet)."""
+        data = {"execution_seconds": seconds}
+        path = self._env.mystnb_config.execution_cache_path or ".jupyter_cache"
         if self._cache is None:
-            self._cache = _execution_cache(self._env)
-        return self._cache
+            try:
+                nb_cache.store(path, notebook, uri, data)
+                return
+            except nb_cache.Unsupported:
+                self._cache = _execution_cache(self._env)
+        from jupyter_cache.base import CacheBundleIn
+
+        self._cache.cache_notebook_bundle(
+            CacheBundleIn(notebook, uri, data=data), check_validity=False, overwrite=True
+        )
 
 
 _executions: dict[int, _Pending] = {}  # by id(app), from env-before-read-docs
@@ -272,8 +283,6 @@ def wait_for_execution(app: Sphinx, docname: str, source: list[str]) -> None:
 
 
 def _claim(app: Sphinx, pending: _Pending, docname: str) -> None:
-    from jupyter_cache.base import CacheBundleIn
-
     try:
         result = pending.execution.result(docname)
     except shared_kernels.WorkerDied as error:
@@ -284,15 +293,7 @@ def _claim(app: Sphinx, pending: _Pending, docname: str) -> None:
         ) from None
     pending.claimed.add(docname)
     if result.ok:  # else myst-nb executes it again and reports the error in its usual way
-        pending.cache.cache_notebook_bundle(
-            CacheBundleIn(
-                result.notebook,
-                str(pending.paths[docname]),
-                data={"execution_seconds": result.seconds},
-            ),
-            check_validity=False,
-            overwrite=True,
-        )
+        pending.store(result.notebook, str(pending.paths[docname]), result.seconds)
         pending.cached += 1
         pending.seconds[docname] = round(result.seconds, 3)
     if len(pending.claimed) == len(pending.paths):
