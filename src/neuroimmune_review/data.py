@@ -431,7 +431,7 @@ def _appended_join(
     them), the vocabularies' digests, this code and pandas must be the same.
     """
     from . import provenance
-    from .plain_csv import plain_frame
+    from .plain_csv import appended_lines
 
     path, _mtime, size = evidence_key
     for meta_file in memo.glob(f"{JOIN_PREFIX}*{JOIN_META}"):
@@ -448,34 +448,18 @@ def _appended_join(
             continue
         if not (memo / f"{PLAIN_PREFIX}{base['files'][0]}").exists():
             continue
-        try:
-            before = os.stat(path)
-            digests = provenance.prefix_digests(Path(path), base_size)
-            if digests is None or digests[0] != base["files"][0]:
-                continue  # not an append to this join's file
-            with open(path, "rb") as handle:
-                header_line = handle.readline()
-                handle.seek(base_size - 1)
-                tail = handle.read()
-            after = os.stat(path)
-        except OSError:
-            return None
-        unchanged = (before.st_mtime_ns, before.st_ino) == (after.st_mtime_ns, after.st_ino)
-        if not unchanged or before.st_size != size or after.st_size != size:
-            return None  # changed since the join was asked for, or while it was read
-        if tail[:1] != b"\n" or len(tail) < 2:
-            continue
-        tail = tail[1:]
+        appended = appended_lines(Path(path), base_size, base["files"][0])
+        if appended is None:
+            continue  # not an append to this join's file (or not plain lines)
+        header, frame, digest, now = appended
+        if now != size:
+            return None  # changed since the join was asked for
         stored = meta_file.with_name(meta_file.name[: -len(JOIN_META)] + ".pickle")
-        lines = plain_frame(header_line + tail)
-        if lines is None or len(set(lines[0])) != len(lines[0]):
-            return None  # read as the whole file is, by pandas' reader
         try:
             old = pd.read_pickle(stored)
         except Exception:  # noqa: BLE001 - missing or unreadable: build the join instead
             continue
         # The new lines as ``_read_csv`` reads them within the whole file (text, a RangeIndex).
-        header, frame = lines
         frame = frame.reset_index(drop=True).astype(str)
         frame.columns = header
         interventions = _cached_csv(*interventions_key)
@@ -496,7 +480,7 @@ def _appended_join(
             else np.concatenate([old_hashes, provenance.row_hashes(added)])
         )
         # The new file is plain too: the next appended row can start from this join.
-        mark_plain_evidence(Path(path), digests[1])
+        mark_plain_evidence(Path(path), digest)
         return joined, hashes, rows
     return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -144,3 +145,40 @@ def plain_frame(data: bytes) -> tuple[list[str], pd.DataFrame] | None:
         return None
     frame = c_reader_body(data, header, lines)
     return None if frame is None else (header, frame)
+
+
+def appended_lines(
+    path: Path, size: int, digest: str
+) -> tuple[list[str], pd.DataFrame, str, int] | None:
+    """The lines appended to *path* since it was the *size* bytes whose content digest is
+    *digest* (``provenance.file_digest``), read as :func:`plain_frame` reads a file (its header
+    line first), with the file's digest and size now.  None unless the file starts with exactly those
+    bytes, whole lines were appended after them, nothing changed while it was read and the new
+    lines are plain with a header of distinct names.
+
+    The one home of "what was appended" for the build's validation (``validate.incremental``)
+    and the evidence join (``data._appended_join``), which must agree on it.
+    """
+    from . import provenance
+
+    try:
+        before = path.stat()
+        digests = provenance.prefix_digests(path, size)
+        if digests is None or digests[0] != digest:
+            return None  # not an append: an earlier byte changed
+        with path.open("rb") as handle:
+            header_line = handle.readline()
+            handle.seek(size - 1)
+            tail = handle.read()
+        after = path.stat()
+    except (OSError, ValueError):
+        return None
+    same = (before.st_mtime_ns, before.st_size, before.st_ino)
+    if same != (after.st_mtime_ns, after.st_size, after.st_ino):
+        return None  # changed while it was read
+    if size < 1 or tail[:1] != b"\n" or len(tail) < 2:
+        return None  # the earlier file did not end a line, or nothing was appended
+    read = plain_frame(header_line + tail[1:])
+    if read is None or len(set(read[0])) != len(read[0]):
+        return None
+    return read[0], read[1], digests[1], after.st_size

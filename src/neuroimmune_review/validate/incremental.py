@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import data, paths, provenance
-from ..plain_csv import plain_frame
+from ..plain_csv import appended_lines
 from ..problems import ERROR, format_problem
 from ..schema import TableSpec, datapackage_path, load_package
 from .evidence import finding_hashes
@@ -171,30 +171,12 @@ def appended_rows_valid(root: Path, evidence: Path, others: str) -> bool:
             or not (memo / f"{data.PLAIN_PREFIX}{meta['evidence']}").exists()
         ):
             return False
-        before = evidence.stat()
-        digests = provenance.prefix_digests(evidence, size)
-        if digests is None or digests[0] != meta["evidence"]:
-            return False  # not an append: an earlier line changed
-        with evidence.open("rb") as handle:
-            header_line = handle.readline()
-            handle.seek(size - 1)
-            tail = handle.read()
-        after = evidence.stat()
-    except (OSError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return False
-    if (before.st_mtime_ns, before.st_size, before.st_ino) != (
-        after.st_mtime_ns,
-        after.st_size,
-        after.st_ino,
-    ):
-        return False  # changed while it was read
-    if tail[:1] != b"\n" or len(tail) < 2:
-        return False  # the kept file did not end a line, or nothing was appended
-    tail = tail[1:]
-    read = plain_frame(header_line + tail)
-    if read is None or read[0] != spec.columns:
-        return False
-    header, frame = read
+    appended = appended_lines(evidence, size, meta["evidence"])
+    if appended is None or appended[0] != spec.columns:
+        return False  # not an append to the kept file, or not plain lines of its columns
+    header, frame, digest, now = appended
     frame.columns = header
     frame.index = pd.RangeIndex(lines + 1, lines + 1 + len(frame), name="line")
     table = CsvTable(_relative(evidence, root), header, 1, frame)
@@ -207,9 +189,8 @@ def appended_rows_valid(root: Path, evidence: Path, others: str) -> bool:
         return False
     if any(_any_among(added[name], arrays[name]) for name in added):
         return False  # a key may repeat an earlier row's: the full rules say where
-    digest = digests[1]
     data.mark_plain_evidence(evidence, digest)
-    new_meta = {"evidence": digest, "size": size + len(tail), "lines": lines + len(frame)}
+    new_meta = {"evidence": digest, "size": now, "lines": lines + len(frame)}
     new_meta["others"] = others
     _write_base(
         memo, new_meta, {name: np.concatenate([arrays[name], added[name]]) for name in added}

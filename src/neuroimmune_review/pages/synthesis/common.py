@@ -256,10 +256,20 @@ def _class_group(rows: pd.DataFrame) -> pd.Series:
 
 
 def _antidepressant_rows(rows: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
-    keep = rows["drug_class"].isin(antidepressant_classes()).to_numpy()
+    keep = _is_antidepressant(rows)
     return rows[keep] if columns is None else rows.loc[keep, columns]
 
 
 def _effects(rows: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
-    keep = rows["claim_type"].isin(EFFECT_CLAIMS).to_numpy()
+    keep = _is_effect(rows)
     return rows[keep] if columns is None else rows.loc[keep, columns]
+
+
+def _is_antidepressant(rows: pd.DataFrame) -> np.ndarray:
+    """Which rows are of an antidepressant or mood-stabiliser class (a mask to combine)."""
+    return rows["drug_class"].isin(antidepressant_classes()).to_numpy()
+
+
+def _is_effect(rows: pd.DataFrame) -> np.ndarray:
+    """Which rows are intervention effects (a mask to combine)."""
+    return rows["claim_type"].isin(EFFECT_CLAIMS).to_numpy()

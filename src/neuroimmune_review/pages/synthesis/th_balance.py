@@ -15,6 +15,8 @@ from .common import (
     EFFECT_CLAIMS,
     _and_list,
     _antidepressant_rows,
+    _is_antidepressant,
+    _is_effect,
     antidepressant_classes,
     per_page,
 )
@@ -40,14 +42,9 @@ def th_votes(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     read by their arm, as the Th1/Th2 account does: a Th1 mediator as pro-, a Th2 mediator as
     anti-inflammatory (``role_from_axis`` marks these votes)."""
     rows = data.evidence() if rows is None else rows
-    # One filter of the join (the rows _antidepressant_rows(_effects(rows)) keeps on the arms).
-    rows = rows[
-        (
-            rows["claim_type"].isin(EFFECT_CLAIMS)
-            & rows["drug_class"].isin(antidepressant_classes())
-            & rows["th_axis"].isin(list(ARMS))
-        ).to_numpy()
-    ].copy()
+    # One filter of the join: antidepressant classes' intervention effects on the two arms.
+    on_arms = rows["th_axis"].isin(list(ARMS)).to_numpy()
+    rows = rows[_is_effect(rows) & _is_antidepressant(rows) & on_arms].copy()
     from_axis = ~rows["inflammatory_role"].isin(["pro", "anti"])
     role = rows["inflammatory_role"].where(
         ~from_axis, rows["th_axis"].map({"Th1": "pro", "Th2": "anti"})
