@@ -87,14 +87,13 @@ def test_compact_chart_data_decode_to_the_table_and_big_charts_drop_lists(monkey
     steps = [t for t in spec["transform"] if "calculate" in t]
     decoded = {}
     for t in steps:
-        expr = t["calculate"]
         m = re.fullmatch(
-            r"(\[.*\])\[(?:floor\(datum\._k / (\d+)\) % (\d+)|datum\._k % (\d+))\]", expr
+            r"datum\._d(\d+)\[floor\(datum\._k / datum\._b\1\) % length\(datum\._d\1\)\]",
+            t["calculate"],
         )
         if m:
-            labels = json.loads(m.group(1))
-            base, radix = int(m.group(2) or 1), int(m.group(3) or m.group(4))
-            decoded[t["as"]] = [labels[(k // base) % radix] for k in values["_k"]]
+            labels, base = values[f"_d{m.group(1)}"], values[f"_b{m.group(1)}"]
+            decoded[t["as"]] = [labels[(k // base) % len(labels)] for k in values["_k"]]
     table = figure.data
     assert decoded["mediator"] == list(table["mediator"])
     assert decoded["intervention"] == list(table["intervention"])
@@ -105,6 +104,21 @@ def test_compact_chart_data_decode_to_the_table_and_big_charts_drop_lists(monkey
     assert big.renderer == "canvas" and "tooltips give counts only" in big.description
     assert "Cited" not in json.dumps(big.spec()["encoding"]["tooltip"])
     assert 'data-renderer="canvas"' in big._repr_html_()
+
+
+def test_a_matrix_spec_keeps_its_shape_when_the_evidence_gains_a_sample():
+    """The build compiles a chart once per shape (``render.compile_vega``); a new row whose
+    sample no other row has changes the matrix's data, not its shape, so a one-row rebuild is
+    served from the memo rather than by starting the compiler."""
+    from neuroimmune_review import render
+
+    rows = data.evidence(drug_class="SSRI")
+    extra = rows.iloc[[0]].assign(id="EV999999", sample="a sample no other row has")
+    before = charts.effects_matrix(rows, "SSRI", "the SSRI class").spec()
+    after = charts.effects_matrix(pd.concat([rows, extra]), "SSRI", "the SSRI class").spec()
+    assert after["data"] != before["data"]
+    assert "a sample no other row has" in str(after["data"])
+    assert render._with_placeholders(after)[0] == render._with_placeholders(before)[0]
 
 
 def test_tooltip_lists_are_each_groups_distinct_names_sorted_and_capped():
