@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib.machinery
 import os
 import sys
@@ -48,3 +49,8 @@ def _exit_at_once() -> None:
 # Only in the server, which alone is started with these variables (``worker_processes``).
 if FILE_ENV in os.environ or NAME_ENV in os.environ:
     atexit.register(_exit_at_once)
+    # The server's imports allocate millions of objects that live as long as it does; the
+    # collector's passes over them were ~0.14 s of its ~0.63 s of imports (median of ten).
+    # Collection is turned back on, with the imported heap frozen, once ``fork_preload`` (the
+    # last module it imports) is done, and again in every worker (``shell_worker``).
+    gc.disable()

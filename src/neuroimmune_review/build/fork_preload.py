@@ -13,6 +13,7 @@ is touched: no page is being executed here (``provenance`` records only inside o
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from pathlib import Path
 
@@ -37,3 +38,8 @@ if os.environ.get(ROOT_ENV):
     # A failure is the pages' to meet and report, as without this module.
     with contextlib.suppress(Exception):
         _preload(os.environ[ROOT_ENV])
+# The server imported everything with the collector off (``fork_main``): what is alive now
+# lives as long as the server, so it is frozen (never traced again, here or in the workers it
+# forks, whose pages then collect only their own objects) and collection resumes.
+gc.freeze()
+gc.enable()

@@ -8,6 +8,7 @@ started with a command (:func:`run_worker`, through ``shared_kernels.WORKER_COMM
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -54,6 +55,7 @@ def serve_forked(connection, log_path: str, preload: Sequence[str], environ: dic
     os.close(fd)
     os.environ.clear()
     os.environ.update(environ)
+    gc.enable()  # off while the server imported (``fork_main``), if its preload stopped early
     # As in a kernel (and a ``python -c`` worker), a page's own folder comes first on the path.
     if "" not in sys.path:
         sys.path.insert(0, "")
@@ -208,7 +210,6 @@ class _ShellExecutor:
 
     def run(self, job: dict) -> dict:
         """Execute one request from :func:`execute_notebooks`; the answer to send back."""
-        import gc
         import time
 
         notebook = nbformat.reads(job["notebook"], as_version=4)
