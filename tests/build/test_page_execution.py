@@ -232,6 +232,44 @@ def test_workers_start_early_only_when_pages_will_likely_execute(tmp_path, monke
     assert closed == ["w"]
 
 
+def test_workers_start_before_the_other_extensions_and_config_inited_keeps_or_closes_them(
+    tmp_path, monkeypatch
+):
+    """``early_start`` (the first extension) starts the workers from Jupyter Book's settings,
+    with the review's root in the environment they take; ``config-inited`` then keeps them
+    if the execution mode is the cache (starting no second set), and closes them if not."""
+    from neuroimmune_review import paths
+
+    app = _build_app(tmp_path)  # no saved environment: a cold build, many pages likely
+    started, closed = [], []
+    monkeypatch.setattr(
+        shared_kernels,
+        "start_workers",
+        lambda count, *_: started.append((count, os.environ.get(paths.ROOT_ENV))) or ["w"],
+    )
+    monkeypatch.setattr(shared_kernels, "close_workers", closed.extend)
+    monkeypatch.setenv(shared_kernels.WORKERS_ENV, "2")
+    monkeypatch.setenv(paths.ROOT_ENV, "before")  # and restored after the test
+
+    app.config = SimpleNamespace(overrides={"nb_execution_mode": "off"})
+    page_execution.start_workers_before_extensions(app)
+    assert started == [] and os.environ[paths.ROOT_ENV] == "before"  # execution off: nothing
+    app.config = SimpleNamespace(overrides={})  # a conf.py build: settings not known yet
+    page_execution.start_workers_before_extensions(app)
+    assert started == []
+
+    app.config = SimpleNamespace(overrides={"nb_execution_mode": "cache"})
+    page_execution.start_workers_before_extensions(app)
+    assert started == [(2, str(tmp_path.resolve()))]
+    cache = SimpleNamespace(nb_execution_mode="cache", nb_execution_cache_path="")
+    page_execution.start_workers_early(app, cache)  # config-inited: the same mode
+    assert started == [(2, str(tmp_path.resolve()))] and closed == []
+    assert page_execution._early_workers[id(app)] == ["w"]
+    off = SimpleNamespace(nb_execution_mode="off", nb_execution_cache_path="")
+    page_execution.start_workers_early(app, off)  # config-inited: execution turned off after all
+    assert closed == ["w"] and id(app) not in page_execution._early_workers
+
+
 def test_workers_started_early_run_the_pages(monkeypatch):
     app = _app()
     early = shared_kernels.start_workers(1, page_execution._worker_command())

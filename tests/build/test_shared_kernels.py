@@ -315,6 +315,41 @@ def test_the_fork_server_loads_the_evidence_once_for_every_worker():
     assert run.stdout.strip().splitlines()[-1] == "1 1 None", run.stdout + run.stderr
 
 
+COLLECTOR_CHECK = """
+import gc, os
+os.environ["REVIEW_FORK_MAIN_NAME"] = "x"  # what the fork server alone is started with
+import neuroimmune_review.build.fork_main
+print(gc.isenabled())
+import neuroimmune_review.build.fork_preload
+print(gc.isenabled(), gc.get_freeze_count() > 0)
+"""
+
+
+def test_the_fork_server_imports_with_the_collector_off_and_turns_it_back_on():
+    """``fork_main`` (the server's first import) turns the collector off for the server's
+    imports; ``fork_preload`` (its last) freezes what they loaded and turns it back on."""
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("REVIEW_")}
+    run = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_CHECK],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        cwd="/",
+    )
+    assert run.stdout.split() == ["False", "True", "True"], run.stdout + run.stderr
+
+
+def test_a_forked_worker_runs_pages_with_the_collector_on():
+    page = new_notebook(cells=[new_code_cell("import gc\nprint(gc.isenabled())")])
+    workers = shared_kernels.start_workers(1, shared_kernels.worker_command([]))
+    [result] = execute_notebooks([Job("a", page)], workers=1, timeout=60, started=workers)
+    assert result.ok, result.error
+    assert result.notebook.cells[0].outputs[0]["text"].strip() == "True"
+
+
 UNNEEDED_CHECK = """
 import time
 from neuroimmune_review.build import shared_kernels

@@ -112,3 +112,14 @@ def test_the_build_process_collects_less_often_and_skips_what_it_imported():
     assert result.returncode == 0, result.stderr[-2000:]
     before, after, frozen = json.loads(result.stdout.strip().splitlines()[-1])
     assert before == [700, 10, 10] and after == [10_000, 10, 10] and frozen
+
+
+def test_the_book_lists_early_start_first_and_sphinx_ext_among_its_extensions():
+    """``early_start`` starts the page workers from its setup, so it must load before the
+    other extensions (their imports are what it overlaps); the rest is in ``sphinx_ext``."""
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "_config.yml").read_text())
+    extensions = config["sphinx"]["config"]["extensions"]
+    assert extensions[0] == "neuroimmune_review.build.early_start"
+    assert "neuroimmune_review.build.sphinx_ext" in extensions[1:]
