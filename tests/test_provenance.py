@@ -353,6 +353,46 @@ def test_appended_rows_extend_the_stored_join_and_its_row_hashes(repo_copy, monk
     assert (data._ROW_HASHES[0][1] == expected_hashes).all()
 
 
+def test_a_deferred_join_is_written_later_unless_another_process_wrote_it(repo_copy, monkeypatch):
+    """The Sphinx process defers writing the join it extends (the fork server extends and
+    writes the same one): nothing is written until ``write_deferred_joins``, which writes it
+    with its row hashes, or leaves it when it is on disk already."""
+    _validated_join(repo_copy)
+    memo = repo_copy / "_build" / provenance.MEMO_DIR
+    _append_probe_row(repo_copy, "amitriptyline", "book/antidepressants/tca")
+    expected, expected_hashes = _fresh_join(repo_copy)
+    before = set(memo.glob(f"{data.JOIN_PREFIX}*"))
+    monkeypatch.setattr(data, "_DEFERRED_JOINS", None)
+    data.defer_join_writes()
+    _as_new_process()
+    pd.testing.assert_frame_equal(data.evidence(), expected)  # extended, in memory
+    assert set(memo.glob(f"{data.JOIN_PREFIX}*")) == before  # nothing written yet
+    data.write_deferred_joins()
+    _as_new_process()
+    monkeypatch.setattr(data, "_DEFERRED_JOINS", None)  # a process that does not defer
+    built = []
+    monkeypatch.setattr(data, "_build_join", lambda *keys: built.append(keys))
+    monkeypatch.setattr(data, "_appended_join", lambda *a: built.append(a))
+    pd.testing.assert_frame_equal(data.evidence(), expected)  # read from disk as written
+    data._evidence_answer()
+    assert built == [] and (data._ROW_HASHES[0][1] == expected_hashes).all()
+
+    # Written meanwhile by another process: left as it is.
+    _append_probe_row(repo_copy, "fluvoxamine", "book/antidepressants/ssri")
+    monkeypatch.undo()
+    monkeypatch.setenv("REVIEW_ROOT", str(repo_copy))
+    monkeypatch.setattr(data, "_DEFERRED_JOINS", None)
+    data.defer_join_writes()
+    _as_new_process()
+    data.evidence()
+    [(_memo, stored, *_rest)] = data._DEFERRED_JOINS
+    stored.write_bytes(b"the other process's")
+    data._beside(stored, data.JOIN_META).write_text("{}")
+    data._beside(stored, data.JOIN_HASHES).write_bytes(b"")
+    data.write_deferred_joins()
+    assert stored.read_bytes() == b"the other process's" and data._DEFERRED_JOINS == []
+
+
 def test_an_edited_row_in_the_middle_is_read_again(repo_copy):
     _validated_join(repo_copy)
     evidence = repo_copy / "data/evidence.csv"

@@ -274,7 +274,7 @@ def _cached_join(
     evidence = _cached_csv(*evidence_key)
     joined = _build_join(evidence_key, interventions_key, mediators_key)
     meta["rows"] = len(evidence) if len(joined) == len(evidence) else None
-    _store_join(memo, stored, joined, meta, None)
+    _store_or_defer(memo, stored, joined, meta, None)
     _JOIN_STORED[:] = [*_JOIN_STORED[-3:], (joined, stored)]
     return joined
 
@@ -316,7 +316,7 @@ def _kept_join(
         if appended is None:
             return None
         joined, hashes, meta["rows"] = appended
-        _store_join(memo, stored, joined, meta, hashes)
+        _store_or_defer(memo, stored, joined, meta, hashes)
         if hashes is not None:
             _ROW_HASHES[:] = [(joined, hashes)]
     _JOIN_STORED[:] = [*_JOIN_STORED[-3:], (joined, stored)]
@@ -349,6 +349,47 @@ def _evidence_from_join(path: str, mtime_ns: int, size: int) -> pd.DataFrame | N
     if meta.get("rows") != len(joined) or list(joined.columns[: len(header)]) != header:
         return None
     return joined.iloc[:, : len(header)]
+
+
+# Joins to be written later (``defer_join_writes``); None: each is written when built.
+_DEFERRED_JOINS: list[tuple] | None = None
+
+
+def defer_join_writes() -> None:
+    """In this process, keep each join built from now on in memory and write it only at
+    :func:`write_deferred_joins`, unless another process has written it by then.
+
+    For the Sphinx process of a build: its stale check builds the join (after an append, the
+    kept one plus the new rows) while the page workers' fork server builds the same one, and
+    both wrote it, ~0.2 s of pickling at 1000x; the Sphinx process's writing was on the way to
+    the first page being sent to the workers.  It now writes after sending them, and only if
+    the server has not (same name, so same files, code and pandas: the same join).
+    """
+    global _DEFERRED_JOINS
+    if _DEFERRED_JOINS is None:
+        _DEFERRED_JOINS = []
+
+
+def write_deferred_joins() -> None:
+    """Write the joins :func:`defer_join_writes` kept back that no other process wrote."""
+    pending = list(_DEFERRED_JOINS or [])
+    if _DEFERRED_JOINS:
+        _DEFERRED_JOINS.clear()
+    for memo, stored, joined, meta, hashes in pending:
+        written = [stored, _beside(stored, JOIN_META)]
+        if hashes is not None:
+            written.append(_beside(stored, JOIN_HASHES))
+        if not all(path.exists() for path in written):
+            _store_join(memo, stored, joined, meta, hashes)
+
+
+def _store_or_defer(
+    memo: Path, stored: Path, joined: pd.DataFrame, meta: dict, hashes: np.ndarray | None
+) -> None:
+    if _DEFERRED_JOINS is None:
+        _store_join(memo, stored, joined, meta, hashes)
+    else:
+        _DEFERRED_JOINS.append((memo, stored, joined, dict(meta), hashes))
 
 
 def _store_join(

@@ -163,11 +163,33 @@ def outdated_pages(app: Sphinx, env, added, changed, removed) -> list[str]:
     Pages Sphinx re-reads anyway (edited prose) are checked too: re-reading alone would
     reuse their cached, stale outputs.
     """
+    data = _loaded_data_module()
+    if data is not None:
+        data.defer_join_writes()  # written after the pages are sent (write_deferred_joins)
     stale = provenance.stale_pages(_root(app), sorted(env.found_docs))
     if stale:
         _drop_cached_outputs(app, stale)
         logger.info(f"[review] data changed for {len(stale)} page(s): {', '.join(sorted(stale))}")
     return [d for d in stale if d not in added and d not in changed]
+
+
+def _loaded_data_module():
+    """``neuroimmune_review.data`` if this process has imported it, else None.
+
+    The build's validation imports it whenever data changed; importing it only to defer or
+    write the evidence join would bring pandas into builds that build no join (a no-op build).
+    """
+    import sys
+
+    return sys.modules.get(f"{__package__.rpartition('.')[0]}.data")
+
+
+def write_deferred_joins(app: Sphinx, *args) -> None:
+    """``env-before-read-docs`` (after the pages are sent to the workers) and ``build-finished``:
+    write the evidence join the stale check built, unless the workers' fork server did."""
+    data = _loaded_data_module()
+    if data is not None:
+        data.write_deferred_joins()
 
 
 def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
@@ -399,8 +421,10 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-get-outdated", outdated_pages)
     app.connect("env-before-read-docs", begin_build)
     app.connect("env-before-read-docs", execute_in_shared_kernels)
+    app.connect("env-before-read-docs", write_deferred_joins, priority=600)  # after the above
     app.connect("env-updated", keep_formatted, priority=900)  # after sphinxcontrib-bibtex's
     app.connect("build-finished", close_early_workers)
+    app.connect("build-finished", write_deferred_joins)  # if no page was read
     app.connect("build-finished", publish_downloads)
     app.connect("build-finished", refresh_static_files)
     app.connect("build-finished", prune_answer_cache)
