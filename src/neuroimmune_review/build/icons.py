@@ -23,6 +23,8 @@ import json
 import re
 from pathlib import Path
 
+from ..files import write_signature
+
 SUBSET = Path(__file__).parent / "fontawesome-subset.json"
 SCRIPT_FILES = ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt")
 _SOLID = {"fa-solid", "fas", "fa"}
@@ -127,11 +129,6 @@ def drop_search_scripts(text: str) -> str:
     return _remove_indented(_SEARCH_SCRIPTS, text)
 
 
-def _signature(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
-
-
 def _code_key(search_as_you_type: bool) -> str:
     import hashlib
 
@@ -165,7 +162,7 @@ def inline_icons_in_site(
         if "_static" in relative.parts:
             continue
         name = relative.as_posix()
-        if memo is not None and done.get(name) == _signature(page):
+        if memo is not None and done.get(name) == write_signature(page):
             now[name] = done[name]
             continue
         text = page.read_text(encoding="utf-8")
@@ -177,7 +174,7 @@ def inline_icons_in_site(
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed += 1
-        now[name] = _signature(page)
+        now[name] = write_signature(page)
     for name in SCRIPT_FILES:
         (outdir / "_static" / "scripts" / name).unlink(missing_ok=True)
     if memo is not None:
