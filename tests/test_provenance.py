@@ -199,6 +199,28 @@ def test_a_page_whose_answers_survive_a_data_change_needs_no_query_in_later_chec
     assert provenance.last_check.queries_run == 0
 
 
+def test_the_pruning_takes_the_code_digests_of_this_builds_check(repo_copy, monkeypatch):
+    _execute_page("book/antidepressants/ssri", drug_class="SSRI")
+    _append_probe_row(repo_copy, "amitriptyline", "book/antidepressants/tca")
+    pages = ["book/antidepressants/ssri"]
+    # The page's answer holds over the new file: kept under it, the record now names it.
+    assert provenance.stale_pages(repo_copy, pages) == []
+    assert provenance.last_check.answers_written == 1
+    assert "neuroimmune_review.data" in provenance.last_check.codes
+    walks = []
+    real = provenance.reachable_modules
+    monkeypatch.setattr(
+        provenance, "reachable_modules", lambda *a, **k: walks.append(a) or real(*a, **k)
+    )
+    assert provenance.prune_answers(repo_copy) == 1  # the answer over the old file
+    assert walks == []  # the data module's graph was walked by the check, not again
+    # The same answers are kept as by a pruning that computes every digest itself.
+    kept = _answer_files(repo_copy)
+    provenance.last_check = None
+    assert provenance.prune_answers(repo_copy) == 0 and _answer_files(repo_copy) == kept
+    assert walks
+
+
 def _record_inputs(record):
     import json
 

@@ -1,4 +1,5 @@
-"""Writing a file in one step (temporary file in the same folder, then ``os.replace``).
+"""Writing a file in one step (temporary file in the same folder, then ``os.replace``), and
+telling whether a file was written since it was last seen (``write_signature``).
 
 The one implementation the curation commands, the provenance records and the build's
 chart bundle share.  It lives in the core rather than in ``curation.safe_write`` (which
@@ -42,3 +43,10 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def write_signature(path: Path) -> list[int]:
+    """What changes whenever *path* is written or replaced: its times (the status change time
+    too, which no one can set back), size and inode.  A list, as kept in JSON memos."""
+    st = path.stat()
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]

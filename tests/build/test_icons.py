@@ -55,3 +55,47 @@ def test_search_scripts_stay_only_where_search_runs(built_site, site_pages):
         if page != "search.html":
             text = (built_site / page).read_text(encoding="utf-8")
             assert "searchindex.js" not in text and "searchtools.js" not in text, page
+
+
+# The patterns as they were, led by their indentation: ``_remove_indented`` must remove exactly
+# what ``re.sub`` of these removed.
+OLD_SCRIPT = re.compile(
+    r"[ \t]*(?:<!-- So that users can add custom icons -->\s*)?"
+    r'<script\b[^>]*\bsrc="[^"]*_static/scripts/fontawesome\.js(?:\?[^"]*)?"[^>]*>\s*</script>\n?'
+)
+OLD_SEARCH = re.compile(
+    r'[ \t]*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)'
+    r'(?:\?[^"]*)?"></script>\n?'
+)
+
+
+def test_the_script_patterns_remove_what_the_indentation_led_ones_removed():
+    import random
+
+    pieces = [
+        " ",
+        "\t",
+        "\n",
+        "x",
+        "<",
+        '"',
+        ">",
+        "<script",
+        "<!-- So that users can add custom icons -->",
+        '<script defer src="../_static/scripts/fontawesome.js?digest=55c2"></script>',
+        '<script src="_static/scripts/fontawesome.js"></script>',
+        '<script src="../_static/searchtools.js"></script>\n',
+        '<script src="searchindex.js?v=2"></script>',
+        '<script src="_static/language_data.js"></script>',
+        "</script>",
+    ]
+    rnd = random.Random(15)
+    texts = [HEAD, HEAD + "\n" + HEAD]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 14))) for _ in range(20000)]
+    removed = 0
+    for text in texts:
+        new = icons._remove_indented(icons._SCRIPT, text)
+        assert new == OLD_SCRIPT.sub("", text), repr(text)
+        assert icons.drop_search_scripts(text) == OLD_SEARCH.sub("", text), repr(text)
+        removed += new != text
+    assert removed > 1000  # the pieces do make whole tags

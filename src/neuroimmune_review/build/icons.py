@@ -23,15 +23,42 @@ import json
 import re
 from pathlib import Path
 
+from ..files import write_signature
+
 SUBSET = Path(__file__).parent / "fontawesome-subset.json"
 SCRIPT_FILES = ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt")
 _SOLID = {"fa-solid", "fas", "fa"}
 _ICON_TAG = re.compile(r"<(?P<tag>i|span)\b(?P<attrs>[^<>]*\bfa-[^<>]*)>\s*</(?P=tag)>")
 _ATTR = re.compile(r"""([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+# The script tag (with the theme's comment before it), removed with its line's indentation
+# (``_remove_indented``).  Written to lead with "<": ``<(?:C\s*<)?script`` is ``(?:C\s*)?<script``.
 _SCRIPT = re.compile(
-    r"[ \t]*(?:<!-- So that users can add custom icons -->\s*)?"
-    r'<script\b[^>]*\bsrc="[^"]*_static/scripts/fontawesome\.js(?:\?[^"]*)?"[^>]*>\s*</script>\n?'
+    r"<(?:!-- So that users can add custom icons -->\s*<)?"
+    r'script\b[^>]*\bsrc="[^"]*_static/scripts/fontawesome\.js(?:\?[^"]*)?"[^>]*>\s*</script>\n?'
 )
+
+
+def _remove_indented(pattern: re.Pattern[str], text: str) -> str:
+    """``re.sub("[ \\t]*" + pattern.pattern, "", text)``, with the indentation matched backwards.
+
+    Performance: a pattern led by ``[ \\t]*`` is tried at every character of the page; led
+    by ``<``, the regex engine skips from tag to tag.  Removing the spaces and tabs just
+    before each match (back to the previous match's end) removes what the leading
+    ``[ \\t]*`` matched: the rest of each pattern starts with ``<``, so neither pattern can
+    match inside such a run.  For a one-row rebuild's 10 pages at 1x: 50 -> 2 ms.
+    """
+    kept: list[str] = []
+    end = 0
+    for match in pattern.finditer(text):
+        start = match.start()
+        while start > end and text[start - 1] in " \t":
+            start -= 1
+        kept.append(text[end:start])
+        end = match.end()
+    if not kept:
+        return text
+    kept.append(text[end:])
+    return "".join(kept)
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,7 +103,7 @@ def _svg(attrs: str, number: int) -> str | None:
 
 def inline_icons(text: str) -> str:
     """*text* (a page) with its Font Awesome ``<i>`` icons as SVG and no Font Awesome script."""
-    text = _SCRIPT.sub("", text)
+    text = _remove_indented(_SCRIPT, text)
     count = 0
 
     def replace(match: re.Match) -> str:
@@ -91,20 +118,15 @@ def inline_icons(text: str) -> str:
 # 1x, and growing with the book) in the head of every page, for its "search as you type"
 # option.  With that option off (the theme's default and ours), only search.html uses them:
 # the search box of every other page submits to search.html.
-_SEARCH_SCRIPTS = re.compile(
-    r'[ \t]*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)'
+_SEARCH_SCRIPTS = re.compile(  # removed with their indentation (``_remove_indented``)
+    r'<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)'
     r'(?:\?[^"]*)?"></script>\n?'
 )
 
 
 def drop_search_scripts(text: str) -> str:
     """*text* (a page other than search.html) without the search scripts it never runs."""
-    return _SEARCH_SCRIPTS.sub("", text)
-
-
-def _signature(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+    return _remove_indented(_SEARCH_SCRIPTS, text)
 
 
 def _code_key(search_as_you_type: bool) -> str:
@@ -140,7 +162,7 @@ def inline_icons_in_site(
         if "_static" in relative.parts:
             continue
         name = relative.as_posix()
-        if memo is not None and done.get(name) == _signature(page):
+        if memo is not None and done.get(name) == write_signature(page):
             now[name] = done[name]
             continue
         text = page.read_text(encoding="utf-8")
@@ -152,7 +174,7 @@ def inline_icons_in_site(
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed += 1
-        now[name] = _signature(page)
+        now[name] = write_signature(page)
     for name in SCRIPT_FILES:
         (outdir / "_static" / "scripts" / name).unlink(missing_ok=True)
     if memo is not None:

@@ -36,6 +36,7 @@ from .page_execution import (
 )
 from .search import COUNTS_FILE
 from .template_cache import use_bytecode_cache
+from .theme_checks import skip_empty_checks
 from .tracking import with_tracking_cell
 
 logger = logging.getLogger(__name__)
@@ -416,6 +417,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", keep_compiled_validators)  # compiled notebook schemas, kept
     app.connect("builder-inited", keep_navigation)  # sidebar toctrees kept, parents not rewritten
     app.connect("builder-inited", serve_cache_hits)  # cached pages without SQLAlchemy
+    app.connect("builder-inited", skip_empty_checks)  # the theme's never-empty templates
     app.connect("source-read", inject_tracking_cell)
     app.connect("source-read", wait_for_execution)
     app.connect("env-get-outdated", outdated_pages)
