@@ -200,6 +200,15 @@ def test_outputs_the_worker_does_not_rebuild_send_the_page_to_myst_nb(cell, reas
     assert reason in result.error
 
 
+def test_the_input_history_stays_in_memory(tmp_path, monkeypatch):
+    # A history file made each cell a SQLite commit on a thread the next cell waited for.
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))
+    cells = ("1 + 1", "print(In[1], _i1, len(In))")
+    [result] = execute_notebooks([Job("h", _notebook(*cells))], workers=1, timeout=60)
+    assert result.ok and _outputs(result.notebook) == ["2", "1 + 1 1 + 1 3\n"]
+    assert not list(tmp_path.rglob("history.sqlite"))
+
+
 def test_a_failed_page_leaves_no_state_to_the_next():
     jobs = [
         Job("a", _notebook("import json\njson.left_behind = 1\n1 / 0")),

@@ -18,6 +18,9 @@ import nbformat
 
 # What the fork server imports for every worker, besides the page modules it is given: the
 # shell that _ShellExecutor builds.
+# Where the shell keeps its input history (see _ShellExecutor).
+HISTORY_FILE = ":memory:"
+
 SHELL_MODULES = (
     "IPython.core.displayhook",
     "IPython.core.displaypub",
@@ -201,7 +204,20 @@ class _ShellExecutor:
                 pass
 
         self._flush_stdout = flush_stdout
-        self.shell = InteractiveShell.instance(displayhook_class=Hook, display_pub_class=Publisher)
+        from traitlets.config import Config
+
+        # The input history in memory, not in the profile's history.sqlite: with the file, every
+        # cell's source went to a saving thread that commits it to SQLite while holding the lock
+        # the next cell's store_inputs waits on, and each page's new session was a commit too
+        # (both workers share one file; cProfile put 0.25 s of wall of a one-row build's ten
+        # pages in store_inputs).  Outputs do not depend on it: In, _i and the execution count
+        # are kept in memory either way.  ':memory:' is IPython's own fallback when the file
+        # cannot be used.
+        config = Config()
+        config.HistoryManager.hist_file = HISTORY_FILE
+        self.shell = InteractiveShell.instance(
+            config=config, displayhook_class=Hook, display_pub_class=Publisher
+        )
         # As in ipykernel: every mime type a formatter knows is produced.
         formatter = self.shell.display_formatter
         formatter.active_types = formatter.format_types
