@@ -504,6 +504,37 @@ def _page_imports(text: str) -> list[str]:
     return [name for name in found if name == PACKAGE or name.startswith(f"{PACKAGE}.")]
 
 
+# Walks of the import graph already made in this process: (imported names, package folder) ->
+# (the signature below when the walk began, its modules).  Performance: a page worker walked
+# the graph once per query a page records (for the answer's code key) and once per page (its
+# code record), 73 walks of 1.5-7 ms each in a 1x one-row build's ten pages.  What a walk
+# finds depends only on the bytes of the modules it reached (their imports) and on which
+# files exist where it looked; so a kept walk is reused while every module it reached and
+# every folder of the package (whose modification time changes when a file or folder in it
+# is created, renamed or deleted) has the same (mtime, size, inode) as when it began.
+_WALKS: dict[tuple[tuple[str, ...], str], tuple[tuple, dict[str, Path]]] = {}
+
+
+def _stats(files: Iterable[Path | str]) -> tuple:
+    found = []
+    for file in files:
+        try:
+            stat = os.stat(file)
+        except OSError:
+            found.append(None)
+        else:
+            found.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    return tuple(found)
+
+
+def _package_folders(package_dir: Path) -> list[str]:
+    folders = []
+    for folder, subfolders, _files in os.walk(package_dir):
+        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+        folders.append(folder)
+    return folders
+
+
 def reachable_modules(page_text: str, package_dir: Path = PACKAGE_DIR) -> dict[str, Path]:
     """Every package module the page's cells can import, directly or through other modules.
 
@@ -511,8 +542,34 @@ def reachable_modules(page_text: str, package_dir: Path = PACKAGE_DIR) -> dict[s
     lazy ones included), the parent packages each import runs, and the names the package
     resolves lazily.  The tracking cell's own import (``provenance``) is always included.
     """
+    imported = tuple(_page_imports(page_text))
+    key = (imported, str(package_dir))
+    kept = _WALKS.get(key)
+    if kept is not None:
+        (folders, signature), modules = kept
+        if _stats([*folders, *modules.values()]) == signature:
+            return dict(modules)
+    began = time.time_ns()
+    folders = _package_folders(package_dir)
+    before = _stats(folders)  # before the walk, and each module as the walk read it: a change
+    stats: dict[str, tuple] = {}  # during the walk shows as a different signature next time
+    modules = _walk_modules(list(imported), package_dir, stats)
+    signature = before + tuple(stats[m] for m in modules)
+    # A file system stamps modification times from a clock that ticks every few milliseconds:
+    # a folder or module changed just now could change again within the same tick, unseen.
+    # Such a walk is not kept (as git treats an index entry as racy).
+    if all(stat is not None and stat[0] < began - _RACY_NS for stat in signature):
+        _WALKS[key] = ((folders, signature), modules)
+    return dict(modules)
+
+
+_RACY_NS = 100_000_000  # 0.1 s, well above a file system's time stamp granularity
+
+
+def _walk_modules(
+    imported: list[str], package_dir: Path, stats: dict[str, tuple]
+) -> dict[str, Path]:
     lazy = _lazy_page_modules()
-    imported = _page_imports(page_text)
     todo = [*imported, f"{PACKAGE}.provenance"]
     if PACKAGE in imported:  # ``import neuroimmune_review``: any lazily resolved name may follow
         todo += list(lazy.values())
@@ -530,6 +587,7 @@ def reachable_modules(page_text: str, package_dir: Path = PACKAGE_DIR) -> dict[s
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]
         stat = file.stat()
+        stats[name] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         todo += _module_imports(str(file), stat.st_mtime_ns, stat.st_size, name)
     return dict(sorted(reached.items()))
 
