@@ -94,6 +94,29 @@ def test_a_data_change_reruns_each_query_once_over_one_join(repo_copy):
     assert data._cached_join.cache_info().misses == 1
 
 
+def _page_with_two_inputs(docname):
+    provenance.begin_page(docname)
+    data.evidence(drug_class="SSRI")
+    data.vocabulary(name="mediators")
+
+
+def test_a_page_worker_writes_the_record_once_when_the_page_is_done(repo_copy, monkeypatch):
+    docname = "book/antidepressants/ssri"
+    record = provenance.record_path(docname, repo_copy)
+    _page_with_two_inputs(docname)  # as myst-nb's kernel runs it: written at every change
+    written_at_once = record.read_bytes()
+    record.unlink()
+    saves = []
+    real = provenance._save
+    monkeypatch.setattr(provenance, "_save", lambda page: saves.append(1) or real(page))
+    monkeypatch.setattr(provenance, "_save_when_finished", True)  # as warm_up sets it
+    _page_with_two_inputs(docname)
+    assert saves == [] and not record.exists()
+    provenance.finish_page()
+    provenance.finish_page()  # nothing new: not written again
+    assert saves == [1] and record.read_bytes() == written_at_once
+
+
 def test_a_figure_file_change_reaches_only_the_page_that_read_it(repo_copy):
     from neuroimmune_review.pages import figures
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
+import shutil
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -207,6 +210,34 @@ def test_the_input_history_stays_in_memory(tmp_path, monkeypatch):
     [result] = execute_notebooks([Job("h", _notebook(*cells))], workers=1, timeout=60)
     assert result.ok and _outputs(result.notebook) == ["2", "1 + 1 1 + 1 3\n"]
     assert not list(tmp_path.rglob("history.sqlite"))
+
+
+def test_a_page_worker_leaves_each_page_with_its_whole_record(tmp_path, monkeypatch):
+    # provenance writes a worker's page record when the worker says the page is done.
+    from neuroimmune_review import provenance
+
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("_toc.yml", "references.bib"):
+        shutil.copy(repo / name, tmp_path / name)
+    shutil.copytree(repo / "data", tmp_path / "data")
+    monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
+    cells = (
+        "from neuroimmune_review import data, provenance\nprovenance.begin_page('book/p')",
+        "data.vocabulary(name='mediators')\ndata.evidence(drug_class='SSRI')\nNone",
+    )
+    command = shared_kernels.worker_command([provenance.__name__])
+    [result] = execute_notebooks(
+        [Job("p", _notebook(*cells))], workers=1, timeout=60, worker_command=command
+    )
+    assert result.ok
+    record = provenance.record_path("book/p", tmp_path)
+    in_worker = record.read_bytes()
+    record.unlink()
+    try:  # the same page here, where every change is written at once
+        exec(cells[0] + "\n" + cells[1])
+    finally:
+        provenance._page = None
+    assert json.loads(in_worker)["inputs"] and record.read_bytes() == in_worker
 
 
 def test_a_failed_page_leaves_no_state_to_the_next():

@@ -105,11 +105,16 @@ def _worker_loop(
     shell = _ShellExecutor()
     for module in preload:
         try:
+            loaded = importlib.import_module(module)
             # A module may warm itself up (render starts vl-convert's engine: 1-2 s a process).
             # Never in the fork server: the engine's threads would not survive the fork.
-            getattr(importlib.import_module(module), "warm_up", lambda: None)()
+            getattr(loaded, "warm_up", lambda: None)()
         except Exception as error:  # noqa: BLE001 - the page that needs it fails, and falls back
             print(f"[review] the worker could not import {module}: {error}", file=log)
+            continue
+        # ... and be told when each page is done (provenance then writes the page's record).
+        if hasattr(loaded, "finish_page"):
+            shell.finishers.append(loaded.finish_page)
     for request in requests:
         reply(shell.run(request))
 
@@ -204,6 +209,7 @@ class _ShellExecutor:
                 pass
 
         self._flush_stdout = flush_stdout
+        self.finishers: list[Callable[[], None]] = []  # called after each page's cells
         from traitlets.config import Config
 
         # The input history in memory, not in the profile's history.sqlite: with the file, every
@@ -245,9 +251,13 @@ class _ShellExecutor:
             self.shell.reset(new_session=True)
             self.shell.execution_count = 1
             os.chdir(cwd)
-            for index, cell in enumerate(notebook.cells):
-                if cell.cell_type == "code":
-                    self._run_cell(cell, index, timeout)
+            try:
+                for index, cell in enumerate(notebook.cells):
+                    if cell.cell_type == "code":
+                        self._run_cell(cell, index, timeout)
+            finally:
+                for finish in self.finishers:
+                    finish()
             notebook.metadata["language_info"] = self.language_info
             answer = {"ok": True, "notebook": nbformat.writes(notebook)}
         except Exception as error:  # noqa: BLE001 - myst-nb executes the page again and reports
