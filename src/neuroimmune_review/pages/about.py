@@ -100,13 +100,13 @@ def downloads():
 
 def reference_quality():
     """How many of the source article's reference numbers are resolved to a confirmed work."""
-    from ..bib import format_number_ranges, load_bibliography, reference_report
+    from ..bib import format_number_ranges, reference_report
     from ..reference_map import keys_by_number
 
     data.references()  # records the bibliography as an input of this page
     mapping = reference_map()
     report = reference_report(
-        load_bibliography(paths.bib_path()), data.evidence(), keys_by_number=keys_by_number(mapping)
+        data.bibliography(), data.evidence(), keys_by_number=keys_by_number(mapping)
     )
     confidence = mapping["confidence"].value_counts()
     lines = [
@@ -307,10 +307,10 @@ def reference_provenance() -> pd.DataFrame:
 
 def identification_table() -> pd.DataFrame:
     """One row per bibliography entry: article numbers with confidence, identifiers with where seen."""
-    from ..bib import SOURCE_ARTICLE_KEY, load_bibliography
+    from ..bib import SOURCE_ARTICLE_KEY
 
     data.references()  # records the bibliography as an input of this page
-    bibliography = load_bibliography(paths.bib_path())
+    bibliography = data.bibliography()
     mapping = reference_map()
     resolved = mapping[mapping["key"] != ""]
     numbers = {
