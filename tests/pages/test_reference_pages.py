@@ -163,3 +163,11 @@ def test_the_pages_on_the_bibliography_parse_it_once_and_again_when_it_changes(r
     assert findings.coverage_caveat() == caveat  # the numbers it reports did not change
     assert len(parses) == 2
     data._cached_bibliography.cache_clear()
+
+
+def test_the_chapters_follow_a_change_of_the_table_of_contents(review):
+    chapters = about._toc_chapters()
+    assert about._toc_chapters() == chapters and about._chapters_of_toc.cache_info().hits
+    toc = review / "_toc.yml"
+    toc.write_text(toc.read_text(encoding="utf-8") + "  - file: book/zz-probe\n", encoding="utf-8")
+    assert about._toc_chapters() == [*chapters, "book/zz-probe"]
