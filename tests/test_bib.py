@@ -59,6 +59,21 @@ def test_short_label(labels, key, label):
     assert labels.short_label(key) == label
 
 
+def test_an_author_list_is_split_once_and_each_caller_gets_its_own_list(monkeypatch):
+    from neuroimmune_review import bib
+
+    splits = []
+    real = bib.person_names
+    monkeypatch.setattr(bib, "person_names", lambda text: splits.append(text) or real(text))
+    bib._author_surnames.cache_clear()
+    field = "Roe, Richard and Moe, M and Poe, P"
+    first = author_surnames(field)
+    first[0].append("changed by a caller")
+    assert author_surnames(field) == (["Roe", "Moe", "Poe"], False)
+    assert splits == [field]
+    bib._author_surnames.cache_clear()
+
+
 def test_line_of(labels):
     assert labels.line_of("sutcigil2007pro") == 2
     assert labels.line_of("fornaro2011increase") == 11

@@ -1,6 +1,7 @@
 """Provenance records what a page read and detects exactly which answers changed."""
 
 import inspect
+import os
 import shutil
 import time
 from pathlib import Path
@@ -93,6 +94,29 @@ def test_a_data_change_reruns_each_query_once_over_one_join(repo_copy):
     assert data._cached_join.cache_info().misses == 1
 
 
+def _page_with_two_inputs(docname):
+    provenance.begin_page(docname)
+    data.evidence(drug_class="SSRI")
+    data.vocabulary(name="mediators")
+
+
+def test_a_page_worker_writes_the_record_once_when_the_page_is_done(repo_copy, monkeypatch):
+    docname = "book/antidepressants/ssri"
+    record = provenance.record_path(docname, repo_copy)
+    _page_with_two_inputs(docname)  # as myst-nb's kernel runs it: written at every change
+    written_at_once = record.read_bytes()
+    record.unlink()
+    saves = []
+    real = provenance._save
+    monkeypatch.setattr(provenance, "_save", lambda page: saves.append(1) or real(page))
+    monkeypatch.setattr(provenance, "_save_when_finished", True)  # as warm_up sets it
+    _page_with_two_inputs(docname)
+    assert saves == [] and not record.exists()
+    provenance.finish_page()
+    provenance.finish_page()  # nothing new: not written again
+    assert saves == [1] and record.read_bytes() == written_at_once
+
+
 def test_a_figure_file_change_reaches_only_the_page_that_read_it(repo_copy):
     from neuroimmune_review.pages import figures
 
@@ -120,6 +144,45 @@ def package_copy(tmp_path):
     target = tmp_path / "pkg" / "neuroimmune_review"
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
     return target
+
+
+def _settled(*paths: Path) -> None:
+    """Date *paths* a second back: a walk over files changed just now is not kept (racy)."""
+    for path in paths:
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 1_000_000_000))
+
+
+def test_a_walk_of_the_import_graph_is_kept_until_a_module_or_folder_changes(
+    package_copy, monkeypatch
+):
+    walks = []
+    real = provenance._walk_modules
+    monkeypatch.setattr(provenance, "_walk_modules", lambda *a: walks.append(1) or real(*a))
+    text = "import neuroimmune_review.pages.tables\nimport neuroimmune_review.extra\n"
+    tables = package_copy / "pages" / "tables.py"
+    _settled(*package_copy.rglob("*"), package_copy)
+    first = provenance.reachable_modules(text, package_copy)
+    assert provenance.reachable_modules(text, package_copy) == first and len(walks) == 1
+    assert "neuroimmune_review.extra" not in first
+    # A module that now imports another: walked again.
+    tables.write_text(
+        tables.read_text(encoding="utf-8") + "\nfrom .. import sof  # noqa\n", encoding="utf-8"
+    )
+    _settled(tables)
+    second = provenance.reachable_modules(text, package_copy)
+    assert len(walks) == 2 and "neuroimmune_review.sof" in second
+    assert provenance.reachable_modules(text, package_copy) == second and len(walks) == 2
+    # A module that did not exist now does (only its folder changed): walked again.
+    (package_copy / "extra.py").write_text("", encoding="utf-8")
+    _settled(package_copy / "extra.py", package_copy)
+    assert "neuroimmune_review.extra" in provenance.reachable_modules(text, package_copy)
+    assert len(walks) == 3
+    # Changed just now (within a time stamp's tick): found, but not kept.
+    tables.write_text(tables.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    provenance.reachable_modules(text, package_copy)
+    provenance.reachable_modules(text, package_copy)
+    assert len(walks) == 5
 
 
 def test_code_digest_covers_only_the_modules_a_page_reaches(package_copy):

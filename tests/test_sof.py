@@ -200,3 +200,61 @@ def test_findings_alike_are_counted_once_with_their_number_of_rows(monkeypatch):
         # ... and the rows of each class as class_verdict is given them agree.
         assert sof.class_verdict(once, name) == cv
     assert sum(cv.rows for cv in single.values()) > 100  # the review's findings were read
+
+
+def _pandas_verdict(pairs: pd.DataFrame, vote_column: str = "direction") -> sof.Verdict:
+    """The verdict as it was computed with pandas' filters and groupbys (the reference)."""
+    if pairs.empty:
+        return sof.Verdict("none", 0, 0, 0, 0)
+    voted = pairs[pairs[vote_column].isin(sof.VOTED)]
+    votes = voted.groupby(vote_column)["source"].nunique().to_dict()
+    net = sof.net_direction(votes)
+    support = voted[voted[vote_column] == net] if net in sof.VOTED else voted.iloc[0:0]
+    supporting_types = set(support["evidence_type"].unique())
+    n_support, n_voting = support["source"].nunique(), sum(votes.values())
+    label, reasons = sof.certainty(supporting_types, n_support, n_voting)
+    if net == "conflicting":
+        label, reasons = "not rated", ["sources conflict"]
+    return sof.Verdict(
+        net=net,
+        supporting=int(n_support),
+        voting=int(n_voting),
+        sources=int(pairs["source"].nunique()),
+        rows=sof._row_count(pairs),
+        evidence_types=sof._type_order(pairs["evidence_type"]),
+        supporting_types=sof._type_order(supporting_types),
+        certainty=label,
+        reasons=reasons,
+    )
+
+
+def test_a_verdict_counts_as_pandas_did_on_random_pairs():
+    import random
+
+    generator = random.Random(15)
+    directions = [*sof.VOTED, "mixed", "changed_unspecified", None, float("nan")]
+    types = ["clinical", "preclinical_in_vivo", "in_vitro", "unspecified", float("nan")]
+    sources = ["s1", "s2", "s3", "s4", "s5", float("nan"), None]
+    for _ in range(400):
+        n = generator.randint(1, 14)
+        pairs = pd.DataFrame(
+            {
+                "row": [generator.randint(0, 6) for _ in range(n)],
+                "source": [generator.choice(sources) for _ in range(n)],
+                "direction": [generator.choice(directions) for _ in range(n)],
+                "evidence_type": [generator.choice(types) for _ in range(n)],
+                "n_rows": [generator.randint(1, 4) for _ in range(n)],
+            }
+        )
+        if generator.random() < 0.3:
+            pairs = pairs.drop(columns="n_rows")
+        assert repr(sof.verdict(pairs)) == repr(_pandas_verdict(pairs))
+
+
+def test_every_class_verdict_of_the_review_counts_as_pandas_did(monkeypatch):
+    from neuroimmune_review import data
+
+    joined = data.evidence()
+    fast = sof.class_verdicts(joined, data.drug_classes())
+    monkeypatch.setattr(sof, "verdict", _pandas_verdict)
+    assert repr(fast) == repr(sof.class_verdicts(joined, data.drug_classes()))

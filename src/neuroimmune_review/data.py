@@ -679,7 +679,10 @@ def _cached_bibliography(path: str, mtime_ns: int, size: int):
     return load_bibliography(path)
 
 
-def _bibliography():
+def bibliography():
+    """The parsed ``references.bib``, shared by every caller until the file changes: read it,
+    never change it.  Not tracked: a page that reads it records the bibliography as an input
+    with :func:`references` (or :func:`citation_labels`) first."""
     # Performance: pages ask for citation labels in several cells each (0.05-0.08 s per parse
     # of references.bib); the parse is redone only when the file changes, as for the CSVs.
     path = paths.bib_path()
@@ -696,7 +699,7 @@ def _bibliography():
 def references(*, keys: tuple[str, ...] | list[str] | None = None) -> dict[str, dict[str, str]]:
     """Bibliography entries (all, or only *keys*), as lower-cased field dictionaries."""
     # Copies: the parsed bibliography is shared by every later call.
-    entries = _bibliography().entries
+    entries = bibliography().entries
     if keys is None:
         return {key: dict(fields) for key, fields in entries.items()}
     return {key: dict(entries[key]) for key in keys if key in entries}
@@ -705,12 +708,12 @@ def references(*, keys: tuple[str, ...] | list[str] | None = None) -> dict[str, 
 @tracked(reads=("references.bib",))
 def citation_labels(*, keys: tuple[str, ...] | list[str]) -> dict[str, dict[str, str]]:
     """Short author-year label and DOI for each cited key, as shown in tables and tooltips."""
-    bibliography = _bibliography()
+    parsed = bibliography()
     return {
         key: {
-            "label": bibliography.short_label(key),
-            "doi": bibliography.entries[key].get("doi", ""),
+            "label": parsed.short_label(key),
+            "doi": parsed.entries[key].get("doi", ""),
         }
         for key in sorted(set(keys))
-        if key in bibliography.entries
+        if key in parsed.entries
     }

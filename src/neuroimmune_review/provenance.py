@@ -189,7 +189,7 @@ def tracked(
             entry = {"answer": answer, "files": files}
             if _page["inputs"].get(key) != entry:
                 _page["inputs"][key] = entry
-                _save(_page)
+                _page_changed()
         return result
 
     return run
@@ -350,11 +350,11 @@ def _module_file(module: str, package_dir: Path) -> Path | None:
     parts = module.split(".")
     if parts[0] != PACKAGE:
         return None
-    base = package_dir.joinpath(*parts[1:])
-    if (base / "__init__.py").is_file():
-        return base / "__init__.py"
-    if base.with_suffix(".py").is_file():
-        return base.with_suffix(".py")
+    # os.path on text: pathlib's joins and suffixes were most of an import-graph walk's time.
+    base = os.path.join(package_dir, *parts[1:])
+    for file in (os.path.join(base, "__init__.py"), f"{base}.py"):
+        if os.path.isfile(file):
+            return Path(file)
     return None
 
 
@@ -512,6 +512,37 @@ def _page_imports(text: str) -> list[str]:
     return [name for name in found if name == PACKAGE or name.startswith(f"{PACKAGE}.")]
 
 
+# Walks of the import graph already made in this process: (imported names, package folder) ->
+# (the signature below when the walk began, its modules).  Performance: a page worker walked
+# the graph once per query a page records (for the answer's code key) and once per page (its
+# code record), 73 walks of 1.5-7 ms each in a 1x one-row build's ten pages.  What a walk
+# finds depends only on the bytes of the modules it reached (their imports) and on which
+# files exist where it looked; so a kept walk is reused while every module it reached and
+# every folder of the package (whose modification time changes when a file or folder in it
+# is created, renamed or deleted) has the same (mtime, size, inode) as when it began.
+_WALKS: dict[tuple[tuple[str, ...], str], tuple[tuple, dict[str, Path]]] = {}
+
+
+def _stats(files: Iterable[Path | str]) -> tuple:
+    found = []
+    for file in files:
+        try:
+            stat = os.stat(file)
+        except OSError:
+            found.append(None)
+        else:
+            found.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    return tuple(found)
+
+
+def _package_folders(package_dir: Path) -> list[str]:
+    folders = []
+    for folder, subfolders, _files in os.walk(package_dir):
+        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+        folders.append(folder)
+    return folders
+
+
 def reachable_modules(page_text: str, package_dir: Path = PACKAGE_DIR) -> dict[str, Path]:
     """Every package module the page's cells can import, directly or through other modules.
 
@@ -519,25 +550,58 @@ def reachable_modules(page_text: str, package_dir: Path = PACKAGE_DIR) -> dict[s
     lazy ones included), the parent packages each import runs, and the names the package
     resolves lazily.  The tracking cell's own import (``provenance``) is always included.
     """
+    imported = tuple(_page_imports(page_text))
+    key = (imported, str(package_dir))
+    kept = _WALKS.get(key)
+    if kept is not None:
+        (folders, signature), modules = kept
+        if _stats([*folders, *modules.values()]) == signature:
+            return dict(modules)
+    began = time.time_ns()
+    folders = _package_folders(package_dir)
+    before = _stats(folders)  # before the walk, and each module as the walk read it: a change
+    stats: dict[str, tuple] = {}  # during the walk shows as a different signature next time
+    modules = _walk_modules(list(imported), package_dir, stats)
+    signature = before + tuple(stats[m] for m in modules)
+    # A file system stamps modification times from a clock that ticks every few milliseconds:
+    # a folder or module changed just now could change again within the same tick, unseen.
+    # Such a walk is not kept (as git treats an index entry as racy).
+    if all(stat is not None and stat[0] < began - _RACY_NS for stat in signature):
+        _WALKS[key] = ((folders, signature), modules)
+    return dict(modules)
+
+
+_RACY_NS = 100_000_000  # 0.1 s, well above a file system's time stamp granularity
+
+
+def _walk_modules(
+    imported: list[str], package_dir: Path, stats: dict[str, tuple]
+) -> dict[str, Path]:
     lazy = _lazy_page_modules()
-    imported = _page_imports(page_text)
     todo = [*imported, f"{PACKAGE}.provenance"]
     if PACKAGE in imported:  # ``import neuroimmune_review``: any lazily resolved name may follow
         todo += list(lazy.values())
+    lazy_names = {f"{PACKAGE}.{short}": module for short, module in lazy.items()}
     reached: dict[str, Path] = {}
+    # Each name is looked up once: the imports of a module's imports name the same modules
+    # and functions again and again (3,150 look-ups, two file tests each, for 289 modules
+    # reached by a one-row build's ten pages).
+    seen: set[str] = set()
     while todo:
         name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
         file = _module_file(name, package_dir)
         if file is None:
-            if name in (f"{PACKAGE}.{short}" for short in lazy):
-                todo.append(lazy[name.rsplit(".", 1)[1]])
+            if name in lazy_names:
+                todo.append(lazy_names[name])
             continue  # a function or constant imported from a module, not a module
-        if name in reached:
-            continue
         reached[name] = file
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]
         stat = file.stat()
+        stats[name] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         todo += _module_imports(str(file), stat.st_mtime_ns, stat.st_size, name)
     return dict(sorted(reached.items()))
 
@@ -618,7 +682,39 @@ def begin_page(docname: str) -> None:
     with _one_pass(root):
         code = code_digests(docname, root)
     _page = {"docname": docname, "root": str(root), "code": code, "inputs": {}}
-    _save(_page)
+    _page_changed()
+
+
+# In a page worker (``build.shell_worker``), which calls ``finish_page`` after every page: the
+# page's record is written once, when the page is done, instead of again after every new
+# input (75 writes of the whole record, each a temporary file and a rename, for a 1x one-row
+# build's ten pages; a rename over the old file made ext4 write the new one out, ~3 ms of
+# wall each).  The record written is the same: the last of those writes was the page's final
+# state.  Elsewhere (myst-nb's kernel, which has no such call) each change is written at once.
+_save_when_finished = False
+_unsaved = False
+
+
+def warm_up() -> None:
+    """Called once in each page worker, before its first page (``build.shell_worker``)."""
+    global _save_when_finished
+    _save_when_finished = True
+
+
+def finish_page() -> None:
+    """Called by a page worker after each page's cells, whether they ran or failed."""
+    global _unsaved
+    if _unsaved and _page is not None:
+        _save(_page)
+    _unsaved = False
+
+
+def _page_changed() -> None:
+    global _unsaved
+    if _save_when_finished:
+        _unsaved = True
+    else:
+        _save(_page)
 
 
 def _save(page: dict[str, Any]) -> None:

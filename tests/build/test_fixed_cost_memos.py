@@ -227,9 +227,15 @@ def _fresh_bib_memo(tmp_path):
     bib_style.begin_build(SimpleNamespace(srcdir=str(tmp_path / "none")), None, [])
 
 
+def _forget_walks() -> None:
+    """As in a new process: no module's imports, and no walk of them, known yet."""
+    provenance._module_imports.cache_clear()
+    provenance._WALKS.clear()
+
+
 def test_kept_imports_follow_the_module_bytes(tmp_path, monkeypatch):
     memo = tmp_path / "_build" / provenance.MEMO_DIR / provenance.IMPORTS_MEMO
-    provenance._module_imports.cache_clear()
+    _forget_walks()
     parsed = []
     real = provenance._parse_imports
     monkeypatch.setattr(
@@ -241,13 +247,13 @@ def test_kept_imports_follow_the_module_bytes(tmp_path, monkeypatch):
     with provenance._one_pass(tmp_path):
         first = provenance.reachable_modules(f"import {name}")
     assert memo.is_file() and parsed
-    provenance._module_imports.cache_clear()  # as in a new process
+    _forget_walks()  # as in a new process
     parsed.clear()
     with provenance._one_pass(tmp_path):
         assert provenance.reachable_modules(f"import {name}") == first
     assert parsed == []  # every module's imports came from the file
     # A module whose bytes differ (another version of it) is parsed again.
-    provenance._module_imports.cache_clear()
+    _forget_walks()
     digest = provenance.file_digest
     monkeypatch.setattr(
         provenance,
@@ -257,7 +263,7 @@ def test_kept_imports_follow_the_module_bytes(tmp_path, monkeypatch):
     with provenance._one_pass(tmp_path):
         provenance.reachable_modules(f"import {name}")
     assert parsed == [name]
-    provenance._module_imports.cache_clear()
+    _forget_walks()
 
 
 def test_kept_imports_are_found_by_a_new_process():

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
+import shutil
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -200,6 +203,43 @@ def test_outputs_the_worker_does_not_rebuild_send_the_page_to_myst_nb(cell, reas
     assert reason in result.error
 
 
+def test_the_input_history_stays_in_memory(tmp_path, monkeypatch):
+    # A history file made each cell a SQLite commit on a thread the next cell waited for.
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))
+    cells = ("1 + 1", "print(In[1], _i1, len(In))")
+    [result] = execute_notebooks([Job("h", _notebook(*cells))], workers=1, timeout=60)
+    assert result.ok and _outputs(result.notebook) == ["2", "1 + 1 1 + 1 3\n"]
+    assert not list(tmp_path.rglob("history.sqlite"))
+
+
+def test_a_page_worker_leaves_each_page_with_its_whole_record(tmp_path, monkeypatch):
+    # provenance writes a worker's page record when the worker says the page is done.
+    from neuroimmune_review import provenance
+
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("_toc.yml", "references.bib"):
+        shutil.copy(repo / name, tmp_path / name)
+    shutil.copytree(repo / "data", tmp_path / "data")
+    monkeypatch.setenv("REVIEW_ROOT", str(tmp_path))
+    cells = (
+        "from neuroimmune_review import data, provenance\nprovenance.begin_page('book/p')",
+        "data.vocabulary(name='mediators')\ndata.evidence(drug_class='SSRI')\nNone",
+    )
+    command = shared_kernels.worker_command([provenance.__name__])
+    [result] = execute_notebooks(
+        [Job("p", _notebook(*cells))], workers=1, timeout=60, worker_command=command
+    )
+    assert result.ok
+    record = provenance.record_path("book/p", tmp_path)
+    in_worker = record.read_bytes()
+    record.unlink()
+    try:  # the same page here, where every change is written at once
+        exec(cells[0] + "\n" + cells[1])
+    finally:
+        provenance._page = None
+    assert json.loads(in_worker)["inputs"] and record.read_bytes() == in_worker
+
+
 def test_a_failed_page_leaves_no_state_to_the_next():
     jobs = [
         Job("a", _notebook("import json\njson.left_behind = 1\n1 / 0")),
@@ -281,10 +321,12 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 command = shared_kernels.worker_command([page_execution.PRELOAD_MODULE])
 workers = shared_kernels.start_workers(1, command, {page_execution.PRELOAD_ROOT_ENV: %r})
+# (the page checks the modules the server warmed up, besides the evidence and bibliography)
 page = new_notebook(cells=[new_code_cell(
-    "import os\\nfrom neuroimmune_review import data\\n"
+    "import os, sys\\nfrom neuroimmune_review import data\\n"
     "print(data._cached_join.cache_info().currsize, len(data._ROW_HASHES),"
-    " os.environ.get('REVIEW_PRELOAD_ROOT'))"
+    " data._cached_bibliography.cache_info().currsize,"
+    " all(m in sys.modules for m in %r), os.environ.get('REVIEW_PRELOAD_ROOT'))"
 )])
 page.metadata["kernelspec"] = {"name": "python3"}
 [result] = shared_kernels.execute_notebooks(
@@ -305,14 +347,15 @@ def test_the_fork_server_loads_the_evidence_once_for_every_worker():
     assert page_execution.PRELOAD_ROOT_ENV == fork_preload.ROOT_ENV
     root = Path(__file__).resolve().parents[2]
     run = subprocess.run(
-        [sys.executable, "-c", PRELOAD_CHECK % str(root / "book")],
+        [sys.executable, "-c", PRELOAD_CHECK % (str(root / "book"), fork_preload.WARM_IMPORTS)],
         capture_output=True,
         text=True,
         timeout=300,
         cwd="/",
     )
-    # joined once, hashed once, before the page asked; the page sees the caller's environment
-    assert run.stdout.strip().splitlines()[-1] == "1 1 None", run.stdout + run.stderr
+    # joined once, hashed once, parsed once, imported, before the page asked; the page sees the
+    # caller's environment
+    assert run.stdout.strip().splitlines()[-1] == "1 1 1 True None", run.stdout + run.stderr
 
 
 COLLECTOR_CHECK = """

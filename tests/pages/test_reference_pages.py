@@ -134,3 +134,40 @@ def test_identification_table_shows_numbers_confidence_and_secondary_marks(revie
     )
     html_text = about.reference_identifications()._repr_html_()
     assert 'references.html#ref-nava2025modulation">Nava et al. 2025</a>' in html_text
+
+
+def test_the_pages_on_the_bibliography_parse_it_once_and_again_when_it_changes(review, monkeypatch):
+    from neuroimmune_review import bib, data
+    from neuroimmune_review.pages import findings
+
+    parses = []
+    real = bib.load_bibliography
+    monkeypatch.setattr(bib, "load_bibliography", lambda path: parses.append(1) or real(path))
+    data._cached_bibliography.cache_clear()
+    quality = about.reference_quality().data
+    caveat = findings.coverage_caveat()
+    table = about.identification_table()
+    assert len(parses) == 1  # each used to parse the file again (10-20 ms each)
+    # A new entry is read again, and counted.
+    bib_file = review / "references.bib"
+    entries = len(real(bib_file).entries)
+    bib_file.write_text(
+        bib_file.read_text(encoding="utf-8")
+        + "\n@article{zz2099probe,\n  author = {Probe, A.},\n  title = {Probe},\n"
+        "  year = {2099}\n}\n",
+        encoding="utf-8",
+    )
+    assert about.reference_quality().data != quality
+    assert f"**{entries + 1} entries**" in about.reference_quality().data
+    assert len(about.identification_table()) == len(table) + 1
+    assert findings.coverage_caveat() == caveat  # the numbers it reports did not change
+    assert len(parses) == 2
+    data._cached_bibliography.cache_clear()
+
+
+def test_the_chapters_follow_a_change_of_the_table_of_contents(review):
+    chapters = about._toc_chapters()
+    assert about._toc_chapters() == chapters and about._chapters_of_toc.cache_info().hits
+    toc = review / "_toc.yml"
+    toc.write_text(toc.read_text(encoding="utf-8") + "  - file: book/zz-probe\n", encoding="utf-8")
+    assert about._toc_chapters() == [*chapters, "book/zz-probe"]

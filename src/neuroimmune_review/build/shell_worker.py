@@ -18,6 +18,9 @@ import nbformat
 
 # What the fork server imports for every worker, besides the page modules it is given: the
 # shell that _ShellExecutor builds.
+# Where the shell keeps its input history (see _ShellExecutor).
+HISTORY_FILE = ":memory:"
+
 SHELL_MODULES = (
     "IPython.core.displayhook",
     "IPython.core.displaypub",
@@ -102,11 +105,16 @@ def _worker_loop(
     shell = _ShellExecutor()
     for module in preload:
         try:
+            loaded = importlib.import_module(module)
             # A module may warm itself up (render starts vl-convert's engine: 1-2 s a process).
             # Never in the fork server: the engine's threads would not survive the fork.
-            getattr(importlib.import_module(module), "warm_up", lambda: None)()
+            getattr(loaded, "warm_up", lambda: None)()
         except Exception as error:  # noqa: BLE001 - the page that needs it fails, and falls back
             print(f"[review] the worker could not import {module}: {error}", file=log)
+            continue
+        # ... and be told when each page is done (provenance then writes the page's record).
+        if hasattr(loaded, "finish_page"):
+            shell.finishers.append(loaded.finish_page)
     for request in requests:
         reply(shell.run(request))
 
@@ -201,7 +209,21 @@ class _ShellExecutor:
                 pass
 
         self._flush_stdout = flush_stdout
-        self.shell = InteractiveShell.instance(displayhook_class=Hook, display_pub_class=Publisher)
+        self.finishers: list[Callable[[], None]] = []  # called after each page's cells
+        from traitlets.config import Config
+
+        # The input history in memory, not in the profile's history.sqlite: with the file, every
+        # cell's source went to a saving thread that commits it to SQLite while holding the lock
+        # the next cell's store_inputs waits on, and each page's new session was a commit too
+        # (both workers share one file; cProfile put 0.25 s of wall of a one-row build's ten
+        # pages in store_inputs).  Outputs do not depend on it: In, _i and the execution count
+        # are kept in memory either way.  ':memory:' is IPython's own fallback when the file
+        # cannot be used.
+        config = Config()
+        config.HistoryManager.hist_file = HISTORY_FILE
+        self.shell = InteractiveShell.instance(
+            config=config, displayhook_class=Hook, display_pub_class=Publisher
+        )
         # As in ipykernel: every mime type a formatter knows is produced.
         formatter = self.shell.display_formatter
         formatter.active_types = formatter.format_types
@@ -229,9 +251,13 @@ class _ShellExecutor:
             self.shell.reset(new_session=True)
             self.shell.execution_count = 1
             os.chdir(cwd)
-            for index, cell in enumerate(notebook.cells):
-                if cell.cell_type == "code":
-                    self._run_cell(cell, index, timeout)
+            try:
+                for index, cell in enumerate(notebook.cells):
+                    if cell.cell_type == "code":
+                        self._run_cell(cell, index, timeout)
+            finally:
+                for finish in self.finishers:
+                    finish()
             notebook.metadata["language_info"] = self.language_info
             answer = {"ok": True, "notebook": nbformat.writes(notebook)}
         except Exception as error:  # noqa: BLE001 - myst-nb executes the page again and reports

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
@@ -100,13 +102,13 @@ def downloads():
 
 def reference_quality():
     """How many of the source article's reference numbers are resolved to a confirmed work."""
-    from ..bib import format_number_ranges, load_bibliography, reference_report
+    from ..bib import format_number_ranges, reference_report
     from ..reference_map import keys_by_number
 
     data.references()  # records the bibliography as an input of this page
     mapping = reference_map()
     report = reference_report(
-        load_bibliography(paths.bib_path()), data.evidence(), keys_by_number=keys_by_number(mapping)
+        data.bibliography(), data.evidence(), keys_by_number=keys_by_number(mapping)
     )
     confidence = mapping["confidence"].value_counts()
     lines = [
@@ -155,6 +157,15 @@ def reference_map() -> pd.DataFrame:
 
 def _toc_chapters() -> list[str]:
     """Chapter files in _toc.yml order."""
+    toc = paths.find_root() / "_toc.yml"
+    stat = toc.stat()
+    return list(_chapters_of_toc(str(toc), stat.st_mtime_ns, stat.st_size))
+
+
+# Performance: About the data asks twice per execution, and PyYAML's pure-Python parse of the
+# table of contents was ~10 ms each; kept while the file's path, mtime and size are unchanged.
+@functools.lru_cache(maxsize=4)
+def _chapters_of_toc(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
     import yaml
 
     def walk(node):
@@ -168,8 +179,8 @@ def _toc_chapters() -> list[str]:
             for item in node:
                 yield from walk(item)
 
-    toc = yaml.safe_load((paths.find_root() / "_toc.yml").read_text(encoding="utf-8"))
-    return list(dict.fromkeys(walk(toc)))
+    toc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return tuple(dict.fromkeys(walk(toc)))
 
 
 def chapter_title(chapter: str) -> str:
@@ -307,10 +318,10 @@ def reference_provenance() -> pd.DataFrame:
 
 def identification_table() -> pd.DataFrame:
     """One row per bibliography entry: article numbers with confidence, identifiers with where seen."""
-    from ..bib import SOURCE_ARTICLE_KEY, load_bibliography
+    from ..bib import SOURCE_ARTICLE_KEY
 
     data.references()  # records the bibliography as an input of this page
-    bibliography = load_bibliography(paths.bib_path())
+    bibliography = data.bibliography()
     mapping = reference_map()
     resolved = mapping[mapping["key"] != ""]
     numbers = {

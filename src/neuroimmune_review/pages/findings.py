@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from .. import data, paths, sof
+from .. import data, sof
 from ..text import plural as _plural
 from . import current
 
@@ -206,13 +206,13 @@ def summary(drug_class: str) -> _HTML:
 
 def coverage_caveat() -> str:
     """What the verdicts rest on: only the works the source review cites, and how many are resolved."""
-    from ..bib import load_bibliography, reference_report
+    from ..bib import reference_report
 
     data.references()  # the bibliography is an input of the page
     # The evidence stays an input of the page as it always was, but the counts below are of
     # reference numbers only: the report's evidence part (a pass over every row) is not asked.
     data.evidence()
-    report = reference_report(load_bibliography(paths.bib_path()))
+    report = reference_report(data.bibliography())
     return (
         "These verdicts rest only on the studies the source review cites, not on a systematic search, "
         f"and {report['resolved_count']} of its {report['reference_count']} reference numbers "

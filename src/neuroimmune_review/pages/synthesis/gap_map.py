@@ -145,16 +145,30 @@ def gap_map() -> Figure:
     # Embedded compactly: one row per mediator, with its filled cells as a list; the empty grid
     # is drawn by flattening the list of classes, so empty cells cost nothing per cell.
     cell_fields = ["drug_class", "n_sources", "n_findings", "mix", "types", "source_names"]
+    # Mediators in order of first appearance, each with its first row's axis label, its filled
+    # cells in table order and its findings: what a loop over groupby(sort=False) gave, from
+    # one pass over each column (that loop's per-group slicing was the page's largest cost).
+    grouped = table[table["mediator"].notna()]
+    first = grouped.drop_duplicates("mediator")
+    findings = grouped.groupby("mediator", sort=False)["n_findings"].sum()
+    filled = grouped[grouped["n_findings"] > 0]
+    cells: dict[str, list[dict]] = {}
+    for mediator, cell in zip(
+        filled["mediator"].tolist(), filled[cell_fields].to_dict("records"), strict=True
+    ):
+        cells.setdefault(mediator, []).append(cell)
     embedded = pd.DataFrame(
         [
             {
                 "mediator": mediator,
-                "axis_label": part["axis_label"].iat[0],
+                "axis_label": axis_label,
                 "classes": classes,
-                "cells": part.loc[part["n_findings"] > 0, cell_fields].to_dict("records"),
-                "n": int(part["n_findings"].sum()),
+                "cells": cells.get(mediator, []),
+                "n": int(findings[mediator]),
             }
-            for mediator, part in table.groupby("mediator", sort=False)
+            for mediator, axis_label in zip(
+                first["mediator"].tolist(), first["axis_label"].tolist(), strict=True
+            )
         ]
     )
     axis_sort = [axis_labels[a] for a in th_axes()]
