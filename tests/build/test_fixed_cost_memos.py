@@ -317,3 +317,39 @@ def test_names_in_the_text_are_formatted_once_per_persons_and_separators(monkeyp
     assert _cited(entries["ab2019"], False) == fresh["ab2019", False] and len(calls) == 3
     renamed = parse_string(BIB.replace("Kim, Ann", "Kam, Ann"), "bibtex").entries["kim2020"]
     assert _cited(renamed, False) == "Kam <em>et al.</em>" and len(calls) == 4
+
+
+def _cite(app, bib: str) -> dict:
+    """One build's in-text author names for each entry of *bib* (as a citation formats them)."""
+    bib_style.begin_build(app, None, [])
+    style = bib_style.ReviewAuthorYearStyle()
+    names = bib_style._cite_names(role="author", sep=", ", sep2=" & ", last_sep=" & ")
+    entries = parse_string(bib, "bibtex").entries
+    out = {
+        key: names.format_data({"entry": entry, "style": style}).render_as("text")
+        for key, entry in entries.items()
+    }
+    bib_style.keep_cited_names(app, None)
+    return out
+
+
+def test_cited_names_are_kept_for_the_next_build_under_the_code(tmp_path, monkeypatch):
+    app = SimpleNamespace(srcdir=str(tmp_path))
+    monkeypatch.setattr(bib_style, "_cited_names", {})
+    first = _cite(app, BIB)
+    assert first == {"kim2020": "Kim et al.", "ng2021": "Ng"}
+    memo = tmp_path / "_build" / provenance.MEMO_DIR / bib_style.CITED_FILE
+    assert len(pickle.loads(memo.read_bytes())) == 2
+    bib_style._cited_names.clear()  # the next build is another process: from the file
+    calls = []
+    real = bib_style._format_cite_names
+    monkeypatch.setattr(
+        bib_style, "_format_cite_names", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    assert _cite(app, BIB) == first and calls == []
+    assert _cite(app, BIB.replace("Ng, Chi", "Ong, Chi")) == {**first, "ng2021": "Ong"}
+    assert len(calls) == 1  # only the new author list
+    bib_style._cited_names.clear()
+    monkeypatch.setattr(bib_style, "CODE", "another version of bib_style.py")
+    assert _cite(app, BIB) == first and len(calls) == 3  # new code formats every list again
+    assert {key[0] for key in pickle.loads(memo.read_bytes())} == {bib_style.CODE}

@@ -385,7 +385,7 @@ def setup(app: Sphinx) -> dict:
         _fewer_collections()
     # Months between literature searches (_config.yml: sphinx.config.review_search_schedule_months).
     app.add_config_value("review_search_schedule_months", 6, "html", types=(int,))
-    from .bib_style import begin_build, keep_formatted, register
+    from .bib_style import begin_build, keep_cited_names, keep_formatted, register
     from .search import ReviewSearch, write_term_counts
 
     register()
@@ -410,6 +410,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", load_charts_where_drawn)
     app.connect("doctree-resolved", add_backlinks)
     app.connect("build-finished", write_term_counts)
+    app.connect("build-finished", keep_cited_names)
     # Last: the static files as the other handlers left them are part of what it keeps.
     app.connect("build-finished", save_navigation, priority=900)
     app.add_css_file("review.css")
