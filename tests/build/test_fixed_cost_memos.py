@@ -221,6 +221,37 @@ def test_a_download_is_copied_again_only_when_its_source_changed(tmp_path):
     assert not sphinx_ext._same_copy(source, dest)
 
 
+def test_rows_appended_to_a_download_are_appended_to_its_copy(tmp_path, monkeypatch):
+    source, dest = tmp_path / "evidence.csv", tmp_path / "copy.csv"
+    source.write_text("a,b\n1,2\n", encoding="utf-8")
+    copies = []
+    real = shutil.copy2
+    monkeypatch.setattr(shutil, "copy2", lambda a, b: copies.append(a) or real(a, b))
+
+    def publish(kept):
+        new = sphinx_ext._publish(source, dest, kept)
+        assert dest.read_bytes() == source.read_bytes()
+        assert sphinx_ext._same_copy(source, dest)  # copy2's times: the next build copies nothing
+        return new
+
+    kept = publish(None)
+    assert len(copies) == 1 and kept["digest"] == provenance.file_digest(source)
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("3,4\n")  # a new row
+    kept = publish(kept)
+    assert len(copies) == 1  # only the new bytes were written
+    source.write_text("a,b\n9,2\n3,4\n5,6\n", encoding="utf-8")  # an earlier byte changed
+    kept = publish(kept)
+    assert len(copies) == 2
+    with dest.open("a", encoding="utf-8") as handle:
+        handle.write("")  # the copy touched by someone else: its write signature changes
+    os.utime(dest, ns=(1, 1))
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("7,8\n")
+    kept = publish(kept)
+    assert len(copies) == 3
+
+
 @pytest.fixture(autouse=True)
 def _fresh_bib_memo(tmp_path):
     yield
