@@ -221,6 +221,37 @@ def test_a_download_is_copied_again_only_when_its_source_changed(tmp_path):
     assert not sphinx_ext._same_copy(source, dest)
 
 
+def test_rows_appended_to_a_download_are_appended_to_its_copy(tmp_path, monkeypatch):
+    source, dest = tmp_path / "evidence.csv", tmp_path / "copy.csv"
+    source.write_text("a,b\n1,2\n", encoding="utf-8")
+    copies = []
+    real = shutil.copy2
+    monkeypatch.setattr(shutil, "copy2", lambda a, b: copies.append(a) or real(a, b))
+
+    def publish(kept):
+        new = sphinx_ext._publish(source, dest, kept)
+        assert dest.read_bytes() == source.read_bytes()
+        assert sphinx_ext._same_copy(source, dest)  # copy2's times: the next build copies nothing
+        return new
+
+    kept = publish(None)
+    assert len(copies) == 1 and kept["digest"] == provenance.file_digest(source)
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("3,4\n")  # a new row
+    kept = publish(kept)
+    assert len(copies) == 1  # only the new bytes were written
+    source.write_text("a,b\n9,2\n3,4\n5,6\n", encoding="utf-8")  # an earlier byte changed
+    kept = publish(kept)
+    assert len(copies) == 2
+    with dest.open("a", encoding="utf-8") as handle:
+        handle.write("")  # the copy touched by someone else: its write signature changes
+    os.utime(dest, ns=(1, 1))
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("7,8\n")
+    kept = publish(kept)
+    assert len(copies) == 3
+
+
 @pytest.fixture(autouse=True)
 def _fresh_bib_memo(tmp_path):
     yield
@@ -323,3 +354,39 @@ def test_names_in_the_text_are_formatted_once_per_persons_and_separators(monkeyp
     assert _cited(entries["ab2019"], False) == fresh["ab2019", False] and len(calls) == 3
     renamed = parse_string(BIB.replace("Kim, Ann", "Kam, Ann"), "bibtex").entries["kim2020"]
     assert _cited(renamed, False) == "Kam <em>et al.</em>" and len(calls) == 4
+
+
+def _cite(app, bib: str) -> dict:
+    """One build's in-text author names for each entry of *bib* (as a citation formats them)."""
+    bib_style.begin_build(app, None, [])
+    style = bib_style.ReviewAuthorYearStyle()
+    names = bib_style._cite_names(role="author", sep=", ", sep2=" & ", last_sep=" & ")
+    entries = parse_string(bib, "bibtex").entries
+    out = {
+        key: names.format_data({"entry": entry, "style": style}).render_as("text")
+        for key, entry in entries.items()
+    }
+    bib_style.keep_cited_names(app, None)
+    return out
+
+
+def test_cited_names_are_kept_for_the_next_build_under_the_code(tmp_path, monkeypatch):
+    app = SimpleNamespace(srcdir=str(tmp_path))
+    monkeypatch.setattr(bib_style, "_cited_names", {})
+    first = _cite(app, BIB)
+    assert first == {"kim2020": "Kim et al.", "ng2021": "Ng"}
+    memo = tmp_path / "_build" / provenance.MEMO_DIR / bib_style.CITED_FILE
+    assert len(pickle.loads(memo.read_bytes())) == 2
+    bib_style._cited_names.clear()  # the next build is another process: from the file
+    calls = []
+    real = bib_style._format_cite_names
+    monkeypatch.setattr(
+        bib_style, "_format_cite_names", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    assert _cite(app, BIB) == first and calls == []
+    assert _cite(app, BIB.replace("Ng, Chi", "Ong, Chi")) == {**first, "ng2021": "Ong"}
+    assert len(calls) == 1  # only the new author list
+    bib_style._cited_names.clear()
+    monkeypatch.setattr(bib_style, "CODE", "another version of bib_style.py")
+    assert _cite(app, BIB) == first and len(calls) == 3  # new code formats every list again
+    assert {key[0] for key in pickle.loads(memo.read_bytes())} == {bib_style.CODE}
