@@ -30,49 +30,12 @@ def _preload(root: str) -> None:
     try:
         data.evidence()
         data._evidence_answer()  # the row hashes every evidence() answer's digest is sliced from
-        # The parsed bibliography (~10 ms a worker), cached like the join under the file's
-        # path, mtime and size; the pages that read it still record it (data.references()).
-        data.bibliography()
     finally:
         os.chdir(here)
 
 
-# Modules the pages import on first use (in each worker, until now): Altair's pandas support in
-# narwhals, PyYAML (the home page's CITATION.cff and _config.yml, About's _toc.yml), and what the
-# shell's reset and the pages' tables import lazily.  ~20 ms a worker.
-WARM_IMPORTS = (
-    "narwhals._pandas_like.namespace",
-    "narwhals._interchange.dataframe",
-    "yaml",
-    "pandas.core.reshape.reshape",
-    "pandas.io.formats.string",
-    "IPython.core.logger",
-    "bdb",
-    f"{__package__.rpartition('.')[0]}.version",
-    f"{__package__.rpartition('.')[0]}.reference_map",
-)
-
-
-def _warm_up() -> None:
-    """What a worker's first chart did once per worker, none of it from the data: the imports
-    above, and Altair's first ``to_dict`` (schema lookups and validators built on first use, the
-    shorthand patterns compiled; a first chart cost ~23 ms of CPU, a later one ~5).  Altair
-    names views and parameters by content hash, so a chart built here changes no later one."""
-    import importlib
-
-    for module in WARM_IMPORTS:
-        importlib.import_module(module)
-    import altair as alt
-    import pandas as pd
-
-    chart = alt.Chart(pd.DataFrame({"x": [0], "y": ["a"]})).mark_point()
-    chart.encode(x="x:Q", y=alt.Y("y:N", sort=["a"]), tooltip=["x", "y"]).to_dict()
-
-
-# A failure is the pages' to meet and report, as without this module.
-with contextlib.suppress(Exception):
-    _warm_up()
 if os.environ.get(ROOT_ENV):
+    # A failure is the pages' to meet and report, as without this module.
     with contextlib.suppress(Exception):
         _preload(os.environ[ROOT_ENV])
 # The server imported everything with the collector off (``fork_main``): what is alive now
