@@ -402,3 +402,29 @@ def _execution_cache(env):
 
     # Exactly the path myst-nb's cache client uses.
     return get_cache(env.mystnb_config.execution_cache_path or ".jupyter_cache")
+
+
+def _loaded_data_module():
+    """``neuroimmune_review.data`` if this process has imported it, else None.
+
+    The build's validation imports it whenever data changed; importing it only to defer or
+    write the evidence join would bring pandas into builds that build no join (a no-op build).
+    """
+    import sys
+
+    return sys.modules.get(f"{__package__.rpartition('.')[0]}.data")
+
+
+def defer_join_writes() -> None:
+    """Before the stale check: the evidence join it builds is written later (``data``)."""
+    data = _loaded_data_module()
+    if data is not None:
+        data.defer_join_writes()
+
+
+def write_deferred_joins(app: Sphinx, *args) -> None:
+    """``env-before-read-docs`` (after the pages are sent to the workers) and ``build-finished``:
+    write the evidence join the stale check built, unless the workers' fork server did."""
+    data = _loaded_data_module()
+    if data is not None:
+        data.write_deferred_joins()

@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 import nbformat
 
-# What the fork server imports for every worker, besides the page modules it is given: the
-# shell that _ShellExecutor builds.
 # Where the shell keeps its input history (see _ShellExecutor).
 HISTORY_FILE = ":memory:"
 
+# What the fork server imports for every worker, besides the page modules it is given: the
+# shell that _ShellExecutor builds.
 SHELL_MODULES = (
     "IPython.core.displayhook",
     "IPython.core.displaypub",

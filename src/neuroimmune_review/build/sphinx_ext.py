@@ -29,10 +29,12 @@ from .navigation import keep_navigation, save_navigation
 from .nb_schemas import keep_compiled_validators
 from .page_execution import (
     close_early_workers,
+    defer_join_writes,
     execute_in_shared_kernels,
     notebook_of,
     start_workers_early,
     wait_for_execution,
+    write_deferred_joins,
 )
 from .search import COUNTS_FILE
 from .template_cache import use_bytecode_cache
@@ -164,33 +166,12 @@ def outdated_pages(app: Sphinx, env, added, changed, removed) -> list[str]:
     Pages Sphinx re-reads anyway (edited prose) are checked too: re-reading alone would
     reuse their cached, stale outputs.
     """
-    data = _loaded_data_module()
-    if data is not None:
-        data.defer_join_writes()  # written after the pages are sent (write_deferred_joins)
+    defer_join_writes()  # written after the pages are sent (write_deferred_joins)
     stale = provenance.stale_pages(_root(app), sorted(env.found_docs))
     if stale:
         _drop_cached_outputs(app, stale)
         logger.info(f"[review] data changed for {len(stale)} page(s): {', '.join(sorted(stale))}")
     return [d for d in stale if d not in added and d not in changed]
-
-
-def _loaded_data_module():
-    """``neuroimmune_review.data`` if this process has imported it, else None.
-
-    The build's validation imports it whenever data changed; importing it only to defer or
-    write the evidence join would bring pandas into builds that build no join (a no-op build).
-    """
-    import sys
-
-    return sys.modules.get(f"{__package__.rpartition('.')[0]}.data")
-
-
-def write_deferred_joins(app: Sphinx, *args) -> None:
-    """``env-before-read-docs`` (after the pages are sent to the workers) and ``build-finished``:
-    write the evidence join the stale check built, unless the workers' fork server did."""
-    data = _loaded_data_module()
-    if data is not None:
-        data.write_deferred_joins()
 
 
 def _drop_cached_outputs(app: Sphinx, docnames: list[str]) -> None:
