@@ -1,5 +1,6 @@
 """Writing a file in one step (temporary file in the same folder, then ``os.replace``), and
-telling whether a file was written since it was last seen (``write_signature``).
+telling whether a file was written since it was last seen (``write_signature``), and
+removing the site's superseded copies of content-named files (``prune_published``).
 
 The one implementation the curation commands, the provenance records and the build's
 chart bundle share.  It lives in the core rather than in ``curation.safe_write`` (which
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -50,3 +52,29 @@ def write_signature(path: Path) -> list[int]:
     too, which no one can set back), size and inode.  A list, as kept in JSON memos."""
     st = path.stat()
     return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+
+
+# ``pages.synthesis.common.publish_file``'s names: <prefix>-<16 hex of the content's SHA-256>.<suffix>
+_PUBLISHED_NAME = re.compile(r"(?P<prefix>.+)-[0-9a-f]{16}\.(?P<suffix>[A-Za-z0-9]+)")
+
+
+def prune_published(published: Path, static: Path) -> list[str]:
+    """Delete from the site's *static* folder the earlier versions of the files now in
+    *published* (``publish_file``'s folder); return the names deleted.
+
+    Sphinx copies static files but never deletes one: each data change left the explorer's
+    previous data file in the site (55 of them in one long-lived build folder), shipped
+    beside the current one.  Only names of ``publish_file``'s form with the prefix and
+    suffix of a current file go; every other static file is left alone.
+    """
+    deleted = []
+    for current in sorted(published.glob("*")):
+        match = _PUBLISHED_NAME.fullmatch(current.name)
+        if match is None:
+            continue
+        for old in static.glob(f"{match['prefix']}-*.{match['suffix']}"):
+            same = _PUBLISHED_NAME.fullmatch(old.name)
+            if same and same["prefix"] == match["prefix"] and old.name != current.name:
+                old.unlink(missing_ok=True)
+                deleted.append(old.name)
+    return sorted(deleted)

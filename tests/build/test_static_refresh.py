@@ -53,3 +53,22 @@ def test_new_static_file_is_copied_and_others_stay(tmp_path):
     assert (out / "_static" / "extra.css").read_text(encoding="utf-8") == "p {}\n"
     assert (out / "_static" / "site.js").read_text(encoding="utf-8") == "// version 1\n"
     assert sphinx_ext.refresh_static_files.__doc__
+
+
+def test_superseded_explorer_data_files_leave_the_site(tmp_path):
+    """Sphinx never deletes a static file: each data change left the explorer's previous
+    content-named data file in the site. Only earlier versions of a current file go."""
+    from neuroimmune_review.files import prune_published
+
+    published, static = tmp_path / "explorer-data", tmp_path / "_static"
+    published.mkdir()
+    static.mkdir()
+    current = "explorer-9ad7dab4fe825501.json"
+    (published / current).write_text("{}")
+    kept = [current, "review-explorer.js", "explorer-notes.json", "other-0123456789abcdef.json"]
+    old = ["explorer-4944e636daf2c318.json", "explorer-df67735533dac0b4.json"]
+    for name in kept + old:
+        (static / name).write_text("x")
+    assert prune_published(published, static) == sorted(old)
+    assert sorted(p.name for p in static.iterdir()) == sorted(kept)
+    assert prune_published(published, static) == []  # nothing more to delete

@@ -23,6 +23,7 @@ from sphinx.util import logging
 
 from .. import paths, provenance
 from ..cited import book_citation_keys
+from ..files import prune_published
 from . import nb_cache
 from .backlinks import add_backlinks
 from .navigation import keep_navigation, save_navigation
@@ -333,6 +334,7 @@ def refresh_static_files(app: Sphinx, exception) -> None:
             dest = target / relative
             dest.parent.mkdir(parents=True, exist_ok=True)
             copyfile(file, dest, __overwrite_warning__=False)
+    prune_published(paths.build_dir(_root(app)) / EXPLORER_DATA, target)  # superseded data files
 
 
 def prune_answer_cache(app: Sphinx, exception) -> None:
