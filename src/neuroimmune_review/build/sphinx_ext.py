@@ -262,7 +262,7 @@ def _publish(source: Path, dest: Path, kept: dict | None) -> dict | None:
     """
     from ..files import write_signature
 
-    before = source.stat()
+    before = write_signature(source)
     try:
         copy = dest.stat()
     except OSError:
@@ -272,7 +272,7 @@ def _publish(source: Path, dest: Path, kept: dict | None) -> dict | None:
         copy is not None
         and isinstance(kept, dict)
         and kept.get("written") == write_signature(dest)
-        and 0 < copy.st_size < before.st_size
+        and 0 < copy.st_size < source.stat().st_size
     ):
         digests = provenance.prefix_digests(source, copy.st_size)
         if digests is not None and digests[0] == kept.get("digest"):
@@ -284,12 +284,7 @@ def _publish(source: Path, dest: Path, kept: dict | None) -> dict | None:
             appended = True
     if not appended:
         shutil.copy2(source, dest)
-    after = source.stat()
-    if (after.st_mtime_ns, after.st_size, after.st_ino) != (
-        before.st_mtime_ns,
-        before.st_size,
-        before.st_ino,
-    ):
+    if write_signature(source) != before:
         if appended:  # changed while its new bytes were read: copy all of it
             shutil.copy2(source, dest)
         return None  # nothing kept: the next change is copied in full

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import html
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -40,26 +39,26 @@ CITED_KEYS_BASE = "prisma-cited-keys.json"
 
 def _read_cited_keys(evidence: Path) -> list[str]:
     from .. import data, provenance
+    from ..files import atomic_write, write_signature
 
     base = paths.build_dir(evidence.parent.parent) / provenance.MEMO_DIR / CITED_KEYS_BASE
     appended = _cited_keys_after_append(evidence, base)
     if appended is not None:
         keys, digest, size = appended
     else:
-        before = evidence.stat()
+        before = write_signature(evidence)
         digest = provenance.file_digest(evidence)
         # The evidence as every page reads it (one parse per process, shared with the pages),
         # and each distinct cell split once: a csv.DictReader over 357k rows took seconds at 1000x.
         table = data.read_table("evidence", evidence.parent.parent)
         keys = _keys_of(table)
-        size = before.st_size
-        if (before.st_mtime_ns, before.st_size) != _stat_of(evidence):
+        size = evidence.stat().st_size
+        if write_signature(evidence) != before:
             return keys  # changed while read: nothing kept
     try:
         base.parent.mkdir(parents=True, exist_ok=True)
-        tmp = base.with_name(f"{base.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"size": size, "digest": digest, "keys": keys}), "utf-8")
-        tmp.replace(base)
+        kept = {"size": size, "digest": digest, "keys": keys}
+        atomic_write(base, json.dumps(kept).encode("utf-8"), durable=False)
     except OSError:
         pass  # only a shortcut: the next build reads the whole file
     return keys
@@ -98,11 +97,6 @@ def _keys_of(table) -> list[str]:
     if "citation" not in table:
         return []
     return sorted({key for cell in table["citation"].unique() for key in split_list(cell)})
-
-
-def _stat_of(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size
 
 
 def state(root: Path | None = None) -> dict[str, Any]:
