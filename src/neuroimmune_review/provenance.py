@@ -793,6 +793,33 @@ class _Check:
 last_check: _Check | None = None  # the latest check, for tests and the benchmark
 
 
+def check_summary() -> dict[str, Any] | None:
+    """What the pruning at the end of a build needs of the latest check, as JSON (the check
+    may run in another process: ``build.early_checks``); None if there was none."""
+    check = last_check
+    if check is None:
+        return None
+    return {
+        "root": str(check.root),
+        "started_ns": check.started_ns,
+        "answers_written": check.answers_written,
+        "queries_run": check.queries_run,
+        "codes": check.codes,
+    }
+
+
+def adopt_check(summary: dict[str, Any]) -> None:
+    """Make a check summarised by :func:`check_summary` (in another process) this process's
+    latest, as if it had run here."""
+    global last_check
+    check = _Check(Path(summary["root"]))
+    check.started_ns = int(summary["started_ns"])
+    check.answers_written = int(summary["answers_written"])
+    check.queries_run = int(summary["queries_run"])
+    check.codes = dict(summary["codes"])
+    last_check = check
+
+
 def stale_pages(root: Path, docnames: list[str]) -> list[str]:
     """Pages whose recorded inputs no longer give the same answers (or whose code changed)."""
     with _one_pass(root):

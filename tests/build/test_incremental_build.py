@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -84,6 +85,29 @@ def test_new_ssri_row_reexecutes_ssri_and_overview_only(small_book):
     assert executed == {"book/antidepressants/ssri", "book/antidepressants/overview"}
     assert "incremental-build probe" in _html(small_book, "book/antidepressants/ssri")
     assert "EV9001" not in _html(small_book, "book/antidepressants/tca")
+    # The stale check ran in the checker forked from the workers' fork server, and its
+    # answer is the one the build acted on.
+    (result,) = (small_book / "_build/.memo/early-checks").glob("*.stale")
+    assert set(json.loads(result.read_text(encoding="utf-8"))["stale"]) == executed
+
+
+def test_invalid_row_stops_the_build_with_the_validators_message(small_book, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(small_book, broken, symlinks=True)
+    before = (broken / "data/evidence.csv").read_bytes()
+    _append_row(
+        broken,
+        "EV9003,intervention_effect,sertraline,vehicle or untreated,IL-6,sideways,lowered,"
+        "in_vitro,rat,invalid probe,,nava2025modulation,99,book/antidepressants/ssri,bad direction",
+    )
+    written = (broken / "data/evidence.csv").read_bytes()
+    with pytest.raises(AssertionError) as failure:
+        _build(broken)
+    assert "data validation failed" in str(failure.value)
+    assert "evidence.csv" in str(failure.value) and "sideways" in str(failure.value)
+    assert (broken / "data/evidence.csv").read_bytes() == written != before
+    (verdict,) = (broken / "_build/.memo/early-checks").glob("*.validated")
+    assert json.loads(verdict.read_text(encoding="utf-8"))["errors"] >= 1
 
 
 def test_prose_edit_reexecutes_nothing(small_book):

@@ -23,10 +23,10 @@ import json, sys
 from pathlib import Path
 root, repo = Path(sys.argv[1]), Path(sys.argv[2])
 from neuroimmune_review import history, provenance, version
-from neuroimmune_review.build import search, sphinx_ext
+from neuroimmune_review.build import early_checks, search, sphinx_ext
 names = search._spellings(search.alias_map(root))  # the index and the term counts
 provenance.digest(names)
-sphinx_ext._validation_inputs(root)  # the validation memo's key
+early_checks.validation_inputs(root)  # the validation memo's key
 provenance.digest(history.state(repo))  # the git-state queries the stale check runs
 provenance.digest(version.stamp(repo))
 print(json.dumps(sorted(m for m in sys.argv[3:] if m in sys.modules)))

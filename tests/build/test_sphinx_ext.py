@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sphinx.errors import ExtensionError
 
-from neuroimmune_review.build import sphinx_ext
+from neuroimmune_review.build import early_checks, sphinx_ext
 
 
 def test_validation_runs_again_only_when_what_it_reads_changes(tmp_path, monkeypatch):
@@ -69,18 +69,18 @@ def test_the_screening_stamp_is_kept_until_what_it_reads_or_the_date_changes(tmp
     real = prisma.stamp_suffix
     monkeypatch.setattr(prisma, "stamp_suffix", lambda root: runs.append(1) or real(root))
     expected = fresh(6)
-    assert sphinx_ext._screening_parts(tmp_path, 6) == expected
+    assert early_checks.screening_parts(tmp_path, 6) == expected
     runs.clear()
-    assert sphinx_ext._screening_parts(tmp_path, 6) == expected
+    assert early_checks.screening_parts(tmp_path, 6) == expected
     assert runs == []  # the kept parts
     # A search log edited, another schedule and a later day are seen.
     searches = tmp_path / "data" / "searches.csv"
     rows = searches.read_text(encoding="utf-8").splitlines(keepends=True)
     assert len(rows) > 1
     searches.write_text("".join(rows[:-1]), encoding="utf-8")
-    assert sphinx_ext._screening_parts(tmp_path, 6) == fresh(6) != expected
+    assert early_checks.screening_parts(tmp_path, 6) == fresh(6) != expected
     searches.write_text("".join(rows), encoding="utf-8")
-    assert sphinx_ext._screening_parts(tmp_path, 1) == fresh(1)
+    assert early_checks.screening_parts(tmp_path, 1) == fresh(1)
 
     class Later(dt.date):
         @classmethod
@@ -88,7 +88,7 @@ def test_the_screening_stamp_is_kept_until_what_it_reads_or_the_date_changes(tmp
             return dt.date(2100, 1, 1)
 
     monkeypatch.setattr(dt, "date", Later)
-    later = sphinx_ext._screening_parts(tmp_path, 6)
+    later = early_checks.screening_parts(tmp_path, 6)
     assert later == fresh(6) and "overdue" in later[1]
 
 

@@ -11,7 +11,7 @@ import pytest
 from fixture_review import EVIDENCE, edit, make_root, tree_digest
 
 from neuroimmune_review import provenance
-from neuroimmune_review.build import sphinx_ext
+from neuroimmune_review.build import early_checks, sphinx_ext
 from neuroimmune_review.validate import ERROR, format_problem, incremental, validate_root
 
 
@@ -38,7 +38,7 @@ def runs(monkeypatch) -> list[str]:
 
 
 def _build_errors(root: Path) -> list[str]:
-    files, keys = sphinx_ext._validation_inputs(root)
+    files, keys = early_checks.validation_inputs(root)
     provenance._hash_file.cache_clear()
     return incremental.build_errors(root, files, keys)
 

@@ -15,29 +15,16 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from pathlib import Path
+
+from .fork_check import preload_evidence
 
 ROOT_ENV = "REVIEW_PRELOAD_ROOT"
-
-
-def _preload(root: str) -> None:
-    from .. import data, paths
-
-    here = os.getcwd()
-    # Pages find the root from their own folder; from the root, the same resolved path (and so
-    # the same cache keys) is found here.
-    os.chdir(paths.find_root(Path(root)))
-    try:
-        data.evidence()
-        data._evidence_answer()  # the row hashes every evidence() answer's digest is sliced from
-    finally:
-        os.chdir(here)
 
 
 if os.environ.get(ROOT_ENV):
     # A failure is the pages' to meet and report, as without this module.
     with contextlib.suppress(Exception):
-        _preload(os.environ[ROOT_ENV])
+        preload_evidence(os.environ[ROOT_ENV])  # done already if the checks started first
 # The server imported everything with the collector off (``fork_main``): what is alive now
 # lives as long as the server, so it is frozen (never traced again, here or in the workers it
 # forks, whose pages then collect only their own objects) and collection resumes.

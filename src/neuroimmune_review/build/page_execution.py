@@ -18,7 +18,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import provenance
-from . import nb_cache, shared_kernels
+from . import early_checks, nb_cache, shared_kernels, worker_processes
 from .likely_work import LAST_BUILD, likely_executions
 from .tracking import with_tracking_cell
 
@@ -157,15 +157,50 @@ def start_workers_early(app: Sphinx, config) -> None:
     likely = likely_executions(app, config)
     count = shared_kernels.worker_count(likely) if likely else 0  # worker_count(0) is 1
     if count:
+        environment = _server_environment(app)
+        srcdir = getattr(app, "srcdir", None)
+        # The data checks then run in a process forked from the server (``early_checks``).
+        prefix = early_checks.new_prefix(Path(srcdir).resolve()) if srcdir else None
+        if prefix is not None:
+            environment[early_checks.CHECK_ENV] = prefix
+            months = _search_months(config, app)
+            if months is not None:
+                environment[early_checks.MONTHS_ENV] = str(months)
         _early_workers[id(app)] = shared_kernels.start_workers(
-            count, _worker_command(), _server_environment(app)
+            count, _worker_command(), environment
         )
+        # Only a server started now runs the checks (one started before is reused as it is).
+        if prefix is not None and worker_processes.started_with(early_checks.CHECK_ENV) == prefix:
+            _checks[id(app)] = prefix
+
+
+def _search_months(config, app: Sphinx) -> int | None:
+    """The literature-search schedule the stamp uses: the setting, or, before Sphinx has read
+    its own, Jupyter Book's settings (the default where they say nothing)."""
+    value = getattr(config, "review_search_schedule_months", None)
+    if value is None:
+        overrides = getattr(getattr(app, "config", None), "overrides", {}) or {}
+        value = overrides.get("review_search_schedule_months", early_checks.SEARCH_SCHEDULE_MONTHS)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+_checks: dict[int, str] = {}  # by id(app): where the checker started with the workers reports
+
+
+def checker_result(app: Sphinx, name: str) -> dict | None:
+    """The early checker's result *name* (``early_checks``), waited for; None if there is none
+    (the caller then checks itself)."""
+    return early_checks.wait_for(_checks.get(id(app)), name, worker_processes.server_alive)
 
 
 def close_early_workers(app: Sphinx, exception=None) -> None:
     """``build-finished``: end workers started early that no page needed, and those of a build
     that stopped before reading every page it executed; stamp the build."""
     shared_kernels.close_workers(_early_workers.pop(id(app), []))
+    _checks.pop(id(app), None)
     _end_executions(app)
     _read_notebooks.clear()  # pages myst-nb did not read (a build that stopped)
     if exception is None and Path(app.doctreedir, "environment.pickle").is_file():

@@ -22,13 +22,13 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import paths, provenance
-from ..cited import book_citation_keys
 from ..files import prune_published
-from . import nb_cache
+from . import early_checks, nb_cache
 from .backlinks import add_backlinks
 from .navigation import keep_navigation, save_navigation
 from .nb_schemas import keep_compiled_validators
 from .page_execution import (
+    checker_result,
     close_early_workers,
     defer_join_writes,
     execute_in_shared_kernels,
@@ -58,8 +58,8 @@ def on_config(app: Sphinx, config) -> None:
     # Kernels inherit the environment: every page and every check resolves the same root.
     os.environ[paths.ROOT_ENV] = str(_root(app))
     start_workers_early(app, config)  # they import while validation and Sphinx go on
-    _validate_first(_root(app))
-    _stamp_every_page(_root(app), config)
+    _validate_first(_root(app), app)
+    _stamp_every_page(_root(app), config, app)
     # Our templates: the References list markup, and a complete page for the site root
     # instead of sphinx-external-toc's one-line redirect stub (invalid HTML).
     config.templates_path = [
@@ -83,14 +83,17 @@ def on_config(app: Sphinx, config) -> None:
     ]
 
 
-def _stamp_every_page(root: Path, config) -> None:
+def _stamp_every_page(root: Path, config, app: Sphinx | None = None) -> None:
     """ "Evidence as of <date> · version · commit" at the top and in the footer of every page."""
     import html
 
     from ..version import stamp_text
 
     options = dict(config.html_theme_options or {})
-    suffix, banner = _screening_parts(root, int(config.review_search_schedule_months))
+    months = int(config.review_search_schedule_months)
+    if app is not None and months == early_checks.checked_months():
+        checker_result(app, early_checks.SCREENING)  # it computes them for these months
+    suffix, banner = early_checks.screening_parts(root, months)
     text = f"{stamp_text(root)} · {suffix}"
     options["extra_footer"] = f'<p class="review-stamp">{html.escape(text)}</p>'
     # A banner on every page once the last literature search is older than the schedule.
@@ -103,52 +106,12 @@ def _stamp_every_page(root: Path, config) -> None:
     config.html_context = context
 
 
-def _screening_parts(root: Path, months: int) -> list[str]:
-    """The stamp's screening part and the overdue-search banner (``pages.prisma``).
-
-    Performance: computing them imports the screening and curation code (with the BibTeX
-    parser), ~0.1-0.15 s of every build, a tenth of a prose rebuild.  They are kept under the
-    digests of what they can read (every file of data/, the package's code), the schedule and
-    today's date (the banner compares the last search with it).
-    """
-    import datetime as dt
-
-    def compute() -> list[str]:
-        from ..pages.prisma import banner_html, stamp_suffix
-
-        return [stamp_suffix(root), banner_html(root, months)]
-
-    files = sorted(p for p in paths.data_dir(root).rglob("*") if p.is_file())
-    files += sorted(provenance.PACKAGE_DIR.rglob("*.py"))
-    extra = [months, dt.date.today().isoformat()]
-    return provenance.remembered("stamp.screening.v1", root, files, compute, extra=extra)
-
-
-def _validation_inputs(root: Path) -> tuple[list[Path], list[str]]:
-    """What validation can read: every file of data/, the toc and config, the bibliography
-    and the package's own code (a new check must run), and of the book's pages only the
-    keys they cite (``book_citation_keys``, its one use of them): a prose edit that cites
-    nothing new does not validate 357k rows again.
-    """
-    inputs = [root / "references.bib", root / "_toc.yml", root / "_config.yml"]
-    inputs += sorted(p for p in paths.data_dir(root).rglob("*") if p.is_file())
-    inputs += sorted(provenance.PACKAGE_DIR.rglob("*.py"))
-    return inputs, sorted(book_citation_keys(root))
-
-
-def _validate_first(root: Path) -> None:
-    files, book_keys = _validation_inputs(root)
-
-    def errors_found() -> list[str]:
-        from ..validate.incremental import build_errors  # with pandas: only on a miss
-
-        # After rows were appended to a valid evidence file, only they are validated.
-        return build_errors(root, files, book_keys)
-
-    # Performance: validation reads every table in full (seconds at 1000x, on every build);
-    # its verdict is kept under the digests of everything it can read, so a rebuild with
-    # nothing changed, or only prose, pays for hashing, not for validating.
-    errors = provenance.remembered("validation.v1", root, files, errors_found, extra=book_keys)
+def _validate_first(root: Path, app: Sphinx | None = None) -> None:
+    # The checker started with the workers may be validating already (``early_checks``): its
+    # verdict is then kept, and read back below instead of computed.
+    if app is not None:
+        checker_result(app, early_checks.VALIDATED)
+    errors = early_checks.validation_errors(root)
     if errors:
         shown = "\n".join(errors[:30])
         raise ExtensionError(
@@ -167,8 +130,13 @@ def outdated_pages(app: Sphinx, env, added, changed, removed) -> list[str]:
     Pages Sphinx re-reads anyway (edited prose) are checked too: re-reading alone would
     reuse their cached, stale outputs.
     """
-    defer_join_writes()  # written after the pages are sent (write_deferred_joins)
-    stale = provenance.stale_pages(_root(app), sorted(env.found_docs))
+    found = checker_result(app, early_checks.STALE)  # the checker's, if one ran
+    if found is not None and isinstance(found.get("stale"), list) and found.get("check"):
+        stale = [d for d in found["stale"] if d in env.found_docs]
+        provenance.adopt_check(found["check"])
+    else:
+        defer_join_writes()  # written after the pages are sent (write_deferred_joins)
+        stale = provenance.stale_pages(_root(app), sorted(env.found_docs))
     if stale:
         _drop_cached_outputs(app, stale)
         logger.info(f"[review] data changed for {len(stale)} page(s): {', '.join(sorted(stale))}")
@@ -446,7 +414,9 @@ def setup(app: Sphinx) -> dict:
         _exit_hook.append(True)
         _fewer_collections()
     # Months between literature searches (_config.yml: sphinx.config.review_search_schedule_months).
-    app.add_config_value("review_search_schedule_months", 6, "html", types=(int,))
+    app.add_config_value(
+        "review_search_schedule_months", early_checks.SEARCH_SCHEDULE_MONTHS, "html", types=(int,)
+    )
     from .bib_style import begin_build, keep_cited_names, keep_formatted, register
     from .search import ReviewSearch, write_term_counts
 

@@ -92,6 +92,7 @@ def _fork_context(preload: Sequence[str], environment: dict):
         context.set_forkserver_preload(
             [
                 f"{__package__}.fork_main",
+                f"{__package__}.fork_check",  # first after it: the checks fork from there
                 shell_worker.__name__,
                 *shell_worker.SHELL_MODULES,
                 *preload,
@@ -101,7 +102,10 @@ def _fork_context(preload: Sequence[str], environment: dict):
         saved = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
         try:
+            before = server_pid()
             forkserver.ensure_running()  # returns at once; the server then imports
+            if server_pid() != before:
+                _started_with.append(environment)
         finally:
             for name, value in saved.items():
                 if value is None:
@@ -109,6 +113,37 @@ def _fork_context(preload: Sequence[str], environment: dict):
                 else:
                     os.environ[name] = value
     return context
+
+
+# The environment of each fork server this process started (a server started once is reused).
+_started_with: list[dict] = []
+
+
+def started_with(name: str) -> str | None:
+    """*name* in the environment of the fork server this process started last, if it did."""
+    return _started_with[-1].get(name) if _started_with else None
+
+
+def server_pid() -> int | None:
+    """The process id of this process's fork server, if one was started (multiprocessing keeps
+    it on a private attribute, read defensively: no id means no server to wait for)."""
+    from multiprocessing import forkserver
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def server_alive() -> bool:
+    """Whether that fork server still runs (nobody reaps it, so an ended one is a zombie)."""
+    pid = server_pid()
+    if pid is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            state = handle.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _main_environment() -> dict[str, str]:
