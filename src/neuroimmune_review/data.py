@@ -611,6 +611,16 @@ def _evidence_answer(**filters: str | None) -> str:
     return provenance.frame_digest(rows.columns, hashes if positions is None else hashes[positions])
 
 
+def evidence_row_hashes(**filters: str | None) -> np.ndarray:
+    """The hash of each row of ``evidence(**filters)``, in its order, as every answer's digest
+    is computed from (``provenance.row_hashes``).  Not a query: a page that uses them reads
+    ``evidence()`` too, which records the answer."""
+    _evidence_answer()
+    rows, hashes = _ROW_HASHES[0]
+    positions = _evidence_positions(rows, filters)
+    return hashes if positions is None else hashes[positions]
+
+
 @tracked(reads=EVIDENCE_FILES, answer=_evidence_answer)
 def evidence(
     *,

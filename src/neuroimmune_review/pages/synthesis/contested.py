@@ -12,6 +12,7 @@ from ...text import escape_markdown
 from ...text import plural as _plural
 from .. import charts
 from ..counts import excluded_claims_sentence, sources_and_rows
+from . import extended
 from .common import (
     EFFECT_CLAIMS,
     MAX_LABELS,
@@ -77,7 +78,63 @@ def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     ``kind`` is 'opposite' when both increases and decreases are reported, else 'partial'.
     ``n_<direction>`` and ``n_sources`` count distinct sources; ``n_findings`` counts rows.
     Computed with groupby and pivot over all pairs at once."""
-    rows = data.evidence(claim_type="intervention_effect") if rows is None else _effects(rows)
+    if rows is None:
+        # Of every effect row: after an append, only the pairs of the new rows are computed again.
+        return extended.over_all_evidence(
+            "contested-pairs",
+            _pairs_of,
+            _pairs_region,
+            _in_pair_order,
+            _stated,
+            claim_type="intervention_effect",
+        )
+    rows = _stated(_effects(rows))
+    if rows.empty:
+        return _pairs_of(rows, {})
+    rows, labels = _with_sources(rows)
+    return _pairs_of(rows, labels)
+
+
+def _stated(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose direction can disagree, with only the columns :func:`_pairs_of` uses."""
+    # Performance: only the columns used below are carried (the join has 22); every filter,
+    # concat, sort and take over ~100k rows at 1000x copied all of them.
+    used = ["id", "intervention", "mediator", "direction", "evidence_type", "sample", "drug_class"]
+    used += ["source_id"] if "source_id" in rows else ["citation", "review_ref"]
+    return rows.loc[rows["direction"].isin(DIRECTION_ORDER).to_numpy(), used]
+
+
+def _pairs_region(rows: pd.DataFrame, appended: pd.DataFrame):
+    """The pairs an appended row can change are of its mediator, and of its intervention or its
+    class.  Every row of such a mediator and of such an intervention or class, and the pairs
+    they form: all of them whole (a selected row's intervention has all its rows selected, and
+    every selected row's class is an appended row's class, whose rows are all selected)."""
+    mediators, classes = set(appended["mediator"]), set(appended["drug_class"])
+    selected = rows["mediator"].isin(mediators).to_numpy() & (
+        rows["intervention"].isin(set(appended["intervention"])).to_numpy()
+        | rows["drug_class"].isin(classes).to_numpy()
+    )
+    interventions = set(rows.loc[selected, "intervention"])
+
+    def pairs(table: pd.DataFrame) -> np.ndarray:
+        level, subject = table["level"].to_numpy(), table["subject"]
+        return table["mediator"].isin(mediators).to_numpy() & (
+            ((level == "intervention") & subject.isin(interventions).to_numpy())
+            | ((level == "class") & subject.isin(classes).to_numpy())
+        )
+
+    return selected, pairs
+
+
+def _in_pair_order(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Single interventions first, then classes, each by subject and mediator (as computed)."""
+    order = (pairs["level"] == "class").astype(int)
+    ordered = pairs.assign(order=order).sort_values(["order", "subject", "mediator"], kind="stable")
+    return ordered.drop(columns="order").reset_index(drop=True)
+
+
+def _pairs_of(rows: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """:func:`contested_pairs` of *rows*, sources labelled by *labels*."""
     columns = [
         "level",
         "subject",
@@ -93,14 +150,9 @@ def contested_pairs(rows: pd.DataFrame | None = None) -> pd.DataFrame:
         "sources",
         "ids",
     ]
-    # Performance: only the columns used below are carried (the join has 22); every filter,
-    # concat, sort and take over ~100k rows at 1000x copied all of them.
-    used = ["id", "intervention", "mediator", "direction", "evidence_type", "sample", "drug_class"]
-    used += ["source_id"] if "source_id" in rows else ["citation", "review_ref"]
-    rows = rows.loc[rows["direction"].isin(DIRECTION_ORDER).to_numpy(), used]
+    rows = _stated(rows)
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    rows, labels = _with_sources(rows)
     classed = rows[rows["drug_class"].isin(antidepressant_classes())]
     long = pd.concat(
         [
