@@ -533,3 +533,25 @@ def test_a_join_with_more_rows_than_the_evidence_is_not_taken_for_it(repo_copy, 
     assert len(data.evidence()) > len(expected)
     data._cached_csv.cache_clear()
     pd.testing.assert_frame_equal(data.read_table("evidence", repo_copy), expected)
+
+
+def test_a_prefix_digest_gives_the_whole_files_digest_without_reading_it_again(
+    tmp_path, monkeypatch
+):
+    import hashlib
+
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"id\n" + b"".join(b"%d\n" % i for i in range(1000)))
+    first, whole = provenance.prefix_digests(path, 100)
+    assert first == hashlib.sha256(path.read_bytes()[:100]).hexdigest()[:20]
+
+    def no_reading(*args):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(provenance, "_hash_file", no_reading)
+    assert (
+        provenance.file_digest(path) == whole == hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+    )
+    path.write_bytes(path.read_bytes() + b"1000\n")  # a changed file is read again
+    with pytest.raises(AssertionError, match="read again"):
+        provenance.file_digest(path)

@@ -370,6 +370,13 @@ def defer_join_writes() -> None:
         _DEFERRED_JOINS = []
 
 
+def forget_deferred_joins() -> None:
+    """Write joins when built again, and drop those :func:`defer_join_writes` kept back: in the
+    workers' fork server, once the checker that writes them has been forked from it."""
+    global _DEFERRED_JOINS
+    _DEFERRED_JOINS = None
+
+
 def write_deferred_joins() -> None:
     """Write the joins :func:`defer_join_writes` kept back that no other process wrote."""
     pending = list(_DEFERRED_JOINS or [])

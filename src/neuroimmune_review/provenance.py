@@ -108,7 +108,13 @@ def file_digest(path: Path) -> str | None:
         stat = path.stat()
     except OSError:
         return None
-    return _hash_file(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    return _WHOLE_DIGESTS.get(key) or _hash_file(*key)
+
+
+# Whole-file digests found by ``prefix_digests`` (which reads the whole file too), by the same
+# key as ``_hash_file``'s: the file is then not read again for ``file_digest``.
+_WHOLE_DIGESTS: dict[tuple[str, int, int, int], str] = {}
 
 
 @functools.lru_cache(maxsize=8)
@@ -129,7 +135,12 @@ def prefix_digests(path: Path, prefix: int) -> tuple[str, str] | None:
         stat = path.stat()
     except OSError:
         return None
-    return _hash_prefix(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, prefix)
+    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    digests = _hash_prefix(*key, prefix)
+    if len(_WHOLE_DIGESTS) > 64:
+        _WHOLE_DIGESTS.clear()
+    _WHOLE_DIGESTS[key] = digests[1]
+    return digests
 
 
 def _input_digests(name: str, params: dict[str, Any], root: Path) -> dict[str, str | None] | None:

@@ -89,6 +89,15 @@ def test_new_ssri_row_reexecutes_ssri_and_overview_only(small_book):
     # answer is the one the build acted on.
     (result,) = (small_book / "_build/.memo/early-checks").glob("*.stale")
     assert set(json.loads(result.read_text(encoding="utf-8"))["stale"]) == executed
+    # The checker also kept the extended evidence join for the next build (after its results).
+    evidence = provenance.file_digest(small_book / "data/evidence.csv")
+    for _ in range(100):
+        metas = list((small_book / "_build/.memo").glob("evidence-join-*.json"))
+        if any(json.loads(m.read_text(encoding="utf-8"))["files"][0] == evidence for m in metas):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("no evidence join kept for the evidence as it is now")
 
 
 def test_invalid_row_stops_the_build_with_the_validators_message(small_book, tmp_path):

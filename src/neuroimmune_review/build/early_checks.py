@@ -129,19 +129,22 @@ def run_checker(root: Path, prefix: str) -> None:
     """Validate, then find the stale pages; each result goes to its file as soon as it is known."""
     from .. import data
 
-    # The fork server writes the evidence join it loads for the workers; this process would
-    # write the same one (~0.2 s of pickling at 1000x).
+    # The evidence join the fork server loaded for the workers, and any built here, is written
+    # once the results are out (``fork_check``): no process waits for it.
     data.defer_join_writes()
-    errors = validation_errors(root)
-    _write(prefix, VALIDATED, {"errors": len(errors)})
-    if errors:
-        return  # the build stops at validation
-    months = os.environ.get(MONTHS_ENV, "")
-    if months.isdigit():
-        screening_parts(root, int(months))
-    _write(prefix, SCREENING, {})
-    stale = provenance.stale_pages(root, recorded_pages(root))
-    _write(prefix, STALE, {"stale": stale, "check": provenance.check_summary()})
+    try:
+        errors = validation_errors(root)
+        _write(prefix, VALIDATED, {"errors": len(errors)})
+        if errors:
+            return  # the build stops at validation
+        months = os.environ.get(MONTHS_ENV, "")
+        if months.isdigit():
+            screening_parts(root, int(months))
+        _write(prefix, SCREENING, {})
+        stale = provenance.stale_pages(root, recorded_pages(root))
+        _write(prefix, STALE, {"stale": stale, "check": provenance.check_summary()})
+    finally:
+        data.write_deferred_joins()
 
 
 def _write(prefix: str, name: str, value: dict) -> None:

@@ -35,15 +35,21 @@ def preload_evidence(root: str | Path) -> None:
 
 
 def _start() -> None:
-    from .. import paths, provenance
+    from .. import data, paths, provenance
     from ..validate import incremental  # noqa: F401 - imported once, for the checker to inherit
     from .early_checks import start_checker
 
     root = paths.find_root()  # $REVIEW_ROOT, set for the server
     if (paths.build_dir(root) / provenance.RECORD_DIR).is_dir():
+        # The checker writes the join it inherits, after its results: pickling it was ~0.2 s
+        # at 1000x before the workers could be forked.
+        data.defer_join_writes()
         with contextlib.suppress(Exception):  # the pages meet and report any failure
             preload_evidence(root)
-    start_checker(root, os.environ[CHECK_ENV])
+    try:
+        start_checker(root, os.environ[CHECK_ENV])
+    finally:
+        data.forget_deferred_joins()
 
 
 if os.environ.get(CHECK_ENV):
