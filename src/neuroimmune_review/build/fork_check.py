@@ -1,7 +1,7 @@
 """Imported by the page workers' fork server, right after ``fork_main``, and only there.
 
 When the Sphinx process asks for them (``early_checks.CHECK_ENV``), the build's data checks
-start here: pandas, the data module and the validator are imported, and a checker forked from
+start here: pandas and the data module are imported, and a checker forked from
 this point validates the data and finds the stale pages while the server goes on importing
 IPython, Altair and the page modules (``early_checks``).  In a rebuild (pages have records)
 the evidence the workers need is loaded first (:func:`preload_evidence`, as ``fork_preload``
@@ -35,8 +35,8 @@ def preload_evidence(root: str | Path) -> None:
 
 
 def _start() -> None:
+    # The validator is imported by the checker alone (the workers never need it: ~25 ms).
     from .. import data, paths, provenance
-    from ..validate import incremental  # noqa: F401 - imported once, for the checker to inherit
     from .early_checks import start_checker
 
     root = paths.find_root()  # $REVIEW_ROOT, set for the server
