@@ -71,3 +71,28 @@ def test_each_build_starts_from_an_empty_results_folder(tmp_path):
     second = early_checks.new_prefix(tmp_path)
     assert second != first
     assert not Path(f"{first}.stale").exists()
+
+
+def test_a_checker_whose_build_has_ended_refreshes_no_record(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    prefix = str(tmp_path / f"{int(ended.stdout)}-1")
+    from neuroimmune_review import data
+
+    monkeypatch.setattr(data, "_DEFERRED_JOINS", None)  # the checker defers joins: undone after
+    calls = []
+    monkeypatch.setattr(early_checks, "validation_errors", lambda root: [])
+    monkeypatch.setattr(early_checks.provenance, "stale_pages", lambda *a: calls.append(a) or [])
+    early_checks.run_checker(tmp_path, prefix)
+    assert calls == []  # the stale check, which rewrites records, did not run
+    assert early_checks._read(Path(f"{prefix}.{early_checks.VALIDATED}")) == {"errors": 0}
+    assert not Path(f"{prefix}.{early_checks.STALE}").exists()
+    alive = str(tmp_path / f"{os.getpid()}-2")
+    early_checks.run_checker(tmp_path, alive)
+    assert (
+        len(calls) == 1 and early_checks._read(Path(f"{alive}.{early_checks.STALE}"))["stale"] == []
+    )

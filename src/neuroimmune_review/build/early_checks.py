@@ -141,6 +141,8 @@ def run_checker(root: Path, prefix: str) -> None:
         if months.isdigit():
             screening_parts(root, int(months))
         _write(prefix, SCREENING, {})
+        if not _builder_alive(prefix):
+            return  # its build has ended: the next one checks for itself
         stale = provenance.stale_pages(root, recorded_pages(root))
         _write(prefix, STALE, {"stale": stale, "check": provenance.check_summary()})
     finally:
@@ -200,14 +202,36 @@ def _run_detached(root: Path, prefix: str) -> None:  # pragma: no cover - in the
 # The Sphinx process's side
 
 
-def new_prefix(root: Path) -> str:
-    """Where this build's checker leaves its results (earlier builds' are deleted)."""
+def new_prefix(root: Path) -> str | None:
+    """Where this build's checker leaves its results (earlier builds' are deleted), named by
+    this process's id; None if there is nowhere to put them (the build checks alone)."""
     folder = paths.build_dir(root) / provenance.MEMO_DIR / CHECK_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.iterdir():
-        with contextlib.suppress(OSError):
-            old.unlink()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():
+            with contextlib.suppress(OSError):
+                old.unlink()
+    except OSError:
+        return None
     return str(folder / f"{os.getpid()}-{time.time_ns()}")
+
+
+def _builder_alive(prefix: str) -> bool:
+    """Whether the build that asked for these checks still runs (its id starts the prefix).
+
+    A checker outlives a build stopped early (Ctrl-C while it works); it must not then refresh
+    page records beside the next build's workers.
+    """
+    pid = Path(prefix).name.partition("-")[0]
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, as another user's
+    return True
 
 
 def wait_for(prefix: str | None, name: str, server_alive) -> dict | None:
