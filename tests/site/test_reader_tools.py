@@ -52,6 +52,25 @@ IS_SORTED = """(values) => values.every((v, i) => i === 0 ||
   new Intl.Collator(undefined, {numeric: true, sensitivity: "base"}).compare(values[i - 1], v) <= 0)"""
 
 
+# A table box scrolled to is measured by the page's IntersectionObserver, whose callback may set
+# the scroll cue above the table (a line of text): a click aimed before that lands a line off,
+# on no button (seen once in CI under load: the sort click left the rows in their first order).
+# Observers are told in the order they were made, so once this one reports, the page's has
+# run; two frames later the layout is the one a reader clicks on.
+SETTLED = """(box) => new Promise((done) => {
+  const seen = new IntersectionObserver(() => {
+    seen.disconnect();
+    requestAnimationFrame(() => requestAnimationFrame(() => done(true)));
+  }, { rootMargin: "100% 0px" });
+  seen.observe(box.querySelector(".review-table__scroll") || box);
+})"""
+
+
+def in_view_and_settled(box) -> None:
+    box.scroll_into_view_if_needed()
+    assert box.evaluate(SETTLED)
+
+
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_evidence_table_sorts_and_filters(browser, site_server, size):
     context, page, watcher = open_at(browser, site_server, TABLE_PAGE, size)
@@ -61,11 +80,12 @@ def test_evidence_table_sorts_and_filters(browser, site_server, size):
         total = len(page.evaluate(VISIBLE_COLUMN, "Mediator"))
         assert total > 5, "the SSRI table should list several findings"
 
+        in_view_and_settled(box)
         box.locator("th button.review-table__sort", has_text="Mediator").click()
-        mediators = page.evaluate(VISIBLE_COLUMN, "Mediator")
-        assert page.evaluate(IS_SORTED, mediators), mediators
         header = box.locator("th", has_text="Mediator").first
         assert header.get_attribute("aria-sort") == "ascending"
+        mediators = page.evaluate(VISIBLE_COLUMN, "Mediator")
+        assert page.evaluate(IS_SORTED, mediators), mediators
         box.locator("th button.review-table__sort", has_text="Mediator").click()
         assert header.get_attribute("aria-sort") == "descending"
         assert page.evaluate(VISIBLE_COLUMN, "Mediator") == list(reversed(mediators)) or (
@@ -100,6 +120,7 @@ def test_phone_table_keeps_priority_columns_and_details_on_tap(browser, site_ser
         ]
         assert shown == ["Intervention", "Mediator", "Direction", "Source"], shown
         assert not box.locator('td[data-label="Sample"]').first.is_visible()
+        in_view_and_settled(box)
         button = box.locator("button.review-table__expand").first
         button.click()
         assert button.get_attribute("aria-expanded") == "true"
