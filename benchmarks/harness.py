@@ -8,7 +8,9 @@ real vocabularies and citations, then we measure:
 - validation time (``validate_root``, in a fresh process);
 - a build with execution off (baseline) and a cold build with cached execution;
 - a no-op rebuild, a rebuild after adding one evidence row for one drug class, and a
-  rebuild after editing one chapter's prose;
+  rebuild after editing one chapter's prose (on a second copy of the same data, built once
+  first; the builds with execution off, the cold builds and these two rebuilds are taken in
+  turn, so each ratio a target divides is of neighbouring builds);
 - per page, its weight (HTML plus every local script, stylesheet and image it loads) raw
   and gzipped, as a static host serves it, and its request count; the heaviest text-only
   page, the heaviest chart page and the total site size;
@@ -653,16 +655,45 @@ def run_scale(
         shutil.rmtree(root / "_build", ignore_errors=True)
         return build(root, f"{label}-cold-{next(counter)}", logs)
 
+    added: list[str] = []
+    rebuilt = [root]  # the copy the rebuilds run on (below)
+
+    def noop() -> dict[str, Any]:
+        return build(rebuilt[0], f"{label}-noop-{next(counter)}", logs)
+
+    def one_row() -> dict[str, Any]:
+        added.append(add_one_row(rebuilt[0]))  # each run adds one more row
+        return build(rebuilt[0], f"{label}-one-row-{next(counter)}", logs)
+
+    def prose() -> dict[str, Any]:
+        edit_prose(rebuilt[0])  # each run adds one more sentence
+        return build(rebuilt[0], f"{label}-prose-{next(counter)}", logs)
+
     try:
         if smoke:
             result["build_cold"] = repeated(1, cold)
         else:
-            # Their ratio is a target: taken in turn, ending with a cold build (the rebuilds
-            # below start from it).
-            log(f"{scale}×: builds with execution off and cold, in turn (×{repeats})")
-            result["build_execution_off"], result["build_cold"] = interleaved(
-                repeats, execution_off, cold
+            # Each ratio a target divides is taken from neighbouring builds, whatever the machine
+            # does between them: the builds with execution off and the cold builds of this copy,
+            # in turn with the rebuilds of a second copy of the same data (built once first).
+            # Taken in blocks, the cold builds and the one-row rebuilds were minutes apart, and a
+            # change of the machine's speed in between went into their ratio.
+            rebuilt[0] = work / f"scale-{scale}-rebuilt"
+            shutil.copytree(root, rebuilt[0], symlinks=True)
+            log(f"{scale}×: a first build of the copy the rebuilds run on; no-op rebuild")
+            build(rebuilt[0], f"{label}-rebuilt-first", logs)
+            result["rebuild_noop"] = repeated(repeats, noop)
+            log(
+                f"{scale}×: builds with execution off, cold, after one {ADDED_ROW_CLASS} row and "
+                f"after a prose edit, in turn (×{repeats})"
             )
+            (
+                result["build_execution_off"],
+                result["build_cold"],
+                result["rebuild_one_row"],
+                result["rebuild_prose"],
+            ) = interleaved(repeats, execution_off, cold, one_row, prose)
+            result["added_row_ids"] = added
     except BuildFailed as failure:
         # A page that cannot execute at this scale is itself a finding: record it, then measure
         # the rest of the book with execution errors shown in the page instead of stopping.
@@ -670,27 +701,20 @@ def run_scale(
         log(
             f"{scale}×: build failed on {', '.join(failure.pages) or 'unknown pages'}; retrying with errors allowed"
         )
+        for key in ("rebuild_noop", "rebuild_one_row", "rebuild_prose", "added_row_ids"):
+            result.pop(key, None)
+        added.clear()
+        rebuilt[0] = root
         if not smoke:
             result["build_execution_off"] = repeated(repeats, execution_off)
         tolerate_errors(root)
         shutil.rmtree(root / "_build", ignore_errors=True)
         result["build_cold"] = build(root, f"{label}-cold-errors-allowed", logs)
     shutil.rmtree(off_out, ignore_errors=True)
-    log(f"{scale}×: no-op rebuild")
-    result["rebuild_noop"] = repeated(
-        repeats, lambda: build(root, f"{label}-noop-{next(counter)}", logs)
-    )
-    if not smoke:
-        added: list[str] = []
-
-        def one_row() -> dict[str, Any]:
-            added.append(add_one_row(root))  # each run adds one more row
-            return build(root, f"{label}-one-row-{next(counter)}", logs)
-
-        def prose() -> dict[str, Any]:
-            edit_prose(root)  # each run adds one more sentence
-            return build(root, f"{label}-prose-{next(counter)}", logs)
-
+    if "rebuild_noop" not in result:
+        log(f"{scale}×: no-op rebuild")
+        result["rebuild_noop"] = repeated(repeats, noop)
+    if not smoke and "rebuild_one_row" not in result:
         log(f"{scale}×: rebuild after one {ADDED_ROW_CLASS} row (×{repeats})")
         result["rebuild_one_row"] = repeated(repeats, one_row)
         result["added_row_ids"] = added
@@ -702,6 +726,8 @@ def run_scale(
         log(f"{scale}×: chart rendering in Chromium")
         result["charts"] = chart_render_time(site, result["sizes"]["heaviest_chart_page"]["page"])
     shutil.rmtree(root, ignore_errors=True)
+    if rebuilt[0] != root:
+        shutil.rmtree(rebuilt[0], ignore_errors=True)
     return result
 
 

@@ -118,9 +118,11 @@ def test_cold_and_execution_off_builds_each_start_without_the_builds_memos(tmp_p
     """Both timings the cold ÷ execution-off target divides are of builds from nothing: the
     memos (validation verdict, evidence join) live in ROOT/_build whatever the output path."""
     seen: list[tuple[str, bool]] = []
+    roots: dict[str, set[Path]] = {}
 
     def fake_build(root, label, logs, *, config=None, output=None, jupyter_book=None):
         seen.append((label, (root / "_build").exists()))
+        roots.setdefault(label.rsplit("-", 1)[0], set()).add(root)
         (root / "_build" / ".memo").mkdir(parents=True, exist_ok=True)  # as a real build leaves it
         site = root / "_build" / "html"
         site.mkdir(parents=True, exist_ok=True)
@@ -139,9 +141,14 @@ def test_cold_and_execution_off_builds_each_start_without_the_builds_memos(tmp_p
     assert starts["1x-execution-off"] == [False, False, False]
     assert starts["1x-cold"] == [False, False, False]
     assert starts["1x-noop"] == [True, True, True]  # rebuilds do reuse them
-    # The two builds whose ratio is a target are taken in turn, a cold one last.
-    kinds = [label.rsplit("-", 1)[0] for label, _ in seen][:6]
-    assert kinds == ["1x-execution-off", "1x-cold"] * 3
+    assert starts["1x-one-row"] == starts["1x-prose"] == [True, True, True]
+    # Every build a target divides is taken in turn with the others: the rebuilds on a second
+    # copy, built once first, so that the cold builds of the first still start from nothing.
+    kinds = [label.rsplit("-", 1)[0] for label, _ in seen]
+    assert kinds[:4] == ["1x-rebuilt", "1x-noop", "1x-noop", "1x-noop"]
+    assert kinds[4:] == ["1x-execution-off", "1x-cold", "1x-one-row", "1x-prose"] * 3
+    assert roots["1x-one-row"] == roots["1x-prose"] == roots["1x-rebuilt"] == roots["1x-noop"]
+    assert roots["1x-one-row"] != roots["1x-cold"] == roots["1x-execution-off"]
 
 
 def test_interleaved_timings_take_their_measures_in_turn(monkeypatch):
