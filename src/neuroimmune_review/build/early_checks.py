@@ -5,11 +5,13 @@ it could send a page to the workers.  At 1x a one-row rebuild spent ~0.4 s valid
 it importing pandas) and ~0.15 s on the stale check there, at 1000x ~0.7 s and ~0.5 s (loading
 the join the fork server was loading too), while the workers' fork server, which imports pandas
 and the package anyway, was already running.  So the server, once it has imported pandas and
-the validator (``fork_check``, first of its imports), forks a *checker* that runs both checks
-and leaves their results in files, while the server goes on importing the rest.  The Sphinx
+the data module (``fork_check``, first of its imports), forks a *checker* that runs both checks
+(importing the validator itself) and leaves their results in files, while the server goes on
+importing the rest.  The Sphinx
 process waits for each result where it used to compute it (:func:`wait_for`), never imports
 pandas in a rebuild after a data change, and does the checks itself whenever no result comes
-(no checker was started, or it died): only the time they are computed changes.
+(no checker was started, it died, or there is nowhere for its results): only the time they
+are computed changes.
 
 The results are the very ones the Sphinx process would compute: validation's verdict is kept
 by ``provenance.remembered`` (the Sphinx process reads it back under the digests of the files

@@ -127,7 +127,8 @@ def _pairs_region(rows: pd.DataFrame, appended: pd.DataFrame):
 
 
 def _in_pair_order(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Single interventions first, then classes, each by subject and mediator (as computed)."""
+    """Single interventions first, then classes, each by subject and mediator: the order of
+    :func:`_pairs_of`'s table, and of a kept table extended by appended rows."""
     order = (pairs["level"] == "class").astype(int)
     ordered = pairs.assign(order=order).sort_values(["order", "subject", "mediator"], kind="stable")
     return ordered.drop(columns="order").reset_index(drop=True)
@@ -220,11 +221,7 @@ def _pairs_of(rows: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
         ", ".join(name for name in row if name)
         for row in zip(*(names[d] for d in DIRECTION_ORDER), strict=True)
     ]
-    pairs = pairs.reset_index()
-    # Single interventions first, as before; then classes.
-    pairs["order"] = (pairs["level"] == "class").astype(int)
-    pairs = pairs.sort_values(["order", "subject", "mediator"], kind="stable")
-    return pairs[columns].reset_index(drop=True)
+    return _in_pair_order(pairs.reset_index()[columns])
 
 
 def _shown(pairs: pd.DataFrame) -> pd.DataFrame:
