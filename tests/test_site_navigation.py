@@ -104,3 +104,23 @@ def test_narrow_desktop_opens_and_closes_the_page_contents(open_page):
     page.keyboard.press("Escape")
     page.wait_for_function("!document.querySelector('#pst-secondary-sidebar-modal').open")
     expect(contents).to_be_hidden()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_one_search_button_opens_the_search(open_page, viewport):
+    # pydata-sphinx-theme 0.17 filled sphinx-book-theme's empty navbar with its own search field:
+    # desktop pages showed a second one in a 64 px band above the article (navbar_persistent).
+    page = open_page(viewport)
+    buttons = visible_buttons(page, ".search-button__button")
+    assert len(buttons) == 1, f"{len(buttons)} search buttons shown at {viewport['width']} px"
+    header = page.locator("#pst-header").bounding_box()
+    assert header is None or header["height"] == 0, f"an empty header band: {header}"
+    article_header = page.locator(".bd-header-article").bounding_box()
+    assert article_header and article_header["y"] == 0, "the article header starts below the top"
+    buttons[0].click()
+    page.wait_for_function("document.querySelector('#pst-search-dialog').open")
+    expect(page.locator("#pst-search-dialog input[name='q']")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.wait_for_function("!document.querySelector('#pst-search-dialog').open")
+    page.keyboard.press("Control+k")  # the shortcut the button shows
+    page.wait_for_function("document.querySelector('#pst-search-dialog').open")
