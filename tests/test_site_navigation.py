@@ -1,8 +1,9 @@
 """Readers can open and close the site navigation and the page contents at phone and desktop widths.
 
 The theme pair (sphinx-book-theme 1.3 on pydata-sphinx-theme 0.17) shipped two `.primary-toggle`
-buttons and bound the hidden one, so ☰ did nothing (pydata-sphinx-theme#2451). The override in
-build/templates/sections/header.html removes the navbar copies; these tests click what a reader sees.
+buttons and bound the hidden one, so ☰ did nothing (pydata-sphinx-theme#2451), and a second search
+field above the article. With `navbar_persistent: []` (`_config.yml`) the navbar holding both
+copies is not drawn; these tests click what a reader sees.
 """
 
 from __future__ import annotations
